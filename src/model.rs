@@ -1,0 +1,372 @@
+//! Shared domain types: who a camera is, what it can do, what we ask of it and
+//! what it sends back. Protocol-neutral; every layer speaks these.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// Topic-safe camera id (`[a-z0-9_-]`), unique within one bridge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CameraId(String);
+
+impl CameraId {
+    /// Validates `s` as an id: 1–64 characters of `a-z A-Z 0-9 _ -`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() || s.len() > 64 {
+            return Err(format!("camera id must be 1-64 characters, got {}", s.len()));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        {
+            return Err(format!(
+                "camera id {s:?} contains {c:?}; use only letters, digits, '_' and '-'"
+            ));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// Derives an id from any text (UID, address) by lower-casing and mapping
+    /// every other character to `_`.
+    pub fn derive(text: &str) -> Self {
+        let mut id: String = text
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        id.truncate(64);
+        if id.is_empty() {
+            id.push_str("camera");
+        }
+        Self(id)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CameraId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which protocol a camera speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// A9 "demo mode": plain UDP MJPEG on 8080, audio 8070, Wi-Fi setup 8090.
+    Demo,
+    /// CS2 PPPP ("Little Stars", "HDWiFiCamPro").
+    Pppp,
+    /// ThroughTek TUTK/IOTC (Wyze).
+    Tutk,
+}
+
+impl Protocol {
+    /// Lower-case name as used in config and topics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Demo => "demo",
+            Self::Pppp => "pppp",
+            Self::Tutk => "tutk",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "demo" => Ok(Self::Demo),
+            "pppp" => Ok(Self::Pppp),
+            "tutk" => Ok(Self::Tutk),
+            other => Err(format!("unknown protocol {other:?}; expected demo, pppp or tutk")),
+        }
+    }
+}
+
+/// Something a camera can do; decides its commands and Home Assistant entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Delivers pictures we can publish as snapshots (and change the interval of).
+    Snapshot,
+    /// Can be told to join a Wi-Fi network.
+    Wifi,
+    /// Has selectable resolutions.
+    Resolution,
+    /// Night vision / IR cut control.
+    NightVision,
+    /// A light or status LED that can be switched.
+    Light,
+    /// Can be rebooted remotely.
+    Reboot,
+    /// Pan/tilt motor.
+    Ptz,
+    /// Has a speaker we can send audio to.
+    Intercom,
+}
+
+/// The static description of a camera: identity and capabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraInfo {
+    /// Topic id.
+    pub id: CameraId,
+    /// Stable hardware identity used in HA `unique_id`s (UID, MAC or address-derived).
+    pub uid: String,
+    /// Display name.
+    pub name: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Where it is reached.
+    pub address: SocketAddr,
+    /// Model, when known before connecting.
+    pub model: String,
+    /// MAC address, when known.
+    pub mac: Option<String>,
+    /// What it can do.
+    pub capabilities: Vec<Capability>,
+}
+
+impl CameraInfo {
+    /// True if the camera offers `cap`.
+    pub fn can(&self, cap: Capability) -> bool {
+        self.capabilities.contains(&cap)
+    }
+}
+
+/// What a session learnt once connected (firmware, resolutions…).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CameraDetails {
+    /// Model reported by the camera.
+    pub model: Option<String>,
+    /// Firmware version reported by the camera.
+    pub firmware: Option<String>,
+    /// Current resolution, e.g. `640x480`.
+    pub resolution: Option<String>,
+    /// Resolutions the camera offers.
+    pub resolutions: Vec<String>,
+}
+
+/// Video codec of an encoded access unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCodec {
+    /// H.264 / AVC.
+    H264,
+    /// H.265 / HEVC.
+    H265,
+}
+
+/// Audio encoding of a received chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioCodec {
+    /// Signed 16-bit little-endian PCM.
+    PcmS16Le,
+    /// IMA/DVI ADPCM.
+    ImaAdpcm,
+    /// G.711 A-law.
+    Alaw,
+    /// G.711 μ-law.
+    Mulaw,
+    /// AAC (ADTS).
+    Aac,
+}
+
+/// A complete media unit out of a session.
+#[derive(Debug, Clone)]
+pub enum MediaFrame {
+    /// A verified, complete JPEG picture.
+    Jpeg(Bytes),
+    /// An encoded video access unit.
+    Video {
+        /// Codec.
+        codec: VideoCodec,
+        /// Whether decoding can start here.
+        keyframe: bool,
+        /// Annex-B bytes.
+        data: Bytes,
+    },
+    /// A chunk of received audio.
+    Audio {
+        /// Encoding.
+        codec: AudioCodec,
+        /// Sample rate in Hz.
+        sample_rate: u32,
+        /// Encoded bytes.
+        data: Bytes,
+    },
+}
+
+/// Where intercom audio comes from.
+#[derive(Debug, Clone)]
+pub enum IntercomSource {
+    /// Audio file bytes.
+    File(Bytes),
+    /// A URL to fetch.
+    Url(String),
+}
+
+/// Night-vision mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NightVision {
+    /// IR on.
+    On,
+    /// IR off.
+    Off,
+    /// Camera decides.
+    Auto,
+}
+
+/// Pan/tilt direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtzMove {
+    /// Tilt up.
+    Up,
+    /// Tilt down.
+    Down,
+    /// Pan left.
+    Left,
+    /// Pan right.
+    Right,
+    /// Stop moving.
+    Stop,
+    /// Go to the home position.
+    Home,
+}
+
+/// A command for one camera, parsed and validated from MQTT or the CLI.
+#[derive(Debug, Clone)]
+pub enum CameraCommand {
+    /// Publish a fresh snapshot now.
+    Snapshot,
+    /// Change the snapshot interval (seconds, 0 = on demand only).
+    SetSnapshotInterval(u32),
+    /// Switch resolution.
+    SetResolution(String),
+    /// Join a Wi-Fi network in one step.
+    SetWifi {
+        /// Network name.
+        ssid: String,
+        /// Network password.
+        password: Secret,
+    },
+    /// Stage the SSID for a later [`CameraCommand::ApplyWifi`].
+    StageWifiSsid(String),
+    /// Stage the password for a later [`CameraCommand::ApplyWifi`].
+    StageWifiPassword(Secret),
+    /// Send the staged SSID and password.
+    ApplyWifi,
+    /// Play audio on the camera's speaker.
+    Intercom(IntercomSource),
+    /// Night-vision mode.
+    NightVision(NightVision),
+    /// Light on/off.
+    Light(bool),
+    /// Reboot.
+    Reboot,
+    /// Pan/tilt.
+    Ptz(PtzMove),
+}
+
+impl CameraCommand {
+    /// The command's name as in its topic (`set/<name>`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Snapshot => "snapshot",
+            Self::SetSnapshotInterval(_) => "snapshot_interval",
+            Self::SetResolution(_) => "resolution",
+            Self::SetWifi { .. } => "wifi",
+            Self::StageWifiSsid(_) => "wifi_ssid",
+            Self::StageWifiPassword(_) => "wifi_password",
+            Self::ApplyWifi => "wifi_apply",
+            Self::Intercom(_) => "intercom",
+            Self::NightVision(_) => "night_vision",
+            Self::Light(_) => "light",
+            Self::Reboot => "reboot",
+            Self::Ptz(_) => "ptz",
+        }
+    }
+
+    /// The capability a camera needs for this command.
+    pub fn required_capability(&self) -> Capability {
+        match self {
+            Self::Snapshot | Self::SetSnapshotInterval(_) => Capability::Snapshot,
+            Self::SetResolution(_) => Capability::Resolution,
+            Self::SetWifi { .. }
+            | Self::StageWifiSsid(_)
+            | Self::StageWifiPassword(_)
+            | Self::ApplyWifi => Capability::Wifi,
+            Self::Intercom(_) => Capability::Intercom,
+            Self::NightVision(_) => Capability::NightVision,
+            Self::Light(_) => Capability::Light,
+            Self::Reboot => Capability::Reboot,
+            Self::Ptz(_) => Capability::Ptz,
+        }
+    }
+}
+
+/// Why a command failed. The text is what users see on the `event` topic, so
+/// it says what to do, and it never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// No such command topic.
+    #[error("unknown command {0:?}; known commands: {known}", known = crate::publisher::topics::COMMAND_NAMES.join(", "))]
+    UnknownCommand(String),
+    /// No such camera.
+    #[error("unknown camera {0:?}")]
+    UnknownCamera(String),
+    /// The camera's protocol or model cannot do this.
+    #[error("{command:?} is not supported by this camera ({protocol} protocol)")]
+    Unsupported {
+        /// Command name.
+        command: &'static str,
+        /// The camera's protocol.
+        protocol: Protocol,
+    },
+    /// The payload was not acceptable.
+    #[error("bad value for {command:?}: {reason}")]
+    BadValue {
+        /// Command name.
+        command: &'static str,
+        /// What was wrong and what is allowed.
+        reason: String,
+    },
+    /// No session with the camera right now.
+    #[error("camera is offline")]
+    Offline,
+    /// The camera answered no.
+    #[error("camera refused: {0}")]
+    Refused(String),
+    /// The camera did not answer in time.
+    #[error("timed out after {}: {what}", humantime::format_duration(*.after))]
+    TimedOut {
+        /// What we waited for.
+        what: String,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// Another command of the same kind is still running.
+    #[error("busy: {0}")]
+    Busy(String),
+}

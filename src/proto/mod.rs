@@ -1,0 +1,208 @@
+//! The sans-IO root: the vocabulary every camera protocol speaks.
+//!
+//! A protocol *session* is a pure state machine. It is fed datagrams, commands and
+//! the current time, and it hands back datagrams to send, events and the next
+//! deadline. It never reads a clock, never touches a socket and never awaits: the
+//! only place that does is [`crate::io::driver`]. That is what lets tests replay
+//! loss, reordering, timeouts and reconnects deterministically.
+//!
+//! # The drain contract
+//! After *every* call to a `handle_*` method the caller drains
+//! [`Session::poll_transmit`] and [`Session::poll_event`] until both return `None`,
+//! and only then reads [`Session::poll_timeout`] and waits. Sub-machines
+//! (reassemblers, reliable channels, DTLS) use the same verbs and their parent
+//! drains them.
+//!
+//! # Sockets
+//! A session may use several local sockets (a Wyze intercom adds a second IOTC
+//! channel; some cameras want a fixed source port per stream). They are numbered
+//! by [`SocketIx`]; the driver binds as many as [`Session::sockets`] asks for.
+//!
+//! This module must not mention `tokio` or read `Instant::now()` (enforced by
+//! `clippy.toml` and `tests/sans_io.rs`).
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod demo;
+pub mod timer;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::model::{CameraCommand, CameraDetails, CommandError, MediaFrame};
+
+pub use timer::TimerTable;
+
+/// Index of one of a session's local sockets (0 is the primary one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SocketIx(pub u8);
+
+/// A datagram the session wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Which of the session's local sockets to send from.
+    pub socket: SocketIx,
+    /// Where to send it.
+    pub dst: SocketAddr,
+    /// The bytes, already encoded for the wire.
+    pub payload: Vec<u8>,
+}
+
+/// A datagram that arrived on one of the session's sockets.
+#[derive(Debug, Clone, Copy)]
+pub struct Datagram<'a> {
+    /// The local socket it arrived on.
+    pub socket: SocketIx,
+    /// Who sent it.
+    pub from: SocketAddr,
+    /// Its bytes, untrusted.
+    pub payload: &'a [u8],
+}
+
+/// Whether a datagram belonged to the session (firezone's `-> bool`, str0m's `accepts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Handled {
+    /// The session consumed it (even if it turned out to be a duplicate).
+    Mine,
+    /// Not for this session: wrong peer, unknown format. Counted and dropped.
+    NotMine,
+}
+
+/// Opaque id the driver attaches to a command so it can route the result back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommandId(pub u64);
+
+/// Why a session ended. Reported once, as [`SessionEvent::Closed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloseReason {
+    /// No media (or no answer at all) for longer than the silence timeout.
+    #[error("camera silent for {0:?}")]
+    Silent(Duration),
+    /// The camera rejected our credentials.
+    #[error("authentication rejected: {0}")]
+    AuthRejected(String),
+    /// The camera closed the session.
+    #[error("camera closed the session")]
+    PeerClosed,
+    /// The camera left the protocol on purpose (e.g. demo mode after Wi-Fi setup).
+    #[error("camera left {0}")]
+    LeftMode(&'static str),
+    /// The local side asked to stop.
+    #[error("stopped")]
+    Stopped,
+}
+
+/// Running counters a session keeps; published in the camera's `state`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionStats {
+    /// Complete, verified frames delivered.
+    pub frames: u64,
+    /// Frames thrown away because a part was missing or they failed checks.
+    pub frames_dropped: u64,
+    /// Media payload bytes received (for bitrate).
+    pub media_bytes: u64,
+    /// Audio datagrams received.
+    pub audio_packets: u64,
+    /// Audio payload bytes received.
+    pub audio_bytes: u64,
+    /// Datagrams dropped as malformed or foreign.
+    pub datagrams_rejected: u64,
+}
+
+/// What a session reports upwards.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    /// The session is established and media is flowing; carries what we learnt.
+    Streaming(CameraDetails),
+    /// A complete media unit (JPEG frame, video access unit, audio chunk).
+    Media(MediaFrame),
+    /// Counters changed (emitted at most about once a second).
+    Stats(SessionStats),
+    /// A command finished.
+    CommandDone {
+        /// The id given to [`Session::handle_command`].
+        id: CommandId,
+        /// Success, or why not.
+        result: Result<(), CommandError>,
+    },
+    /// The session is over; the supervisor decides whether to restart it.
+    Closed(CloseReason),
+}
+
+/// The sans-IO session every protocol implements.
+pub trait Session: Send + 'static {
+    /// How many local sockets the driver must bind (at least 1).
+    fn sockets(&self) -> usize {
+        1
+    }
+
+    /// Called once before anything else, with the time the session starts.
+    fn start(&mut self, now: Instant);
+
+    /// Feed one received datagram.
+    fn handle_datagram(&mut self, now: Instant, datagram: Datagram<'_>) -> Handled;
+
+    /// Called when the deadline from [`Session::poll_timeout`] has passed.
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Run a command. Its result comes back as [`SessionEvent::CommandDone`] with `id`.
+    fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand);
+
+    /// Next datagram to send. Changes after any `handle_*` call or `start`.
+    #[must_use]
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+
+    /// Next event. Changes after any `handle_*` call or `start`.
+    #[must_use]
+    fn poll_event(&mut self) -> Option<SessionEvent>;
+
+    /// The earliest time [`Session::handle_timeout`] must be called. Changes after
+    /// any `handle_*` call or `start`.
+    #[must_use]
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// True once [`SessionEvent::Closed`] has been emitted.
+    #[must_use]
+    fn is_closed(&self) -> bool;
+}
+
+/// Helper for sessions: an event queue plus a transmit queue, drained by `poll_*`.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    transmits: std::collections::VecDeque<Transmit>,
+    events: std::collections::VecDeque<SessionEvent>,
+}
+
+impl Outbox {
+    /// Queue a datagram.
+    pub fn send(&mut self, socket: SocketIx, dst: SocketAddr, payload: Vec<u8>) {
+        self.transmits.push_back(Transmit {
+            socket,
+            dst,
+            payload,
+        });
+    }
+
+    /// Queue an event.
+    pub fn emit(&mut self, event: SessionEvent) {
+        self.events.push_back(event);
+    }
+
+    /// Pop the next datagram.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// Pop the next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+}
+
+/// A JPEG frame as a media event (cheap to clone).
+pub fn jpeg_event(bytes: Bytes) -> SessionEvent {
+    SessionEvent::Media(MediaFrame::Jpeg(bytes))
+}

@@ -1,0 +1,3 @@
+//! placeholder
+/// Every command topic name.
+pub const COMMAND_NAMES: &[&str] = &["snapshot"];
