@@ -1,1 +1,66 @@
-fn main(){}
+//! The `cam2mqtt` binary: parse, initialise logging, load config, hand over.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cam2mqtt::cli::{self, Cli, Command};
+use cam2mqtt::config::Config;
+
+async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                () = ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    ctrl_c().await;
+}
+
+fn main() {
+    let args = Cli::parse();
+    let filter = EnvFilter::try_from_default_env()
+        // A bare level also quiets the embedded broker, whose info logs are per-packet.
+        .or_else(|_| EnvFilter::try_new(if args.log_level.contains('=') { args.log_level.clone() } else { format!("{},rumqttd=off", args.log_level) }))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.command.unwrap_or(Command::Run) {
+            Command::Demo(a) => cli::demo(a, shutdown_signal()).await,
+            Command::Simulate(a) => cli::simulate(a, shutdown_signal()).await,
+            command => {
+                let cfg = Config::load(args.config.as_deref())?;
+                match command {
+                    Command::Run => cam2mqtt::app::run(cfg, shutdown_signal()).await,
+                    Command::Snapshot(a) => cli::snapshot(&cfg, a).await,
+                    Command::Wifi(a) => cli::wifi(&cfg, a).await,
+                    Command::CheckConfig => {
+                        cli::check_config(&cfg);
+                        Ok(())
+                    }
+                    Command::Demo(_) | Command::Simulate(_) => unreachable!("handled above"),
+                }
+            }
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(cli::exit_code(&e));
+    }
+}

@@ -125,6 +125,8 @@ pub enum Capability {
     Ptz,
     /// Has a speaker we can send audio to.
     Intercom,
+    /// Reports its Wi-Fi signal strength.
+    Signal,
 }
 
 /// The static description of a camera: identity and capabilities.
@@ -142,8 +144,12 @@ pub struct CameraInfo {
     pub address: SocketAddr,
     /// Model, when known before connecting.
     pub model: String,
+    /// Firmware version, when known.
+    pub firmware: Option<String>,
     /// MAC address, when known.
     pub mac: Option<String>,
+    /// Selectable resolutions (for the resolution select), when known.
+    pub resolutions: Vec<String>,
     /// What it can do.
     pub capabilities: Vec<Capability>,
 }

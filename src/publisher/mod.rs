@@ -1,1 +1,179 @@
+//! MQTT publishing: [`core`] decides what to publish, [`ha`] builds discovery,
+//! [`topics`] parses commands; this module is the thin rumqttc glue.
+//!
+//! The glue keeps a bounded outgoing queue in which a newer snapshot replaces
+//! an unsent older one of the same camera, so a slow broker costs memory only up
+//! to a limit and never stalls a camera session.
+
+pub mod core;
+pub mod ha;
 pub mod topics;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, Transport};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use self::core::{BridgeEvent, OutboundMessage, PublisherCore, PublisherSettings, Qos, Request};
+use crate::config::{parse_broker_url, MqttConfig};
+use crate::model::CommandError;
+
+/// Messages waiting for rumqttc at most (older non-retained ones go first).
+const MAX_QUEUE: usize = 4096;
+/// Extra room in the MQTT packet limit beyond the snapshot cap.
+const PACKET_HEADROOM: usize = 64 * 1024;
+
+/// Errors that stop the publisher.
+#[derive(Debug, thiserror::Error)]
+pub enum PublisherError {
+    /// Bad broker settings.
+    #[error("mqtt.url: {0}")]
+    Url(String),
+    /// TLS setup failed.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+}
+
+fn qos(q: Qos) -> QoS {
+    match q {
+        Qos::AtMostOnce => QoS::AtMostOnce,
+        Qos::AtLeastOnce => QoS::AtLeastOnce,
+    }
+}
+
+/// Builds rumqttc options: client id, credentials, last will, TLS, packet size.
+pub fn mqtt_options(
+    cfg: &MqttConfig,
+    url: &str,
+    will: &OutboundMessage,
+    max_payload: usize,
+) -> Result<MqttOptions, PublisherError> {
+    let (tls, host, port) = parse_broker_url(url).map_err(PublisherError::Url)?;
+    let mut opts = MqttOptions::new(cfg.client_id.clone(), host, port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    opts.set_clean_session(true);
+    opts.set_max_packet_size(max_payload + PACKET_HEADROOM, max_payload + PACKET_HEADROOM);
+    opts.set_last_will(LastWill::new(will.topic.clone(), will.payload.clone(), qos(will.qos), will.retain));
+    if !cfg.username.is_empty() {
+        opts.set_credentials(cfg.username.clone(), cfg.password.expose().to_string());
+    }
+    if tls {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| PublisherError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        opts.set_transport(Transport::Tls(rumqttc::TlsConfiguration::Rustls(Arc::new(config))));
+    }
+    Ok(opts)
+}
+
+/// Adds `m` to the queue: a snapshot replaces an unsent one for the same topic;
+/// when full, the oldest message is dropped.
+fn enqueue(queue: &mut VecDeque<OutboundMessage>, m: OutboundMessage) {
+    if m.qos == Qos::AtMostOnce {
+        if let Some(old) = queue.iter_mut().find(|q| q.topic == m.topic) {
+            *old = m;
+            return;
+        }
+    }
+    if queue.len() >= MAX_QUEUE {
+        queue.pop_front();
+        tracing::warn!("MQTT publish queue full; dropped the oldest message");
+    }
+    queue.push_back(m);
+}
+
+/// Runs the publisher until `shutdown` fires; then publishes the offline states.
+pub async fn run(
+    mut core: PublisherCore,
+    cfg: MqttConfig,
+    url: String,
+    max_payload: usize,
+    mut events: mpsc::Receiver<BridgeEvent>,
+    requests: mpsc::Sender<Request>,
+    shutdown: CancellationToken,
+) -> Result<(), PublisherError> {
+    let opts = mqtt_options(&cfg, &url, &core.last_will(), max_payload)?;
+    let (client, mut eventloop) = AsyncClient::new(opts, 256);
+    let mut queue: VecDeque<OutboundMessage> = VecDeque::new();
+    let mut backoff = Duration::from_millis(250);
+    let mut connected = false;
+    loop {
+        while let Some(m) = core.poll_outbound() {
+            enqueue(&mut queue, m);
+        }
+        while let Some(r) = core.poll_request() {
+            if let Err(mpsc::error::TrySendError::Full(Request::Command { camera, command }))
+            | Err(mpsc::error::TrySendError::Closed(Request::Command { camera, command })) = requests.try_send(r)
+            {
+                core.on_event(BridgeEvent::CommandResult {
+                    camera,
+                    command: command.name(),
+                    result: Err(CommandError::Busy("too many commands queued; try again".into())),
+                });
+            }
+        }
+        let front = queue.front().cloned();
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            ev = eventloop.poll() => match ev {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    tracing::info!(%url, "connected to MQTT broker");
+                    connected = true;
+                    backoff = Duration::from_millis(250);
+                    let subs = core.subscriptions().into_iter().map(|t| rumqttc::SubscribeFilter::new(t, QoS::AtLeastOnce));
+                    if let Err(e) = client.subscribe_many(subs).await {
+                        tracing::warn!(error = %e, "subscribe failed");
+                    }
+                    core.on_connected();
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => core.on_message(&p.topic, &p.payload),
+                Ok(_) => {}
+                Err(e) => {
+                    if connected {
+                        tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                    } else {
+                        tracing::warn!(error = %e, %url, "cannot reach MQTT broker; retrying in {:?}", backoff);
+                    }
+                    connected = false;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            },
+            Some(ev) = events.recv() => core.on_event(ev),
+            r = publish(&client, front.as_ref()), if front.is_some() && connected => match r {
+                Ok(()) => { queue.pop_front(); }
+                Err(e) => tracing::debug!(error = %e, "publish not queued"),
+            },
+        }
+    }
+    // Shutdown: offline states, then flush what we can in a bounded time.
+    core.on_shutdown();
+    while let Some(m) = core.poll_outbound() {
+        enqueue(&mut queue, m);
+    }
+    let flush = async {
+        while let Some(m) = queue.pop_front() {
+            let _ = publish(&client, Some(&m)).await;
+        }
+        let _ = client.disconnect().await;
+        while eventloop.poll().await.is_ok() {}
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+    Ok(())
+}
+
+async fn publish(client: &AsyncClient, m: Option<&OutboundMessage>) -> Result<(), rumqttc::ClientError> {
+    match m {
+        Some(m) => client.publish_bytes(m.topic.clone(), qos(m.qos), m.retain, m.payload.clone()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,3 +1,304 @@
-//! placeholder
-/// Every command topic name.
-pub const COMMAND_NAMES: &[&str] = &["snapshot"];
+//! The topic scheme (CONTRACT.md) and command parsing: `topic + payload →
+//! command` or a [`CommandError`] whose text tells the user what is allowed.
+//!
+//! Payloads are untrusted. Error texts never echo a payload that may hold a
+//! secret (the Wi-Fi JSON is checked field by field for that reason).
+
+use bytes::Bytes;
+
+use crate::model::{CameraCommand, CommandError, IntercomSource, NightVision, PtzMove};
+use crate::secret::Secret;
+
+/// Every command topic name (`<base>/<cam>/set/<name>`).
+pub const COMMAND_NAMES: &[&str] = &[
+    "snapshot",
+    "snapshot_interval",
+    "resolution",
+    "wifi",
+    "wifi_ssid",
+    "wifi_password",
+    "wifi_apply",
+    "intercom",
+    "night_vision",
+    "light",
+    "reboot",
+    "ptz",
+];
+
+/// Largest snapshot interval accepted (seconds).
+pub const MAX_SNAPSHOT_INTERVAL: u32 = 3600;
+
+/// Topic builder for one base topic.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    base: String,
+}
+
+/// What an incoming topic addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `<base>/<cam>/set/<name>`.
+    Camera {
+        /// Camera id as written in the topic.
+        camera: &'a str,
+        /// Command name.
+        command: &'a str,
+    },
+    /// `<base>/bridge/set/<name>`.
+    Bridge(&'a str),
+}
+
+impl Topics {
+    /// Topics under `base`.
+    pub fn new(base: &str) -> Self {
+        Self { base: base.to_string() }
+    }
+
+    /// The base topic.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `<base>/bridge/state`: `online`/`offline`, the last will.
+    pub fn bridge_state(&self) -> String {
+        format!("{}/bridge/state", self.base)
+    }
+
+    /// `<base>/bridge/info`.
+    pub fn bridge_info(&self) -> String {
+        format!("{}/bridge/info", self.base)
+    }
+
+    /// `<base>/bridge/set/<name>`.
+    pub fn bridge_set(&self, name: &str) -> String {
+        format!("{}/bridge/set/{name}", self.base)
+    }
+
+    /// `<base>/<cam>/<leaf>`, e.g. `availability`, `snapshot`, `state`, `event`.
+    pub fn camera(&self, camera: &str, leaf: &str) -> String {
+        format!("{}/{camera}/{leaf}", self.base)
+    }
+
+    /// `<base>/<cam>/set/<name>`.
+    pub fn camera_set(&self, camera: &str, name: &str) -> String {
+        format!("{}/{camera}/set/{name}", self.base)
+    }
+
+    /// Subscriptions that bring us every command.
+    pub fn command_filters(&self) -> [String; 2] {
+        [format!("{}/+/set/+", self.base), format!("{}/bridge/set/+", self.base)]
+    }
+
+    /// Splits a command topic; `None` if it is not one of ours.
+    pub fn route<'a>(&self, topic: &'a str) -> Option<Route<'a>> {
+        let rest = topic.strip_prefix(self.base.as_str())?.strip_prefix('/')?;
+        let mut parts = rest.split('/');
+        let (camera, set, command) = (parts.next()?, parts.next()?, parts.next()?);
+        if set != "set" || parts.next().is_some() || camera.is_empty() || command.is_empty() {
+            return None;
+        }
+        Some(if camera == "bridge" {
+            Route::Bridge(command)
+        } else {
+            Route::Camera { camera, command }
+        })
+    }
+}
+
+fn text<'a>(command: &'static str, payload: &'a [u8]) -> Result<&'a str, CommandError> {
+    std::str::from_utf8(payload)
+        .map(str::trim)
+        .map_err(|_| CommandError::BadValue {
+            command,
+            reason: "payload is not UTF-8 text".into(),
+        })
+}
+
+fn bad(command: &'static str, reason: impl Into<String>) -> CommandError {
+    CommandError::BadValue {
+        command,
+        reason: reason.into(),
+    }
+}
+
+/// Parses the payload of `set/<name>` into a command.
+pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, CommandError> {
+    Ok(match name {
+        "snapshot" => CameraCommand::Snapshot,
+        "snapshot_interval" => {
+            let t = text("snapshot_interval", payload)?;
+            // Home Assistant's number entity may send "10.0".
+            let secs = t
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(MAX_SNAPSHOT_INTERVAL)).contains(v))
+                .ok_or_else(|| {
+                    bad(
+                        "snapshot_interval",
+                        format!("{t:?} is not a whole number of seconds from 0 to {MAX_SNAPSHOT_INTERVAL}"),
+                    )
+                })?;
+            // The filter above bounds `secs` to 0..=3600, so the cast is exact.
+            CameraCommand::SetSnapshotInterval(secs as u32)
+        }
+        "resolution" => {
+            let t = text("resolution", payload)?;
+            if t.is_empty() {
+                return Err(bad("resolution", "empty; send one of the camera's resolutions"));
+            }
+            CameraCommand::SetResolution(t.to_string())
+        }
+        "wifi" => parse_wifi_json(payload)?,
+        "wifi_ssid" => CameraCommand::StageWifiSsid(text("wifi_ssid", payload)?.to_string()),
+        "wifi_password" => {
+            let t = std::str::from_utf8(payload).map_err(|_| bad("wifi_password", "payload is not UTF-8 text"))?;
+            CameraCommand::StageWifiPassword(Secret::new(t))
+        }
+        "wifi_apply" => CameraCommand::ApplyWifi,
+        "intercom" => parse_intercom(payload)?,
+        "night_vision" => {
+            let t = text("night_vision", payload)?.to_ascii_lowercase();
+            CameraCommand::NightVision(match t.as_str() {
+                "on" => NightVision::On,
+                "off" => NightVision::Off,
+                "auto" => NightVision::Auto,
+                _ => return Err(bad("night_vision", format!("{t:?}; allowed: on, off, auto"))),
+            })
+        }
+        "light" => {
+            let t = text("light", payload)?.to_ascii_lowercase();
+            CameraCommand::Light(match t.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(bad("light", format!("{t:?}; allowed: on, off"))),
+            })
+        }
+        "reboot" => CameraCommand::Reboot,
+        "ptz" => {
+            let t = text("ptz", payload)?.to_ascii_lowercase();
+            CameraCommand::Ptz(match t.as_str() {
+                "up" => PtzMove::Up,
+                "down" => PtzMove::Down,
+                "left" => PtzMove::Left,
+                "right" => PtzMove::Right,
+                "stop" => PtzMove::Stop,
+                "home" => PtzMove::Home,
+                _ => return Err(bad("ptz", format!("{t:?}; allowed: up, down, left, right, stop, home"))),
+            })
+        }
+        other => return Err(CommandError::UnknownCommand(truncate(other, 64))),
+    })
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// `{"ssid": "...", "password": "..."}`, checked without echoing the payload.
+fn parse_wifi_json(payload: &[u8]) -> Result<CameraCommand, CommandError> {
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
+        // serde_json's syntax errors carry only a position, never the input.
+        bad("wifi", format!("not JSON ({e}); send {{\"ssid\": \"...\", \"password\": \"...\"}}"))
+    })?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| bad("wifi", "expected a JSON object {\"ssid\": \"...\", \"password\": \"...\"}"))?;
+    let ssid = match obj.get("ssid") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(_) => return Err(bad("wifi", "\"ssid\" must be a string")),
+        None => return Err(bad("wifi", "missing \"ssid\"")),
+    };
+    let password = match obj.get("password") {
+        Some(serde_json::Value::String(s)) => Secret::new(s.clone()),
+        Some(serde_json::Value::Null) | None => Secret::default(),
+        Some(_) => return Err(bad("wifi", "\"password\" must be a string")),
+    };
+    if let Some(k) = obj.keys().find(|k| *k != "ssid" && *k != "password") {
+        return Err(bad("wifi", format!("unexpected key {:?}; only ssid and password", truncate(k, 32))));
+    }
+    Ok(CameraCommand::SetWifi { ssid, password })
+}
+
+fn parse_intercom(payload: &Bytes) -> Result<CameraCommand, CommandError> {
+    if payload.is_empty() {
+        return Err(bad("intercom", "empty payload; send audio file bytes or {\"url\": \"http://...\"}"));
+    }
+    if payload.first() == Some(&b'{') {
+        let v: serde_json::Value =
+            serde_json::from_slice(payload).map_err(|e| bad("intercom", format!("not JSON ({e})")))?;
+        let url = v
+            .get("url")
+            .and_then(|u| u.as_str())
+            .ok_or_else(|| bad("intercom", "JSON payload needs a \"url\" string"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(bad("intercom", "url must start with http:// or https://"));
+        }
+        return Ok(CameraCommand::Intercom(IntercomSource::Url(url.to_string())));
+    }
+    Ok(CameraCommand::Intercom(IntercomSource::File(payload.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(name: &str, payload: &str) -> Result<CameraCommand, CommandError> {
+        parse_command(name, &Bytes::copy_from_slice(payload.as_bytes()))
+    }
+
+    #[test]
+    fn routes_command_topics() {
+        let t = Topics::new("cam2mqtt");
+        assert_eq!(t.route("cam2mqtt/porch/set/wifi"), Some(Route::Camera { camera: "porch", command: "wifi" }));
+        assert_eq!(t.route("cam2mqtt/bridge/set/discover"), Some(Route::Bridge("discover")));
+        assert_eq!(t.route("cam2mqtt/porch/state"), None);
+        assert_eq!(t.route("cam2mqttx/porch/set/wifi"), None);
+        assert_eq!(t.route("cam2mqtt/porch/set/wifi/extra"), None);
+    }
+
+    #[test]
+    fn parses_values_and_explains_bad_ones() {
+        assert!(matches!(p("snapshot_interval", "10.0"), Ok(CameraCommand::SetSnapshotInterval(10))));
+        let e = p("snapshot_interval", "5000").unwrap_err().to_string();
+        assert!(e.contains("0 to 3600"), "{e}");
+        let e = p("night_vision", "purple").unwrap_err().to_string();
+        assert!(e.contains("on, off, auto"), "{e}");
+        let e = p("bogus", "").unwrap_err().to_string();
+        assert!(e.contains("unknown command") && e.contains("snapshot_interval"), "{e}");
+        assert!(matches!(p("light", "ON"), Ok(CameraCommand::Light(true))));
+        assert!(matches!(p("ptz", "Left"), Ok(CameraCommand::Ptz(PtzMove::Left))));
+    }
+
+    #[test]
+    fn wifi_errors_never_echo_the_password() {
+        for payload in [
+            r#"{"ssid": "home", "password": 98765432}"#,
+            r#"{"ssid": 98765432, "password": "98765432"}"#,
+            r#"{"ssid": "home", "password": "98765432""#,
+            r#"["98765432"]"#,
+            r#"{"ssid": "home", "pass": "98765432"}"#,
+        ] {
+            let e = p("wifi", payload).unwrap_err().to_string();
+            assert!(!e.contains("98765432"), "{payload} -> {e}");
+        }
+        let ok = p("wifi", r#"{"ssid": "home", "password": "98765432"}"#).unwrap();
+        assert!(!format!("{ok:?}").contains("98765432"));
+    }
+
+    #[test]
+    fn intercom_takes_bytes_or_a_url() {
+        assert!(matches!(p("intercom", "RIFF...."), Ok(CameraCommand::Intercom(IntercomSource::File(_)))));
+        assert!(matches!(
+            p("intercom", r#"{"url": "http://tts/x.mp3"}"#),
+            Ok(CameraCommand::Intercom(IntercomSource::Url(_)))
+        ));
+        assert!(p("intercom", r#"{"url": "file:///etc/passwd"}"#).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(name in "[a-z_]{0,20}", payload in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse_command(&name, &Bytes::from(payload));
+        }
+    }
+}

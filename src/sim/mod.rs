@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod netem;
 pub mod pattern;
+pub mod runner;
 
 use std::time::Instant;
 

@@ -1,0 +1,86 @@
+//! Keeps snapshots within `snapshots.max_bytes`: a frame that is already small
+//! enough is passed through untouched; a bigger one is decoded and re-encoded at
+//! lower quality, then at half size, until it fits.
+
+use bytes::Bytes;
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::DynamicImage;
+
+/// Why a frame could not be made to fit.
+#[derive(Debug, thiserror::Error)]
+pub enum JpegError {
+    /// The frame does not decode.
+    #[error("frame does not decode as JPEG: {0}")]
+    Decode(String),
+    /// Even the smallest attempt was too big.
+    #[error("cannot shrink the frame below {max} bytes")]
+    TooBig {
+        /// The cap.
+        max: usize,
+    },
+}
+
+fn encode(img: &DynamicImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Encoding RGB8 into a Vec cannot fail except on out-of-memory.
+    let _ = JpegEncoder::new_with_quality(&mut out, quality).encode_image(&img.to_rgb8());
+    out
+}
+
+/// Returns `jpeg` if it is at most `max_bytes`, else a re-encoded smaller copy.
+/// CPU-heavy for big frames: call it from a blocking task.
+pub fn fit(jpeg: Bytes, max_bytes: usize, quality: u8) -> Result<Bytes, JpegError> {
+    if jpeg.len() <= max_bytes {
+        return Ok(jpeg);
+    }
+    let mut img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
+        .map_err(|e| JpegError::Decode(e.to_string()))?;
+    let mut q = quality.clamp(1, 100);
+    loop {
+        for quality in [q, q.saturating_sub(20).max(30), 30] {
+            let out = encode(&img, quality);
+            if out.len() <= max_bytes {
+                return Ok(Bytes::from(out));
+            }
+        }
+        if img.width() <= 80 || img.height() <= 60 {
+            return Err(JpegError::TooBig { max: max_bytes });
+        }
+        img = img.resize(img.width() / 2, img.height() / 2, FilterType::Triangle);
+        q = q.min(70);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy_jpeg(w: u32, h: u32) -> Bytes {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let v = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)).wrapping_mul(2_654_435_761) >> 24;
+            image::Rgb([v as u8, (v >> 1) as u8, (x ^ y) as u8])
+        });
+        Bytes::from(encode(&DynamicImage::ImageRgb8(img), 95))
+    }
+
+    #[test]
+    fn small_frames_pass_untouched() {
+        let j = noisy_jpeg(64, 48);
+        assert_eq!(fit(j.clone(), j.len(), 80).unwrap(), j);
+    }
+
+    #[test]
+    fn big_frames_are_reencoded_under_the_cap_and_still_decode() {
+        let j = noisy_jpeg(640, 480);
+        let cap = j.len() / 4;
+        let out = fit(j, cap, 80).unwrap();
+        assert!(out.len() <= cap);
+        image::load_from_memory(&out).unwrap();
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(fit(Bytes::from_static(&[0xFF, 0xD8, 1, 2, 3]), 2, 80).is_err());
+    }
+}
