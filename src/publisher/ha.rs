@@ -221,7 +221,12 @@ impl HaContext {
     fn finish(&self, node: &str, e: &mut Entity, availability: &Value) {
         e.config.insert("unique_id".into(), json!(format!("{node}_{}", e.object)));
         e.config.entry("availability").or_insert_with(|| availability.clone());
-        e.config.insert("availability_mode".into(), json!("all"));
+        // An entity that declares an empty list reads the bridge state itself and is always available.
+        if e.config.get("availability").is_some_and(|a| a.as_array().is_some_and(Vec::is_empty)) {
+            e.config.remove("availability");
+        } else {
+            e.config.insert("availability_mode".into(), json!("all"));
+        }
         e.config.insert(
             "default_entity_id".into(),
             json!(format!("{}.{}_{}", e.component, node, e.object)),
@@ -310,12 +315,7 @@ impl HaContext {
                 "icon": "mdi:magnify-scan",
             })),
         ];
-        let mut msgs = self.render(&node, device, availability, entities);
-        // The connectivity sensor reads the bridge state itself; "availability: []" kept it out of the default.
-        for m in &mut msgs {
-            m.payload = m.payload.replace(",\"availability\":[],", ",");
-        }
-        msgs
+        self.render(&node, device, availability, entities)
     }
 }
 
