@@ -440,7 +440,9 @@ impl<F: SocketFactory> CameraTask<F> {
                 let frame = self.frames.borrow().clone();
                 match frame {
                     _ if !self.online => self.finish_reply(name, reply, Err(CommandError::Offline)).await,
-                    Some(f) if clock::now().duration_since(f.at) <= FRESH => {
+                    // A frame not yet published and at most FRESH old answers at once;
+                    // otherwise the user gets the next new frame, not a repeat.
+                    Some(f) if f.seq != self.last_published_seq && clock::now().duration_since(f.at) <= FRESH => {
                         self.publish_snapshot(&f).await;
                         self.finish_reply(name, reply, Ok(())).await;
                     }
