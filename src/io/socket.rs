@@ -81,6 +81,8 @@ struct NetState {
     rng: ChaCha8Rng,
     next_port: u16,
     delivered: u64,
+    /// Which local socket a [`MemFactory`] bound for which peer (newest wins).
+    bound_for: HashMap<SocketAddr, SocketAddr>,
 }
 
 /// An in-memory datagram network (cheap to clone; clones share the network).
@@ -101,6 +103,7 @@ impl MemNet {
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 next_port: 40000,
                 delivered: 0,
+                bound_for: HashMap::new(),
             })),
         }
     }
@@ -127,6 +130,11 @@ impl MemNet {
     /// Make the socket bound at `addr` fail its next receive, as if it crashed.
     pub fn break_socket(&self, addr: SocketAddr) {
         self.lock().broken.push(addr);
+    }
+
+    /// The local address of the socket most recently bound to talk to `peer`.
+    pub fn socket_bound_for(&self, peer: SocketAddr) -> Option<SocketAddr> {
+        self.lock().bound_for.get(&peer).copied()
     }
 
     /// Datagrams delivered so far.
@@ -223,8 +231,10 @@ pub struct MemFactory(pub MemNet);
 
 impl SocketFactory for MemFactory {
     type Socket = MemSocket;
-    async fn bind_for(&self, _peer: SocketAddr) -> io::Result<MemSocket> {
-        self.0.bind((Ipv4Addr::LOCALHOST, 0).into())
+    async fn bind_for(&self, peer: SocketAddr) -> io::Result<MemSocket> {
+        let sock = self.0.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+        self.0.lock().bound_for.insert(peer, sock.addr);
+        Ok(sock)
     }
 }
 

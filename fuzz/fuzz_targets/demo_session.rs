@@ -1,0 +1,228 @@
+//! `DemoSession` driven like `io::driver` drives it, but by the fuzzer: arbitrary
+//! datagrams from the camera's video, audio and command ports (and from a
+//! stranger), arbitrary clock jumps and timeouts, and commands. After every
+//! call `poll_transmit` and `poll_event` are drained until both are empty (the
+//! drain contract in `proto/mod.rs`).
+//!
+//! Must never panic. Also checked: `Closed` is emitted at most once and
+//! `is_closed` agrees with it; a closed session disowns datagrams; `Streaming`
+//! comes once and before any frame; frames are JPEGs within `max_frame_bytes`;
+//! datagrams go only to the camera's three ports; every `CommandDone` answers a
+//! command that was issued and answers it once; stats never go backwards.
+#![no_main]
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use arbitrary::Arbitrary;
+use cam2mqtt::model::{CameraCommand, MediaFrame};
+use cam2mqtt::proto::demo::wire::{VideoHeader, EOI, SOI};
+use cam2mqtt::proto::demo::{AudioStart, DemoConfig, DemoSession, FrameCheck};
+use cam2mqtt::proto::{CommandId, Datagram, Handled, Session, SessionEvent, SessionStats, SocketIx};
+use cam2mqtt::secret::Secret;
+use libfuzzer_sys::fuzz_target;
+
+const CAMERA: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 153);
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(CAMERA, port))
+}
+
+/// The one clock origin of this process; session time is `base() + offset`.
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+#[derive(Debug, Arbitrary)]
+struct Input {
+    markers: bool,
+    audio_off: bool,
+    silence_ms: u16,
+    start_retry_ms: u16,
+    wifi_timeout_ms: u16,
+    /// Max frame size in bytes; 0 keeps the default (1 MiB).
+    max_frame_bytes: u16,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug, Arbitrary)]
+enum Op {
+    /// Raw bytes from the video port.
+    Video(Vec<u8>),
+    /// A well-formed video datagram (header built from the fields).
+    VideoFramed { frame_id: u8, end_of_frame: bool, packet: u8, payload: Vec<u8> },
+    /// Bytes from the audio port.
+    Audio(Vec<u8>),
+    /// Bytes from the Wi-Fi setup port (the camera's answer).
+    Command(Vec<u8>),
+    /// Bytes from an address that is not the camera's.
+    Stranger { port: u16, payload: Vec<u8> },
+    /// Time passes; then `handle_timeout` is called, due or not.
+    Advance { ms: u32 },
+    /// Jump to the session's own deadline (if any) and fire it, as the driver does.
+    FireDeadline,
+    /// Wi-Fi setup from MQTT.
+    SetWifi { ssid: String, password: String },
+    /// A command demo mode does not support.
+    Other(u8),
+}
+
+struct Harness {
+    session: DemoSession,
+    cfg: DemoConfig,
+    offset: Duration,
+    next_id: u64,
+    issued: HashSet<u64>,
+    answered: HashSet<u64>,
+    closed: bool,
+    streaming: bool,
+    stats: SessionStats,
+}
+
+impl Harness {
+    fn now(&self) -> Instant {
+        base() + self.offset
+    }
+
+    /// The drain contract, with the invariants checked on everything that comes out.
+    fn drain(&mut self) {
+        while let Some(t) = self.session.poll_transmit() {
+            assert_eq!(t.socket, SocketIx(0), "only one socket was bound");
+            assert!(
+                [self.cfg.video, self.cfg.audio, self.cfg.command].contains(&t.dst),
+                "transmit to {} which is not the camera's",
+                t.dst
+            );
+        }
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                SessionEvent::Streaming(_) => {
+                    assert!(!self.streaming, "Streaming emitted twice");
+                    self.streaming = true;
+                }
+                SessionEvent::Media(MediaFrame::Jpeg(jpeg)) => {
+                    assert!(self.streaming, "frame before Streaming");
+                    assert!(jpeg.starts_with(&SOI) && jpeg.ends_with(&EOI), "frame is not a JPEG");
+                    assert!(jpeg.len() <= self.cfg.max_frame_bytes, "frame of {} bytes", jpeg.len());
+                }
+                SessionEvent::Media(other) => panic!("demo mode emitted {other:?}"),
+                SessionEvent::Stats(s) => {
+                    let old = &self.stats;
+                    assert!(
+                        s.frames >= old.frames
+                            && s.frames_dropped >= old.frames_dropped
+                            && s.media_bytes >= old.media_bytes
+                            && s.audio_packets >= old.audio_packets
+                            && s.audio_bytes >= old.audio_bytes
+                            && s.datagrams_rejected >= old.datagrams_rejected,
+                        "stats went backwards: {old:?} -> {s:?}"
+                    );
+                    self.stats = s;
+                }
+                SessionEvent::CommandDone { id, .. } => {
+                    assert!(self.issued.contains(&id.0), "answer to command {id:?} never issued");
+                    assert!(self.answered.insert(id.0), "command {id:?} answered twice");
+                }
+                SessionEvent::Closed(_) => {
+                    assert!(!self.closed, "Closed emitted twice");
+                    self.closed = true;
+                }
+            }
+        }
+        assert_eq!(self.session.is_closed(), self.closed, "is_closed disagrees with Closed events");
+    }
+
+    fn datagram(&mut self, from: SocketAddr, payload: &[u8]) {
+        let now = self.now();
+        let handled = self.session.handle_datagram(now, Datagram { socket: SocketIx(0), from, payload });
+        let ours = [self.cfg.video, self.cfg.audio, self.cfg.command].contains(&from);
+        if self.closed || !ours {
+            assert_eq!(handled, Handled::NotMine, "closed={} from={from}", self.closed);
+        } else {
+            assert_eq!(handled, Handled::Mine, "datagram from the camera's {from}");
+        }
+        self.drain();
+    }
+
+    fn command(&mut self, command: CameraCommand) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.issued.insert(id);
+        let now = self.now();
+        self.session.handle_command(now, CommandId(id), command);
+        self.drain();
+    }
+
+    fn timeout(&mut self) {
+        let now = self.now();
+        self.session.handle_timeout(now);
+        self.drain();
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let mut cfg = DemoConfig::new(addr(8080), addr(8070), addr(8090));
+    cfg.frame_check = if input.markers { FrameCheck::Markers } else { FrameCheck::Header };
+    cfg.audio_start = if input.audio_off { AudioStart::Off } else { AudioStart::Request };
+    cfg.silence_timeout = Duration::from_millis(input.silence_ms.into());
+    cfg.start_retry = Duration::from_millis(input.start_retry_ms.into());
+    cfg.wifi_timeout = Duration::from_millis(input.wifi_timeout_ms.into());
+    if input.max_frame_bytes != 0 {
+        cfg.max_frame_bytes = input.max_frame_bytes.into();
+    }
+
+    let mut h = Harness {
+        session: DemoSession::new(cfg.clone()),
+        cfg,
+        offset: Duration::ZERO,
+        next_id: 0,
+        issued: HashSet::new(),
+        answered: HashSet::new(),
+        closed: false,
+        streaming: false,
+        stats: SessionStats::default(),
+    };
+    let start = h.now();
+    h.session.start(start);
+    h.drain();
+
+    for op in input.ops {
+        match op {
+            Op::Video(bytes) => h.datagram(h.cfg.video, &bytes),
+            Op::VideoFramed { frame_id, end_of_frame, packet, payload } => {
+                let mut bytes = VideoHeader::new(frame_id, packet, end_of_frame).raw.to_vec();
+                bytes.extend_from_slice(&payload);
+                h.datagram(h.cfg.video, &bytes);
+            }
+            Op::Audio(bytes) => h.datagram(h.cfg.audio, &bytes),
+            Op::Command(bytes) => h.datagram(h.cfg.command, &bytes),
+            Op::Stranger { port, payload } => {
+                let from = addr(port);
+                h.datagram(from, &payload);
+            }
+            Op::Advance { ms } => {
+                h.offset += Duration::from_millis(ms.into());
+                h.timeout();
+            }
+            Op::FireDeadline => {
+                if let Some(at) = h.session.poll_timeout() {
+                    // Time never runs backwards; a deadline in the past fires now.
+                    h.offset = h.offset.max(at.saturating_duration_since(base()));
+                }
+                h.timeout();
+            }
+            Op::SetWifi { ssid, password } => h.command(CameraCommand::SetWifi { ssid, password: Secret::new(password) }),
+            Op::Other(n) => h.command(match n % 6 {
+                0 => CameraCommand::Snapshot,
+                1 => CameraCommand::Reboot,
+                2 => CameraCommand::ApplyWifi,
+                3 => CameraCommand::Light(n & 0x80 != 0),
+                4 => CameraCommand::SetSnapshotInterval(n.into()),
+                _ => CameraCommand::SetResolution(format!("{n}x{n}")),
+            }),
+        }
+    }
+});

@@ -1,0 +1,155 @@
+//! The supervisor, camera tasks and real driver over the in-memory network,
+//! with tokio's paused clock: silence → offline → recovery, and a killed
+//! session that restarts with backoff while another camera keeps publishing.
+//! No sleeps in real time; the "fake MQTT sink" is the publisher's event channel.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cam2mqtt::config::CameraConfig;
+use cam2mqtt::io::{run_device, MemFactory, MemNet};
+use cam2mqtt::publisher::BridgeEvent;
+use cam2mqtt::sim::demo::{DemoCamera, DemoCameraConfig, DemoCameraHandle};
+use cam2mqtt::sim::pattern::{read_stamp, PatternSpec};
+use cam2mqtt::supervisor::backoff::Backoff;
+use cam2mqtt::supervisor::{demo_spec, CameraSettings, DiscoveryEvent, Supervisor};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Starts a simulated camera on the in-memory network at 127.0.0.<host>:8080/8070/8090.
+fn spawn_camera(net: &MemNet, host: u8, label: &str, cancel: &CancellationToken) -> (CameraConfig, DemoCameraHandle) {
+    let ip = format!("127.0.0.{host}");
+    let sockets = [8080u16, 8070, 8090]
+        .iter()
+        .map(|p| net.bind(format!("{ip}:{p}").parse().unwrap()).unwrap())
+        .collect::<Vec<_>>();
+    let cam = DemoCamera::new(
+        DemoCameraConfig {
+            label: label.into(),
+            pattern: PatternSpec { width: 160, height: 120, ..PatternSpec::default() },
+            fps: 5,
+            ..DemoCameraConfig::default()
+        },
+        cam2mqtt::io::clock::now(),
+    );
+    let handle = cam.handle();
+    tokio::spawn(run_device(cam, sockets, cancel.clone()));
+    let mut cfg = CameraConfig::demo(&ip);
+    cfg.id = label.into();
+    cfg.silence_timeout_s = 3;
+    cfg.snapshot_interval_s = Some(1);
+    (cfg, handle)
+}
+
+struct Bridge {
+    events: mpsc::Receiver<BridgeEvent>,
+    log: Vec<(Instant, BridgeEvent)>,
+}
+
+impl Bridge {
+    async fn start(net: &MemNet, cameras: &[CameraConfig], backoff: Backoff, cancel: &CancellationToken) -> Self {
+        let (events_tx, events) = mpsc::channel(1024);
+        let (disc_tx, disc_rx) = mpsc::channel(16);
+        let (_req_tx, req_rx) = mpsc::channel(16);
+        let (rescan_tx, _rescan_rx) = mpsc::channel(1);
+        let settings = CameraSettings { max_bytes: 500_000, jpeg_quality: 80, backoff };
+        let sup = Supervisor::new(MemFactory(net.clone()), settings, events_tx, cancel.clone(), 42);
+        tokio::spawn(sup.run(disc_rx, req_rx, rescan_tx));
+        for c in cameras {
+            let spec = demo_spec(c, 1, "test").await.unwrap();
+            disc_tx.send(DiscoveryEvent::Found(spec)).await.unwrap();
+        }
+        // Keep the discovery channel open for the test's lifetime.
+        std::mem::forget(disc_tx);
+        Self { events, log: Vec::new() }
+    }
+
+    /// Waits (in virtual time) for an event matching `pred`; returns when it happened.
+    async fn wait(&mut self, what: &str, limit: Duration, pred: impl Fn(&BridgeEvent) -> bool) -> Instant {
+        let deadline = Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(ev)) => {
+                    let hit = pred(&ev);
+                    let now = Instant::now();
+                    self.log.push((now, ev));
+                    if hit {
+                        return now;
+                    }
+                }
+                Ok(None) => panic!("event channel closed while waiting for {what}"),
+                Err(_) => panic!("no {what} within {limit:?}"),
+            }
+        }
+    }
+
+    fn snapshots_of(&self, cam: &str, from: Instant, to: Instant) -> Vec<u64> {
+        self.log
+            .iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .filter_map(|(_, e)| match e {
+                BridgeEvent::Snapshot { camera, jpeg } if camera.as_str() == cam => read_stamp(jpeg).map(|s| s.1),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn availability(cam: &'static str, online: bool) -> impl Fn(&BridgeEvent) -> bool {
+    move |e| matches!(e, BridgeEvent::Availability { camera, online: o } if camera.as_str() == cam && *o == online)
+}
+
+fn fast_backoff() -> Backoff {
+    Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(30), reset_after: Duration::from_secs(30) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_camera_that_stops_sending_goes_offline_and_recovers() {
+    let net = MemNet::new(1);
+    let cancel = CancellationToken::new();
+    let (cfg, cam) = spawn_camera(&net, 2, "porch", &cancel);
+    let mut bridge = Bridge::start(&net, &[cfg], fast_backoff(), &cancel).await;
+    bridge.wait("porch online", Duration::from_secs(5), availability("porch", true)).await;
+
+    cam.set_paused(true);
+    let paused_at = Instant::now();
+    let offline_at = bridge.wait("porch offline", Duration::from_secs(10), availability("porch", false)).await;
+    let silent_for = offline_at - paused_at;
+    assert!(silent_for >= Duration::from_secs(2) && silent_for <= Duration::from_secs(4), "offline after {silent_for:?} of silence");
+
+    cam.set_paused(false);
+    let back_at = bridge.wait("porch online again", Duration::from_secs(60), availability("porch", true)).await;
+    bridge.wait("a snapshot after recovery", Duration::from_secs(5), |e| matches!(e, BridgeEvent::Snapshot { .. })).await;
+    assert!(back_at > offline_at);
+    cancel.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_session_restarts_with_backoff_while_another_camera_keeps_publishing() {
+    let net = MemNet::new(2);
+    let cancel = CancellationToken::new();
+    let (a_cfg, _a) = spawn_camera(&net, 2, "front", &cancel);
+    let (b_cfg, _b) = spawn_camera(&net, 3, "back", &cancel);
+    let a_video: SocketAddr = "127.0.0.2:8080".parse().unwrap();
+    let mut bridge = Bridge::start(&net, &[a_cfg, b_cfg], fast_backoff(), &cancel).await;
+    bridge.wait("front online", Duration::from_secs(5), availability("front", true)).await;
+    bridge.wait("back online", Duration::from_secs(5), availability("back", true)).await;
+
+    let mut downtimes = Vec::new();
+    for round in 0..2 {
+        let sock = net.socket_bound_for(a_video).expect("the bridge bound a socket for front");
+        net.break_socket(sock);
+        let down = bridge.wait("front offline", Duration::from_secs(5), availability("front", false)).await;
+        let up = bridge.wait("front back online", Duration::from_secs(30), availability("front", true)).await;
+        let back_snaps = bridge.snapshots_of("back", down, up);
+        assert!(!back_snaps.is_empty(), "round {round}: back kept publishing while front was down");
+        assert!(back_snaps.windows(2).all(|w| w[1] > w[0]), "back's frames keep advancing");
+        downtimes.push(up - down);
+        assert_ne!(net.socket_bound_for(a_video), Some(sock), "a new session, a new socket");
+    }
+    // Backoff base 2 s with jitter in [0.5, 1]: first retry after 1–2 s, second after 2–4 s.
+    assert!(downtimes[0] >= Duration::from_secs(1) && downtimes[0] <= Duration::from_millis(2500), "{downtimes:?}");
+    assert!(downtimes[1] >= Duration::from_secs(2) && downtimes[1] <= Duration::from_millis(4500), "{downtimes:?}");
+    cancel.cancel();
+}
