@@ -15,7 +15,9 @@ use crate::publisher::ha::HaContext;
 use crate::publisher::topics::Topics;
 use crate::publisher::{PublisherCore, PublisherSettings};
 use crate::supervisor::backoff::Backoff;
-use crate::supervisor::{configured_cameras, CameraSettings, CameraSpec, DiscoveryEvent, Supervisor};
+use crate::supervisor::{
+    configured_cameras, CameraSettings, CameraSpec, DiscoveryEvent, Supervisor,
+};
 
 /// Where the embedded broker listens when the config says `embedded` and no
 /// `--mqtt-listen` was given.
@@ -37,7 +39,9 @@ impl Default for RunOptions {
         Self {
             backoff: Backoff::default(),
             seed: 0x5eed,
-            embedded_listen: DEFAULT_EMBEDDED_LISTEN.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 1883).into()),
+            embedded_listen: DEFAULT_EMBEDDED_LISTEN
+                .parse()
+                .unwrap_or_else(|_| ([127, 0, 0, 1], 1883).into()),
         }
     }
 }
@@ -59,9 +63,11 @@ pub async fn run_with<F: SocketFactory>(
     let max_payload = cfg.snapshots.max_bytes;
     let url = if cfg.mqtt.url == "embedded" {
         let addr = opts.embedded_listen;
-        tokio::task::spawn_blocking(move || crate::broker::start(addr, max_payload.max(1 << 20) + 65_536))
-            .await
-            .context("embedded broker task")??;
+        tokio::task::spawn_blocking(move || {
+            crate::broker::start(addr, max_payload.max(1 << 20) + 65_536)
+        })
+        .await
+        .context("embedded broker task")??;
         format!("mqtt://{addr}")
     } else {
         cfg.mqtt.url.clone()
@@ -112,7 +118,11 @@ pub async fn run_with<F: SocketFactory>(
     let discovery = tokio::spawn(async move {
         loop {
             for spec in &cameras {
-                if discovery_tx.send(DiscoveryEvent::Found(spec.clone())).await.is_err() {
+                if discovery_tx
+                    .send(DiscoveryEvent::Found(Box::new(spec.clone())))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -141,15 +141,25 @@ pub struct UsageError(pub String);
 /// Finds a camera by config id or parses `host[:port]` as a demo-mode camera.
 async fn find_camera(cfg: &Config, name: &str) -> anyhow::Result<CameraSpec> {
     let cameras = crate::supervisor::configured_cameras(cfg).await?;
-    if let Some(spec) = cameras.into_iter().find(|c| c.info.id.as_str() == name || c.info.uid == name) {
+    if let Some(spec) = cameras
+        .into_iter()
+        .find(|c| c.info.id.as_str() == name || c.info.uid == name)
+    {
         return Ok(spec);
     }
     let (host, port) = match name.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| UsageError(format!("bad port in {name:?}")))?),
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| UsageError(format!("bad port in {name:?}")))?,
+        ),
         None => (name, 8080),
     };
     if host.is_empty() {
-        return Err(UsageError(format!("{name:?} is neither a configured camera nor host[:port]")).into());
+        return Err(UsageError(format!(
+            "{name:?} is neither a configured camera nor host[:port]"
+        ))
+        .into());
     }
     let mut cam = CameraConfig::demo(host);
     cam.video_port = port;
@@ -178,17 +188,32 @@ impl EventSink for Capture {
 /// Runs a session for `spec` until `f` is done with it.
 async fn with_session<T>(
     spec: &CameraSpec,
-    f: impl AsyncFnOnce(&mpsc::Sender<SessionCommand>, oneshot::Receiver<bytes::Bytes>) -> anyhow::Result<T>,
+    f: impl AsyncFnOnce(
+        &mpsc::Sender<SessionCommand>,
+        oneshot::Receiver<bytes::Bytes>,
+    ) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let SessionSpec::Demo(demo) = spec.session.clone();
-    let socket = UdpFactory.bind_for(spec.info.address).await.context("binding a UDP socket")?;
+    let socket = UdpFactory
+        .bind_for(spec.info.address)
+        .await
+        .context("binding a UDP socket")?;
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let (frame_tx, frame_rx) = oneshot::channel();
     let cancel = CancellationToken::new();
     let driver_cancel = cancel.clone();
     let driver = tokio::spawn(async move {
-        let mut sink = Capture { first: Some(frame_tx) };
-        run_session(DemoSession::new(demo), vec![socket], cmd_rx, &mut sink, driver_cancel).await
+        let mut sink = Capture {
+            first: Some(frame_tx),
+        };
+        run_session(
+            DemoSession::new(demo),
+            vec![socket],
+            cmd_rx,
+            &mut sink,
+            driver_cancel,
+        )
+        .await
     });
     let result = f(&cmd_tx, frame_rx).await;
     cancel.cancel();
@@ -202,11 +227,19 @@ pub async fn snapshot(cfg: &Config, args: SnapshotArgs) -> anyhow::Result<()> {
     let jpeg = with_session(&spec, async |_, frame| {
         tokio::time::timeout(args.timeout, frame)
             .await
-            .map_err(|_| anyhow::anyhow!("no complete frame from {} within {:?}", spec.info.address, args.timeout))?
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "no complete frame from {} within {:?}",
+                    spec.info.address,
+                    args.timeout
+                )
+            })?
             .context("session ended")
     })
     .await?;
-    let path = args.output.unwrap_or_else(|| PathBuf::from(format!("{}.jpg", spec.info.id)));
+    let path = args
+        .output
+        .unwrap_or_else(|| PathBuf::from(format!("{}.jpg", spec.info.id)));
     std::fs::write(&path, &jpeg).with_context(|| format!("writing {}", path.display()))?;
     println!("{} bytes written to {}", jpeg.len(), path.display());
     Ok(())
@@ -231,16 +264,24 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
     if spec.info.protocol != Protocol::Demo {
         bail!("Wi-Fi setup is only implemented for demo-mode cameras in this release");
     }
-    let command = CameraCommand::SetWifi { ssid: args.ssid.clone(), password };
+    let command = CameraCommand::SetWifi {
+        ssid: args.ssid.clone(),
+        password,
+    };
     let result = with_session(&spec, async |cmds, _| {
         let (tx, rx) = oneshot::channel();
-        cmds.send(SessionCommand { command, reply: tx }).await.context("session ended")?;
-        Ok(rx.await.context("session ended")?)
+        cmds.send(SessionCommand { command, reply: tx })
+            .await
+            .context("session ended")?;
+        rx.await.context("session ended")
     })
     .await?;
     match result {
         Ok(()) => {
-            println!("camera {} accepted Wi-Fi {:?}; it now leaves demo mode and joins that network", spec.info.id, args.ssid);
+            println!(
+                "camera {} accepted Wi-Fi {:?}; it now leaves demo mode and joins that network",
+                spec.info.id, args.ssid
+            );
             Ok(())
         }
         Err(e) => bail!("camera {}: {e}", spec.info.id),
@@ -254,18 +295,28 @@ pub fn check_config(cfg: &Config) {
 }
 
 fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
-    let (w, h) = s.split_once('x').ok_or_else(|| UsageError(format!("--size {s:?}: expected WIDTHxHEIGHT")))?;
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| UsageError(format!("--size {s:?}: expected WIDTHxHEIGHT")))?;
     let (w, h) = (w.parse::<u32>()?, h.parse::<u32>()?);
     if !(16..=4096).contains(&w) || !(16..=4096).contains(&h) {
-        bail!(UsageError("--size: width and height must be 16 to 4096".into()));
+        bail!(UsageError(
+            "--size: width and height must be 16 to 4096".into()
+        ));
     }
     Ok((w, h))
 }
 
 /// `cam2mqtt simulate`.
-pub async fn simulate(args: SimulateArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn simulate(
+    args: SimulateArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     if !matches!(args.protocol, SimProtocol::Demo) {
-        bail!(UsageError(format!("--protocol {:?} is not available yet; this release simulates demo", args.protocol)));
+        bail!(UsageError(format!(
+            "--protocol {:?} is not available yet; this release simulates demo",
+            args.protocol
+        )));
     }
     if !(0.0..=1.0).contains(&args.loss) {
         bail!(UsageError("--loss must be between 0 and 1".into()));
@@ -273,7 +324,11 @@ pub async fn simulate(args: SimulateArgs, shutdown: impl std::future::Future<Out
     let (width, height) = parse_size(&args.size)?;
     let mut cams = Vec::new();
     for i in 0..args.count {
-        let base = if args.listen.port() == 0 { 0 } else { args.listen.port().saturating_add(i.saturating_mul(3)) };
+        let base = if args.listen.port() == 0 {
+            0
+        } else {
+            args.listen.port().saturating_add(i.saturating_mul(3))
+        };
         let opts = DemoSimOptions {
             label: format!("sim{i}"),
             ip: args.listen.ip(),
@@ -286,7 +341,10 @@ pub async fn simulate(args: SimulateArgs, shutdown: impl std::future::Future<Out
         };
         cams.push(SimCamera::spawn_demo(opts).await?);
     }
-    println!("# {} simulated demo-mode camera(s). Add to your cam2mqtt config:", cams.len());
+    println!(
+        "# {} simulated demo-mode camera(s). Add to your cam2mqtt config:",
+        cams.len()
+    );
     for c in &cams {
         print!("{}", c.config_snippet());
     }
@@ -299,7 +357,10 @@ pub async fn simulate(args: SimulateArgs, shutdown: impl std::future::Future<Out
 }
 
 /// `cam2mqtt demo`.
-pub async fn demo(args: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn demo(
+    args: DemoArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let sim = SimCamera::spawn_demo(DemoSimOptions {
         label: "demo".into(),
         ip: [127, 0, 0, 1].into(),
@@ -322,12 +383,21 @@ pub async fn demo(args: DemoArgs, shutdown: impl std::future::Future<Output = ()
     cfg.cameras.push(cam);
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
     let cameras = crate::supervisor::configured_cameras(&cfg).await?;
-    let opts = crate::app::RunOptions { embedded_listen: args.mqtt_listen, ..Default::default() };
+    let opts = crate::app::RunOptions {
+        embedded_listen: args.mqtt_listen,
+        ..Default::default()
+    };
     let (ip, port) = (args.mqtt_listen.ip(), args.mqtt_listen.port());
     println!("cam2mqtt demo");
     println!("  MQTT broker (embedded): mqtt://{}", args.mqtt_listen);
-    println!("  simulated cameras:      demo_a9 (A9 demo mode, video on {})", sim.video_addr());
-    println!("  web UI:                 http://{} (arrives in a later release)", args.http_listen);
+    println!(
+        "  simulated cameras:      demo_a9 (A9 demo mode, video on {})",
+        sim.video_addr()
+    );
+    println!(
+        "  web UI:                 http://{} (arrives in a later release)",
+        args.http_listen
+    );
     println!("  watch it:               mosquitto_sub -h {ip} -p {port} -t 'cam2mqtt/#' -v");
     println!("  press Ctrl-C to stop");
     let _ = std::io::stdout().flush();

@@ -330,8 +330,12 @@ impl Config {
             e.file = path.map(Path::to_path_buf);
             e
         };
-        let raw = builder.build().map_err(|e| with_file(from_config_error(e)))?;
-        let mut cfg: Config = raw.try_deserialize().map_err(|e| with_file(from_config_error(e)))?;
+        let raw = builder
+            .build()
+            .map_err(|e| with_file(from_config_error(e)))?;
+        let mut cfg: Config = raw
+            .try_deserialize()
+            .map_err(|e| with_file(from_config_error(e)))?;
         cfg.resolve_secret_files().map_err(with_file)?;
         cfg.validate().map_err(with_file)?;
         Ok(cfg)
@@ -371,28 +375,47 @@ impl Config {
             parse_broker_url(url).map_err(|m| ConfigError::new("mqtt.url", m))?;
         }
         check_topic_part("mqtt.base_topic", &self.mqtt.base_topic)?;
-        check_topic_part("homeassistant.discovery_prefix", &self.homeassistant.discovery_prefix)?;
+        check_topic_part(
+            "homeassistant.discovery_prefix",
+            &self.homeassistant.discovery_prefix,
+        )?;
         if self.mqtt.client_id.is_empty() {
             return Err(ConfigError::new("mqtt.client_id", "must not be empty"));
         }
-        if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+        if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
+        {
             return Err(ConfigError::new(
                 "http.listen",
-                format!("{:?} is not an address like 0.0.0.0:8099 (or \"\" to disable)", self.http.listen),
+                format!(
+                    "{:?} is not an address like 0.0.0.0:8099 (or \"\" to disable)",
+                    self.http.listen
+                ),
             ));
         }
         if self.snapshots.interval_s > 3600 {
-            return Err(ConfigError::new("snapshots.interval_s", "must be 0 to 3600 seconds"));
+            return Err(ConfigError::new(
+                "snapshots.interval_s",
+                "must be 0 to 3600 seconds",
+            ));
         }
         if self.snapshots.max_bytes < 10_000 {
-            return Err(ConfigError::new("snapshots.max_bytes", "must be at least 10000 bytes"));
+            return Err(ConfigError::new(
+                "snapshots.max_bytes",
+                "must be at least 10000 bytes",
+            ));
         }
         if !(1..=100).contains(&self.snapshots.jpeg_quality) {
-            return Err(ConfigError::new("snapshots.jpeg_quality", "must be 1 to 100"));
+            return Err(ConfigError::new(
+                "snapshots.jpeg_quality",
+                "must be 1 to 100",
+            ));
         }
         for (i, host) in self.discovery.demo_mode_hosts.iter().enumerate() {
             if host.trim().is_empty() {
-                return Err(ConfigError::new(format!("discovery.demo_mode_hosts[{i}]"), "empty host"));
+                return Err(ConfigError::new(
+                    format!("discovery.demo_mode_hosts[{i}]"),
+                    "empty host",
+                ));
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -402,10 +425,16 @@ impl Config {
                 CameraId::parse(&cam.id).map_err(|m| ConfigError::new(key("id"), m))?;
             }
             let Some(protocol) = cam.protocol else {
-                return Err(ConfigError::new(key("protocol"), "missing; one of demo, pppp, tutk"));
+                return Err(ConfigError::new(
+                    key("protocol"),
+                    "missing; one of demo, pppp, tutk",
+                ));
             };
             if protocol == Protocol::Demo && cam.host.is_empty() {
-                return Err(ConfigError::new(key("host"), "a demo-mode camera needs its address"));
+                return Err(ConfigError::new(
+                    key("host"),
+                    "a demo-mode camera needs its address",
+                ));
             }
             for (k, port) in [
                 ("video_port", cam.video_port),
@@ -418,15 +447,24 @@ impl Config {
             }
             if let Some(s) = cam.snapshot_interval_s {
                 if s > 3600 {
-                    return Err(ConfigError::new(key("snapshot_interval_s"), "must be 0 to 3600 seconds"));
+                    return Err(ConfigError::new(
+                        key("snapshot_interval_s"),
+                        "must be 0 to 3600 seconds",
+                    ));
                 }
             }
             let id = cam.effective_id();
             if id.as_str() == "bridge" {
-                return Err(ConfigError::new(key("id"), "\"bridge\" is reserved for the bridge's own topics"));
+                return Err(ConfigError::new(
+                    key("id"),
+                    "\"bridge\" is reserved for the bridge's own topics",
+                ));
             }
             if cam.enabled && !seen.insert(id.clone()) {
-                return Err(ConfigError::new(key("id"), format!("duplicate camera id {id:?}")));
+                return Err(ConfigError::new(
+                    key("id"),
+                    format!("duplicate camera id {id:?}"),
+                ));
             }
         }
         Ok(())
@@ -453,8 +491,13 @@ pub fn parse_broker_url(url: &str) -> Result<(bool, String, u16), String> {
     let default_port = if tls { 8883 } else { 1883 };
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => {
-            let port = p.parse::<u16>().map_err(|_| format!("bad port {p:?} in {url:?}"))?;
-            (h.trim_start_matches('[').trim_end_matches(']').to_string(), port)
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| format!("bad port {p:?} in {url:?}"))?;
+            (
+                h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                port,
+            )
         }
         _ => (rest.to_string(), default_port),
     };
@@ -465,10 +508,16 @@ pub fn parse_broker_url(url: &str) -> Result<(bool, String, u16), String> {
 }
 
 fn check_topic_part(key: &str, value: &str) -> Result<(), ConfigError> {
-    if value.is_empty() || value.contains(['#', '+']) || value.starts_with('/') || value.ends_with('/') {
+    if value.is_empty()
+        || value.contains(['#', '+'])
+        || value.starts_with('/')
+        || value.ends_with('/')
+    {
         return Err(ConfigError::new(
             key,
-            format!("{value:?} must be a non-empty topic without wildcards or leading/trailing '/'"),
+            format!(
+                "{value:?} must be a non-empty topic without wildcards or leading/trailing '/'"
+            ),
         ));
     }
     Ok(())
@@ -477,13 +526,20 @@ fn check_topic_part(key: &str, value: &str) -> Result<(), ConfigError> {
 fn read_secret_file(path: &Path, key: &str) -> Result<Secret, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))?;
-    Ok(Secret::new(text.lines().next().unwrap_or_default().to_string()))
+    Ok(Secret::new(
+        text.lines().next().unwrap_or_default().to_string(),
+    ))
 }
 
 /// Maps the `config` crate's error to ours, keeping the key it names.
 fn from_config_error(e: config::ConfigError) -> ConfigError {
     match e {
-        config::ConfigError::Type { key, unexpected, expected, .. } => ConfigError::new(
+        config::ConfigError::Type {
+            key,
+            unexpected,
+            expected,
+            ..
+        } => ConfigError::new(
             key.unwrap_or_else(|| "(root)".into()),
             format!("invalid type: {unexpected}, expected {expected}"),
         ),
@@ -516,7 +572,11 @@ fn toml_from_json(v: &serde_json::Value, prefix: &str) -> String {
     let mut tables = String::new();
     if let Value::Object(map) = v {
         for (k, val) in map {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match val {
                 Value::Object(_) => {
                     tables.push_str(&format!("\n[{path}]\n"));
@@ -561,9 +621,18 @@ mod tests {
 
     #[test]
     fn broker_urls_parse() {
-        assert_eq!(parse_broker_url("mqtt://h:1884").unwrap(), (false, "h".into(), 1884));
-        assert_eq!(parse_broker_url("mqtts://h").unwrap(), (true, "h".into(), 8883));
-        assert_eq!(parse_broker_url("mqtt://[::1]:1").unwrap(), (false, "::1".into(), 1));
+        assert_eq!(
+            parse_broker_url("mqtt://h:1884").unwrap(),
+            (false, "h".into(), 1884)
+        );
+        assert_eq!(
+            parse_broker_url("mqtts://h").unwrap(),
+            (true, "h".into(), 8883)
+        );
+        assert_eq!(
+            parse_broker_url("mqtt://[::1]:1").unwrap(),
+            (false, "::1".into(), 1)
+        );
         assert!(parse_broker_url("mqtt://:1").is_err());
     }
 
@@ -574,7 +643,10 @@ mod tests {
         )
         .unwrap();
         let text = cfg.redacted_toml();
-        assert!(!text.contains("brokerpw") && !text.contains("campw"), "{text}");
+        assert!(
+            !text.contains("brokerpw") && !text.contains("campw"),
+            "{text}"
+        );
         assert!(text.contains("<redacted>"));
         let again = Config::from_toml(&text).unwrap();
         assert_eq!(again.cameras.len(), 1);
@@ -582,7 +654,10 @@ mod tests {
 
     #[test]
     fn ids_are_derived_from_uid_or_address() {
-        assert_eq!(CameraConfig::demo("192.168.4.153").effective_id().as_str(), "demo_192_168_4_153");
+        assert_eq!(
+            CameraConfig::demo("192.168.4.153").effective_id().as_str(),
+            "demo_192_168_4_153"
+        );
         let mut c = CameraConfig::demo("127.0.0.1");
         c.video_port = 18080;
         assert_eq!(c.effective_id().as_str(), "demo_127_0_0_1_18080");

@@ -30,10 +30,22 @@ fn main() {
     let args = Cli::parse();
     let filter = EnvFilter::try_from_default_env()
         // A bare level also quiets the embedded broker, whose info logs are per-packet.
-        .or_else(|_| EnvFilter::try_new(if args.log_level.contains('=') { args.log_level.clone() } else { format!("{},rumqttd=off", args.log_level) }))
+        .or_else(|_| {
+            EnvFilter::try_new(if args.log_level.contains('=') {
+                args.log_level.clone()
+            } else {
+                format!("{},rumqttd=off", args.log_level)
+            })
+        })
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

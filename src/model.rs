@@ -19,7 +19,10 @@ impl CameraId {
     /// Validates `s` as an id: 1–64 characters of `a-z A-Z 0-9 _ -`.
     pub fn parse(s: &str) -> Result<Self, String> {
         if s.is_empty() || s.len() > 64 {
-            return Err(format!("camera id must be 1-64 characters, got {}", s.len()));
+            return Err(format!(
+                "camera id must be 1-64 characters, got {}",
+                s.len()
+            ));
         }
         if let Some(c) = s
             .chars()
@@ -100,7 +103,9 @@ impl FromStr for Protocol {
             "demo" => Ok(Self::Demo),
             "pppp" => Ok(Self::Pppp),
             "tutk" => Ok(Self::Tutk),
-            other => Err(format!("unknown protocol {other:?}; expected demo, pppp or tutk")),
+            other => Err(format!(
+                "unknown protocol {other:?}; expected demo, pppp or tutk"
+            )),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The demo-mode session against the simulated camera over seeded lossy links,
 //! in virtual time (no tokio, no sockets, no sleeps).
 
+// Real time: a base instant for virtual time, or timing a real subprocess.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 use std::net::SocketAddr;
@@ -25,18 +28,41 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 fn spec() -> PatternSpec {
-    PatternSpec { width: 320, height: 240, ..PatternSpec::default() }
+    PatternSpec {
+        width: 320,
+        height: 240,
+        ..PatternSpec::default()
+    }
 }
 
-fn pair(up: NetemConfig, down: NetemConfig, check: FrameCheck, header: SimHeader) -> Pair<DemoSession, DemoCamera> {
+fn pair(
+    up: NetemConfig,
+    down: NetemConfig,
+    check: FrameCheck,
+    header: SimHeader,
+) -> Pair<DemoSession, DemoCamera> {
     let t0 = Instant::now();
     let mut cfg = DemoConfig::new(addr(VIDEO), addr(AUDIO), addr(WIFI));
     cfg.frame_check = check;
     let cam = DemoCamera::new(
-        DemoCameraConfig { label: "lossy".into(), pattern: spec(), fps: 10, header, ..DemoCameraConfig::default() },
+        DemoCameraConfig {
+            label: "lossy".into(),
+            pattern: spec(),
+            fps: 10,
+            header,
+            ..DemoCameraConfig::default()
+        },
         t0,
     );
-    Pair::new(DemoSession::new(cfg), cam, t0, addr(CLIENT), vec![addr(VIDEO), addr(AUDIO), addr(WIFI)], up, down)
+    Pair::new(
+        DemoSession::new(cfg),
+        cam,
+        t0,
+        addr(CLIENT),
+        vec![addr(VIDEO), addr(AUDIO), addr(WIFI)],
+        up,
+        down,
+    )
 }
 
 fn lossy(seed: u64) -> NetemConfig {
@@ -67,15 +93,27 @@ fn jpegs(events: &[SessionEvent]) -> Vec<bytes::Bytes> {
 fn ten_percent_loss_with_reordering_never_yields_a_corrupt_jpeg() {
     let mut total_ok = 0;
     for seed in 0..5 {
-        let mut p = pair(lossy(seed), lossy(seed + 100), FrameCheck::Header, SimHeader::Beken);
+        let mut p = pair(
+            lossy(seed),
+            lossy(seed + 100),
+            FrameCheck::Header,
+            SimHeader::Beken,
+        );
         p.run_for(Duration::from_secs(20));
         let frames = jpegs(&p.events);
         let mut last = None;
         for j in &frames {
             let (label, n) = read_stamp(j).expect("emitted frame carries the simulator's stamp");
             assert_eq!(label, "lossy");
-            assert_eq!(j.as_ref(), render_jpeg(&spec(), "lossy", n).as_slice(), "seed {seed}: frame {n} corrupt");
-            assert!(last.is_none_or(|l| n > l), "seed {seed}: frames out of order");
+            assert_eq!(
+                j.as_ref(),
+                render_jpeg(&spec(), "lossy", n).as_slice(),
+                "seed {seed}: frame {n} corrupt"
+            );
+            assert!(
+                last.is_none_or(|l| n > l),
+                "seed {seed}: frames out of order"
+            );
             last = Some(n);
         }
         let dropped = p
@@ -90,22 +128,45 @@ fn ten_percent_loss_with_reordering_never_yields_a_corrupt_jpeg() {
         assert!(dropped > 0, "seed {seed}: 10% loss must cost frames");
         total_ok += frames.len();
     }
-    assert!(total_ok > 30, "some frames get through ({total_ok} over 5 runs)");
+    assert!(
+        total_ok > 30,
+        "some frames get through ({total_ok} over 5 runs)"
+    );
 }
 
 #[test]
 fn lossless_link_delivers_every_frame_in_order() {
-    let mut p = pair(NetemConfig::perfect(1), NetemConfig::perfect(2), FrameCheck::Header, SimHeader::Beken);
+    let mut p = pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        FrameCheck::Header,
+        SimHeader::Beken,
+    );
     p.run_for(Duration::from_secs(5));
-    let stamps: Vec<u64> = jpegs(&p.events).iter().map(|j| read_stamp(j).unwrap().1).collect();
-    assert!(stamps.len() >= 48, "{} frames in 5 s at 10 fps", stamps.len());
-    assert!(stamps.windows(2).all(|w| w[1] == w[0] + 1), "no gaps: {stamps:?}");
+    let stamps: Vec<u64> = jpegs(&p.events)
+        .iter()
+        .map(|j| read_stamp(j).unwrap().1)
+        .collect();
+    assert!(
+        stamps.len() >= 48,
+        "{} frames in 5 s at 10 fps",
+        stamps.len()
+    );
+    assert!(
+        stamps.windows(2).all(|w| w[1] == w[0] + 1),
+        "no gaps: {stamps:?}"
+    );
     assert!(matches!(p.events.first(), Some(SessionEvent::Streaming(_))));
 }
 
 #[test]
 fn markers_policy_works_with_a_non_beken_header() {
-    let mut p = pair(NetemConfig::perfect(1), NetemConfig::perfect(2), FrameCheck::Markers, SimHeader::Opaque);
+    let mut p = pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        FrameCheck::Markers,
+        SimHeader::Opaque,
+    );
     p.run_for(Duration::from_secs(3));
     let frames = jpegs(&p.events);
     assert!(frames.len() >= 25);
@@ -117,7 +178,12 @@ fn markers_policy_works_with_a_non_beken_header() {
 
 #[test]
 fn header_policy_rejects_a_non_beken_stream_instead_of_publishing_garbage() {
-    let mut p = pair(NetemConfig::perfect(1), NetemConfig::perfect(2), FrameCheck::Header, SimHeader::Opaque);
+    let mut p = pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        FrameCheck::Header,
+        SimHeader::Opaque,
+    );
     p.run_for(Duration::from_secs(3));
     for j in jpegs(&p.events) {
         let n = read_stamp(&j).expect("only real frames");
@@ -128,19 +194,39 @@ fn header_policy_rejects_a_non_beken_stream_instead_of_publishing_garbage() {
 #[test]
 fn start_request_is_retried_until_video_flows() {
     // The first start requests are lost; the session keeps asking.
-    let up = NetemConfig { loss: 0.7, ..NetemConfig::perfect(3) };
-    let mut p = pair(up, NetemConfig::perfect(4), FrameCheck::Header, SimHeader::Beken);
+    let up = NetemConfig {
+        loss: 0.7,
+        ..NetemConfig::perfect(3)
+    };
+    let mut p = pair(
+        up,
+        NetemConfig::perfect(4),
+        FrameCheck::Header,
+        SimHeader::Beken,
+    );
     p.run_for(Duration::from_secs(8));
     assert!(!jpegs(&p.events).is_empty());
 }
 
 #[test]
 fn a_camera_that_falls_silent_closes_the_session() {
-    let mut p = pair(NetemConfig::perfect(1), NetemConfig::perfect(2), FrameCheck::Header, SimHeader::Beken);
+    let mut p = pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        FrameCheck::Header,
+        SimHeader::Beken,
+    );
     p.run_for(Duration::from_secs(2));
     p.device.handle().set_paused(true);
     p.run_for(Duration::from_secs(11));
-    assert!(matches!(p.events.last(), Some(SessionEvent::Closed(CloseReason::Silent(_)))), "{:?}", p.events.last());
+    assert!(
+        matches!(
+            p.events.last(),
+            Some(SessionEvent::Closed(CloseReason::Silent(_)))
+        ),
+        "{:?}",
+        p.events.last()
+    );
     assert!(p.client.is_closed());
 }
 
@@ -158,9 +244,21 @@ fn result_of(events: &[SessionEvent], id: u64) -> Option<Result<(), CommandError
 
 #[test]
 fn wifi_setup_reaches_the_camera_byte_for_byte() {
-    let mut p = pair(NetemConfig::perfect(1), NetemConfig::perfect(2), FrameCheck::Header, SimHeader::Beken);
+    let mut p = pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        FrameCheck::Header,
+        SimHeader::Beken,
+    );
     p.run_for(Duration::from_secs(1));
-    command(&mut p, 7, CameraCommand::SetWifi { ssid: "home".into(), password: Secret::new("p4ssw0rd!") });
+    command(
+        &mut p,
+        7,
+        CameraCommand::SetWifi {
+            ssid: "home".into(),
+            password: Secret::new("p4ssw0rd!"),
+        },
+    );
     p.run_for(Duration::from_secs(1));
     assert_eq!(result_of(&p.events, 7), Some(Ok(())));
     let recs = p.device.handle().wifi_requests();
@@ -170,25 +268,58 @@ fn wifi_setup_reaches_the_camera_byte_for_byte() {
 
 #[test]
 fn wifi_setup_retries_then_reports_a_camera_that_does_not_answer() {
-    let up = NetemConfig { loss: 1.0, ..NetemConfig::perfect(1) };
-    let mut p = pair(up, NetemConfig::perfect(2), FrameCheck::Header, SimHeader::Beken);
-    command(&mut p, 1, CameraCommand::SetWifi { ssid: "home".into(), password: Secret::new("p4ssw0rd!") });
+    let up = NetemConfig {
+        loss: 1.0,
+        ..NetemConfig::perfect(1)
+    };
+    let mut p = pair(
+        up,
+        NetemConfig::perfect(2),
+        FrameCheck::Header,
+        SimHeader::Beken,
+    );
+    command(
+        &mut p,
+        1,
+        CameraCommand::SetWifi {
+            ssid: "home".into(),
+            password: Secret::new("p4ssw0rd!"),
+        },
+    );
     p.run_for(Duration::from_secs(4));
     let err = result_of(&p.events, 1).expect("a result").unwrap_err();
     assert!(matches!(err, CommandError::TimedOut { .. }));
-    assert!(err.to_string().contains("no answer to Wi-Fi setup"), "{err}");
+    assert!(
+        err.to_string().contains("no answer to Wi-Fi setup"),
+        "{err}"
+    );
     assert!(!err.to_string().contains("p4ssw0rd"));
     assert!(p.up.stats().sent >= 3, "the request was resent");
 }
 
 #[test]
 fn invalid_wifi_values_and_unsupported_commands_are_refused_without_sending() {
-    let mut p = pair(NetemConfig::perfect(1), NetemConfig::perfect(2), FrameCheck::Header, SimHeader::Beken);
-    command(&mut p, 1, CameraCommand::SetWifi { ssid: "x".repeat(40), password: Secret::default() });
+    let mut p = pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        FrameCheck::Header,
+        SimHeader::Beken,
+    );
+    command(
+        &mut p,
+        1,
+        CameraCommand::SetWifi {
+            ssid: "x".repeat(40),
+            password: Secret::default(),
+        },
+    );
     command(&mut p, 2, CameraCommand::Reboot);
     p.run_for(Duration::from_millis(100));
     let e1 = result_of(&p.events, 1).unwrap().unwrap_err().to_string();
     assert!(e1.contains("at most 31"), "{e1}");
-    assert!(matches!(result_of(&p.events, 2), Some(Err(CommandError::Unsupported { .. }))));
+    assert!(matches!(
+        result_of(&p.events, 2),
+        Some(Err(CommandError::Unsupported { .. }))
+    ));
     assert!(p.device.handle().wifi_requests().is_empty());
 }

@@ -53,45 +53,77 @@ const DEMO_ENTITIES: &[&str] = &[
 ];
 
 fn events(msgs: &[Msg], cam: &str) -> Vec<serde_json::Value> {
-    msgs.iter().filter(|m| m.topic == format!("cam2mqtt/{cam}/event")).map(Msg::json).collect()
+    msgs.iter()
+        .filter(|m| m.topic == format!("cam2mqtt/{cam}/event"))
+        .map(Msg::json)
+        .collect()
 }
 
 fn newest_stamp(msgs: &[Msg], cam: &str) -> Option<u64> {
-    msgs.iter().rev().find(|m| m.topic == format!("cam2mqtt/{cam}/snapshot")).and_then(|m| read_stamp(&m.payload)).map(|s| s.1)
+    msgs.iter()
+        .rev()
+        .find(|m| m.topic == format!("cam2mqtt/{cam}/snapshot"))
+        .and_then(|m| read_stamp(&m.payload))
+        .map(|s| s.1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
     let broker = Mosquitto::start();
     let (front, back) = (sim("front", 1).await, sim("back", 2).await);
-    let cfg = bridge_config(&broker.url(), &(camera_toml("front", &front) + &camera_toml("back", &back)));
+    let cfg = bridge_config(
+        &broker.url(),
+        &(camera_toml("front", &front) + &camera_toml("back", &back)),
+    );
     let mut bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#"]).await;
 
     // Snapshots: valid JPEGs from each camera.
     let msgs = rec
         .wait_for("snapshots from both cameras", T, |m| {
-            ["front", "back"].iter().all(|c| m.iter().any(|x| x.topic == format!("cam2mqtt/{c}/snapshot")))
+            ["front", "back"].iter().all(|c| {
+                m.iter()
+                    .any(|x| x.topic == format!("cam2mqtt/{c}/snapshot"))
+            })
         })
         .await;
     for (cam, label) in [("front", "front"), ("back", "back")] {
-        let snap = msgs.iter().find(|m| m.topic == format!("cam2mqtt/{cam}/snapshot")).unwrap();
+        let snap = msgs
+            .iter()
+            .find(|m| m.topic == format!("cam2mqtt/{cam}/snapshot"))
+            .unwrap();
         let img = image::load_from_memory(&snap.payload).expect("snapshot decodes as an image");
         assert_eq!((img.width(), img.height()), (320, 240));
-        assert_eq!(read_stamp(&snap.payload).unwrap().0, label, "each camera's own frames");
+        assert_eq!(
+            read_stamp(&snap.payload).unwrap().0,
+            label,
+            "each camera's own frames"
+        );
     }
-    rec.wait_for("bridge online", T, |m| m.iter().any(|x| x.topic == "cam2mqtt/bridge/state" && x.text() == "online")).await;
+    rec.wait_for("bridge online", T, |m| {
+        m.iter()
+            .any(|x| x.topic == "cam2mqtt/bridge/state" && x.text() == "online")
+    })
+    .await;
     rec.wait_for("both cameras online", T, |m| {
-        ["front", "back"].iter().all(|c| m.iter().any(|x| x.topic == format!("cam2mqtt/{c}/availability") && x.text() == "online"))
+        ["front", "back"].iter().all(|c| {
+            m.iter()
+                .any(|x| x.topic == format!("cam2mqtt/{c}/availability") && x.text() == "online")
+        })
     })
     .await;
 
     // Retained discovery configs for every contract entity, seen by a late subscriber.
     let ha = Recorder::connect(broker.port, &["homeassistant/#"]).await;
     let configs = ha
-        .wait_for("retained discovery", T, |m| m.iter().filter(|x| x.topic.ends_with("/config")).count() >= 2 * DEMO_ENTITIES.len() + 4)
+        .wait_for("retained discovery", T, |m| {
+            m.iter().filter(|x| x.topic.ends_with("/config")).count() >= 2 * DEMO_ENTITIES.len() + 4
+        })
         .await;
-    assert!(configs.iter().all(|m| m.retain), "discovery configs are retained");
+    assert!(
+        configs.iter().all(|m| m.retain),
+        "discovery configs are retained"
+    );
     for cam in ["front", "back"] {
         let uid = format!("cam2mqtt_{cam}");
         let got: BTreeSet<String> = configs
@@ -103,48 +135,85 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
             .collect();
         let want: BTreeSet<String> = DEMO_ENTITIES.iter().map(|s| s.to_string()).collect();
         assert_eq!(got, want, "entities of {cam}");
-        let camera_cfg = configs.iter().find(|m| m.topic == format!("homeassistant/camera/{uid}/snapshot/config")).unwrap().json();
+        let camera_cfg = configs
+            .iter()
+            .find(|m| m.topic == format!("homeassistant/camera/{uid}/snapshot/config"))
+            .unwrap()
+            .json();
         assert_eq!(camera_cfg["topic"], format!("cam2mqtt/{cam}/snapshot"));
         assert_eq!(camera_cfg["unique_id"], format!("{uid}_snapshot"));
     }
     for object in ["connectivity", "camera_count", "version", "discover"] {
-        assert!(configs.iter().any(|m| m.topic.contains("cam2mqtt_bridge_cam2mqtt-test") && m.topic.contains(object)), "bridge {object}");
+        assert!(
+            configs
+                .iter()
+                .any(|m| m.topic.contains("cam2mqtt_bridge_cam2mqtt-test")
+                    && m.topic.contains(object)),
+            "bridge {object}"
+        );
     }
 
     // set/snapshot publishes a fresh snapshot and one ok event.
     let before = newest_stamp(&rec.all(), "front").unwrap();
     rec.clear();
     rec.publish("cam2mqtt/front/set/snapshot", "").await;
-    let msgs = rec.wait_for("snapshot command result", T, |m| !events(m, "front").is_empty()).await;
-    assert_eq!(events(&msgs, "front")[0]["ok"], true, "{:?}", events(&msgs, "front"));
+    let msgs = rec
+        .wait_for("snapshot command result", T, |m| {
+            !events(m, "front").is_empty()
+        })
+        .await;
+    assert_eq!(
+        events(&msgs, "front")[0]["ok"],
+        true,
+        "{:?}",
+        events(&msgs, "front")
+    );
     let after = newest_stamp(&msgs, "front").expect("a snapshot after the command");
     assert!(after > before, "fresh frame: {after} > {before}");
-    assert!(msgs.iter().any(|m| m.topic == "cam2mqtt/front/state"), "state republished after success");
+    assert!(
+        msgs.iter().any(|m| m.topic == "cam2mqtt/front/state"),
+        "state republished after success"
+    );
 
     // Malformed and unsupported commands: one clear event each; the bridge keeps running.
     rec.clear();
     rec.publish("cam2mqtt/front/set/wifi", "{not json").await;
     rec.publish("cam2mqtt/front/set/reboot", "").await;
-    rec.publish("cam2mqtt/front/set/snapshot_interval", "forever").await;
+    rec.publish("cam2mqtt/front/set/snapshot_interval", "forever")
+        .await;
     rec.publish("cam2mqtt/front/set/teleport", "now").await;
-    let msgs = rec.wait_for("four error events", T, |m| events(m, "front").len() >= 4).await;
+    let msgs = rec
+        .wait_for("four error events", T, |m| events(m, "front").len() >= 4)
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let evs = events(&rec.all(), "front");
     assert_eq!(evs.len(), 4, "exactly one event per command: {evs:?}");
-    assert!(evs.iter().all(|e| e["ok"] == false && e["event_type"] == "command"));
+    assert!(evs
+        .iter()
+        .all(|e| e["ok"] == false && e["event_type"] == "command"));
     let errors: Vec<&str> = evs.iter().map(|e| e["error"].as_str().unwrap()).collect();
     assert!(errors.iter().any(|e| e.contains("not JSON")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("not supported")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("not supported")),
+        "{errors:?}"
+    );
     assert!(errors.iter().any(|e| e.contains("0 to 3600")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("unknown command")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("unknown command")),
+        "{errors:?}"
+    );
     drop(msgs);
     assert!(bridge.is_running());
     rec.clear();
-    rec.publish("cam2mqtt/front/set/snapshot_interval", "7").await;
-    let msgs = rec.wait_for("interval change", T, |m| !events(m, "front").is_empty()).await;
+    rec.publish("cam2mqtt/front/set/snapshot_interval", "7")
+        .await;
+    let msgs = rec
+        .wait_for("interval change", T, |m| !events(m, "front").is_empty())
+        .await;
     assert_eq!(events(&msgs, "front")[0]["ok"], true);
     let state = rec.wait_for("state with new interval", T, |m| {
-        m.iter().any(|x| x.topic == "cam2mqtt/front/state" && x.json()["snapshot_interval_s"] == 7)
+        m.iter()
+            .any(|x| x.topic == "cam2mqtt/front/state" && x.json()["snapshot_interval_s"] == 7)
     });
     state.await;
 
@@ -152,17 +221,37 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
     ha.clear();
     rec.clear();
     rec.publish("homeassistant/status", "online").await;
-    ha.wait_for("republished discovery", T, |m| m.iter().filter(|x| !x.retain && x.topic.ends_with("/config")).count() >= 2 * DEMO_ENTITIES.len()).await;
+    ha.wait_for("republished discovery", T, |m| {
+        m.iter()
+            .filter(|x| !x.retain && x.topic.ends_with("/config"))
+            .count()
+            >= 2 * DEMO_ENTITIES.len()
+    })
+    .await;
     rec.wait_for("republished availability and state", T, |m| {
-        ["availability", "state"].iter().all(|leaf| m.iter().any(|x| !x.retain && x.topic == format!("cam2mqtt/back/{leaf}")))
+        ["availability", "state"].iter().all(|leaf| {
+            m.iter()
+                .any(|x| !x.retain && x.topic == format!("cam2mqtt/back/{leaf}"))
+        })
     })
     .await;
 
     // set/wifi reaches the camera with the exact bytes (last: the camera leaves demo mode).
     rec.clear();
-    rec.publish("cam2mqtt/back/set/wifi", r#"{"ssid": "garden-net", "password": "correct horse"}"#).await;
-    let msgs = rec.wait_for("wifi result", T, |m| !events(m, "back").is_empty()).await;
-    assert_eq!(events(&msgs, "back")[0]["ok"], true, "{:?}", events(&msgs, "back"));
+    rec.publish(
+        "cam2mqtt/back/set/wifi",
+        r#"{"ssid": "garden-net", "password": "correct horse"}"#,
+    )
+    .await;
+    let msgs = rec
+        .wait_for("wifi result", T, |m| !events(m, "back").is_empty())
+        .await;
+    assert_eq!(
+        events(&msgs, "back")[0]["ok"],
+        true,
+        "{:?}",
+        events(&msgs, "back")
+    );
     let recs = back.handle().wifi_requests();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].raw, b"\x66garden-net###correct horse\x00\x99");
@@ -170,7 +259,10 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
     // Killed without a clean shutdown: the broker publishes the last will.
     bridge.kill();
     let late = Recorder::connect(broker.port, &["cam2mqtt/bridge/state"]).await;
-    late.wait_for("last will", T, |m| m.iter().any(|x| x.text() == "offline" && x.retain)).await;
+    late.wait_for("last will", T, |m| {
+        m.iter().any(|x| x.text() == "offline" && x.retain)
+    })
+    .await;
     front.stop().await;
     back.stop().await;
 }
@@ -180,42 +272,84 @@ async fn wifi_in_three_steps_and_a_camera_that_does_not_answer() {
     let broker = Mosquitto::start();
     let cam = sim("steps", 3).await;
     // A second camera entry whose Wi-Fi port answers nothing (it is the first camera's audio port).
-    let mut mute = camera_toml("mute", &cam).replace("[[cameras]]\nid = \"mute\"", "[[cameras]]\nid = \"mute\"");
+    let mut mute = camera_toml("mute", &cam);
     let audio_port = cam.camera_config().audio_port;
     let command_port = cam.camera_config().command_port;
-    mute = mute.replace(&format!("command_port = {command_port}"), &format!("command_port = {audio_port}"));
+    mute = mute.replace(
+        &format!("command_port = {command_port}"),
+        &format!("command_port = {audio_port}"),
+    );
     let cfg = bridge_config(&broker.url(), &(camera_toml("steps", &cam) + &mute));
     let _bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#"]).await;
     rec.wait_for("online", T, |m| {
-        ["steps", "mute"].iter().all(|c| m.iter().any(|x| x.topic == format!("cam2mqtt/{c}/availability") && x.text() == "online"))
+        ["steps", "mute"].iter().all(|c| {
+            m.iter()
+                .any(|x| x.topic == format!("cam2mqtt/{c}/availability") && x.text() == "online")
+        })
     })
     .await;
 
     rec.clear();
-    rec.publish("cam2mqtt/mute/set/wifi", r#"{"ssid": "x", "password": "12345678"}"#).await;
-    let msgs = rec.wait_for("timeout event", T, |m| !events(m, "mute").is_empty()).await;
+    rec.publish(
+        "cam2mqtt/mute/set/wifi",
+        r#"{"ssid": "x", "password": "12345678"}"#,
+    )
+    .await;
+    let msgs = rec
+        .wait_for("timeout event", T, |m| !events(m, "mute").is_empty())
+        .await;
     let e = &events(&msgs, "mute")[0];
     assert_eq!(e["ok"], false);
-    assert!(e["error"].as_str().unwrap().contains("no answer to Wi-Fi setup"), "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer to Wi-Fi setup"),
+        "{e}"
+    );
 
     rec.clear();
     rec.publish("cam2mqtt/steps/set/wifi_apply", "").await;
-    let msgs = rec.wait_for("apply without ssid", T, |m| !events(m, "steps").is_empty()).await;
-    assert!(events(&msgs, "steps")[0]["error"].as_str().unwrap().contains("no SSID staged"));
+    let msgs = rec
+        .wait_for("apply without ssid", T, |m| !events(m, "steps").is_empty())
+        .await;
+    assert!(events(&msgs, "steps")[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no SSID staged"));
 
     rec.clear();
     rec.publish("cam2mqtt/steps/set/wifi_ssid", "attic").await;
-    rec.publish("cam2mqtt/steps/set/wifi_password", "hunter2hunter2").await;
-    let msgs = rec.wait_for("two staged", T, |m| events(m, "steps").len() >= 2).await;
-    let state = msgs.iter().rev().find(|m| m.topic == "cam2mqtt/steps/state").unwrap().json();
+    rec.publish("cam2mqtt/steps/set/wifi_password", "hunter2hunter2")
+        .await;
+    let msgs = rec
+        .wait_for("two staged", T, |m| events(m, "steps").len() >= 2)
+        .await;
+    let state = msgs
+        .iter()
+        .rev()
+        .find(|m| m.topic == "cam2mqtt/steps/state")
+        .unwrap()
+        .json();
     assert_eq!(state["wifi_ssid"], "attic");
     assert_eq!(state["wifi_password_set"], true);
     rec.publish("cam2mqtt/steps/set/wifi_apply", "PRESS").await;
-    rec.wait_for("applied", T, |m| events(m, "steps").len() >= 3).await;
+    rec.wait_for("applied", T, |m| events(m, "steps").len() >= 3)
+        .await;
     assert_eq!(events(&rec.all(), "steps")[2]["ok"], true);
-    assert_eq!(cam.handle().wifi_requests()[0].raw, b"\x66attic###hunter2hunter2\x00\x99");
-    let leaked = rec.all().into_iter().filter(|m| !m.topic.contains("/set/")).any(|m| m.text().contains("hunter2hunter2"));
-    assert!(!leaked, "the password appears only on the command topic we published");
+    assert_eq!(
+        cam.handle().wifi_requests()[0].raw,
+        b"\x66attic###hunter2hunter2\x00\x99"
+    );
+    let leaked = rec
+        .all()
+        .into_iter()
+        .filter(|m| !m.topic.contains("/set/"))
+        .any(|m| m.text().contains("hunter2hunter2"));
+    assert!(
+        !leaked,
+        "the password appears only on the command topic we published"
+    );
     cam.stop().await;
 }

@@ -18,9 +18,19 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn protocol_cores_use_no_tokio_clock_or_socket() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/proto"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/proto"),
+        &mut files,
+    );
     assert!(files.len() >= 5, "found the protocol sources");
-    let forbidden = ["tokio::", "Instant::now", "SystemTime::now", "UdpSocket", "std::net::TcpStream", "std::thread::sleep"];
+    let forbidden = [
+        "tokio::",
+        "Instant::now",
+        "SystemTime::now",
+        "UdpSocket",
+        "std::net::TcpStream",
+        "std::thread::sleep",
+    ];
     let mut hits = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("read source");

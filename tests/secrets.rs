@@ -52,27 +52,52 @@ async fn no_secret_in_logs_state_events_or_check_config() {
     let bridge = Bridge::run(&config, "debug");
     let rec = Recorder::connect(broker.port, &["#"]).await;
     rec.wait_for("camera online", Duration::from_secs(20), |m| {
-        m.iter().any(|x| x.topic == "cam2mqtt/cam/availability" && x.text() == "online")
+        m.iter()
+            .any(|x| x.topic == "cam2mqtt/cam/availability" && x.text() == "online")
     })
     .await;
 
     // Wi-Fi in three steps with one password, a malformed one-step with another
     // (password as a number, so a naive parser would echo it), then a good one-step.
     rec.publish("cam2mqtt/cam/set/wifi_ssid", "net").await;
-    rec.publish("cam2mqtt/cam/set/wifi_password", WIFI_PW2).await;
-    rec.publish("cam2mqtt/cam/set/wifi", format!(r#"{{"ssid": "net", "password": {}}}"#, "31415926")).await;
-    rec.publish("cam2mqtt/cam/set/wifi", format!(r#"{{"ssid": 7, "password": "{WIFI_PW}"}}"#)).await;
-    rec.publish("cam2mqtt/cam/set/wifi", format!(r#"{{"ssid": "net", "password": "{WIFI_PW}"}}"#)).await;
+    rec.publish("cam2mqtt/cam/set/wifi_password", WIFI_PW2)
+        .await;
+    rec.publish(
+        "cam2mqtt/cam/set/wifi",
+        format!(r#"{{"ssid": "net", "password": {}}}"#, "31415926"),
+    )
+    .await;
+    rec.publish(
+        "cam2mqtt/cam/set/wifi",
+        format!(r#"{{"ssid": 7, "password": "{WIFI_PW}"}}"#),
+    )
+    .await;
+    rec.publish(
+        "cam2mqtt/cam/set/wifi",
+        format!(r#"{{"ssid": "net", "password": "{WIFI_PW}"}}"#),
+    )
+    .await;
     rec.wait_for("five command events", Duration::from_secs(20), |m| {
         m.iter().filter(|x| x.topic == "cam2mqtt/cam/event").count() >= 5
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(cam.handle().wifi_requests()[0].password, WIFI_PW, "the password did reach the camera");
+    assert_eq!(
+        cam.handle().wifi_requests()[0].password,
+        WIFI_PW,
+        "the password did reach the camera"
+    );
 
     for m in rec.all().iter().filter(|m| !m.topic.contains("/set/")) {
-        assert_clean(&format!("MQTT message on {}", m.topic), &String::from_utf8_lossy(&m.payload));
-        assert!(!String::from_utf8_lossy(&m.payload).contains("31415926"), "malformed payload echoed on {}", m.topic);
+        assert_clean(
+            &format!("MQTT message on {}", m.topic),
+            &String::from_utf8_lossy(&m.payload),
+        );
+        assert!(
+            !String::from_utf8_lossy(&m.payload).contains("31415926"),
+            "malformed payload echoed on {}",
+            m.topic
+        );
     }
     let log = bridge.log_text();
     assert!(log.contains("command"), "the log has content: {log}");
@@ -88,12 +113,20 @@ async fn no_secret_in_logs_state_events_or_check_config() {
         .env("CAM2MQTT__WYZE__API_KEY", "wyze-api-key-8e8e")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert_clean("check-config", &text);
     assert!(!text.contains("wyze-api-key-8e8e"), "{text}");
     assert!(text.contains("<redacted>"), "{text}");
-    assert!(text.contains("username = \"bridge\""), "non-secrets are shown: {text}");
+    assert!(
+        text.contains("username = \"bridge\""),
+        "non-secrets are shown: {text}"
+    );
     cam.stop().await;
 }
 
@@ -102,8 +135,15 @@ fn check_config_errors_name_the_key_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[snapshots]\ninterval_s = 99999\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cam2mqtt")).args(["check-config", "--config"]).arg(&path).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cam2mqtt"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("snapshots.interval_s") && err.contains("bad.toml"), "{err}");
+    assert!(
+        err.contains("snapshots.interval_s") && err.contains("bad.toml"),
+        "{err}"
+    );
 }

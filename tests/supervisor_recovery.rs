@@ -18,7 +18,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Starts a simulated camera on the in-memory network at 127.0.0.<host>:8080/8070/8090.
-fn spawn_camera(net: &MemNet, host: u8, label: &str, cancel: &CancellationToken) -> (CameraConfig, DemoCameraHandle) {
+fn spawn_camera(
+    net: &MemNet,
+    host: u8,
+    label: &str,
+    cancel: &CancellationToken,
+) -> (CameraConfig, DemoCameraHandle) {
     let ip = format!("127.0.0.{host}");
     let sockets = [8080u16, 8070, 8090]
         .iter()
@@ -27,7 +32,11 @@ fn spawn_camera(net: &MemNet, host: u8, label: &str, cancel: &CancellationToken)
     let cam = DemoCamera::new(
         DemoCameraConfig {
             label: label.into(),
-            pattern: PatternSpec { width: 160, height: 120, ..PatternSpec::default() },
+            pattern: PatternSpec {
+                width: 160,
+                height: 120,
+                ..PatternSpec::default()
+            },
             fps: 5,
             ..DemoCameraConfig::default()
         },
@@ -48,31 +57,57 @@ struct Bridge {
 }
 
 impl Bridge {
-    async fn start(net: &MemNet, cameras: &[CameraConfig], backoff: Backoff, cancel: &CancellationToken) -> Self {
+    async fn start(
+        net: &MemNet,
+        cameras: &[CameraConfig],
+        backoff: Backoff,
+        cancel: &CancellationToken,
+    ) -> Self {
         let (events_tx, events) = mpsc::channel(1024);
         let (disc_tx, disc_rx) = mpsc::channel(16);
         let (_req_tx, req_rx) = mpsc::channel(16);
         let (rescan_tx, _rescan_rx) = mpsc::channel(1);
-        let settings = CameraSettings { max_bytes: 500_000, jpeg_quality: 80, backoff };
-        let sup = Supervisor::new(MemFactory(net.clone()), settings, events_tx, cancel.clone(), 42);
+        let settings = CameraSettings {
+            max_bytes: 500_000,
+            jpeg_quality: 80,
+            backoff,
+        };
+        let sup = Supervisor::new(
+            MemFactory(net.clone()),
+            settings,
+            events_tx,
+            cancel.clone(),
+            42,
+        );
         tokio::spawn(sup.run(disc_rx, req_rx, rescan_tx));
         for c in cameras {
             let spec = demo_spec(c, 1, "test").await.unwrap();
-            disc_tx.send(DiscoveryEvent::Found(spec)).await.unwrap();
+            disc_tx
+                .send(DiscoveryEvent::Found(Box::new(spec)))
+                .await
+                .unwrap();
         }
         // Keep the discovery channel open for the test's lifetime.
         std::mem::forget(disc_tx);
-        Self { events, log: Vec::new() }
+        Self {
+            events,
+            log: Vec::new(),
+        }
     }
 
     /// Waits (in virtual time) for an event matching `pred`; returns when it happened.
-    async fn wait(&mut self, what: &str, limit: Duration, pred: impl Fn(&BridgeEvent) -> bool) -> Instant {
-        let deadline = Instant::now() + limit;
+    async fn wait(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&BridgeEvent) -> bool,
+    ) -> Instant {
+        let deadline = cam2mqtt::io::clock::deadline_now() + limit;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(ev)) => {
                     let hit = pred(&ev);
-                    let now = Instant::now();
+                    let now = cam2mqtt::io::clock::deadline_now();
                     self.log.push((now, ev));
                     if hit {
                         return now;
@@ -89,7 +124,9 @@ impl Bridge {
             .iter()
             .filter(|(t, _)| *t >= from && *t <= to)
             .filter_map(|(_, e)| match e {
-                BridgeEvent::Snapshot { camera, jpeg } if camera.as_str() == cam => read_stamp(jpeg).map(|s| s.1),
+                BridgeEvent::Snapshot { camera, jpeg } if camera.as_str() == cam => {
+                    read_stamp(jpeg).map(|s| s.1)
+                }
                 _ => None,
             })
             .collect()
@@ -101,7 +138,11 @@ fn availability(cam: &'static str, online: bool) -> impl Fn(&BridgeEvent) -> boo
 }
 
 fn fast_backoff() -> Backoff {
-    Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(30), reset_after: Duration::from_secs(30) }
+    Backoff {
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(30),
+        reset_after: Duration::from_secs(30),
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -110,17 +151,42 @@ async fn a_camera_that_stops_sending_goes_offline_and_recovers() {
     let cancel = CancellationToken::new();
     let (cfg, cam) = spawn_camera(&net, 2, "porch", &cancel);
     let mut bridge = Bridge::start(&net, &[cfg], fast_backoff(), &cancel).await;
-    bridge.wait("porch online", Duration::from_secs(5), availability("porch", true)).await;
+    bridge
+        .wait(
+            "porch online",
+            Duration::from_secs(5),
+            availability("porch", true),
+        )
+        .await;
 
     cam.set_paused(true);
-    let paused_at = Instant::now();
-    let offline_at = bridge.wait("porch offline", Duration::from_secs(10), availability("porch", false)).await;
+    let paused_at = cam2mqtt::io::clock::deadline_now();
+    let offline_at = bridge
+        .wait(
+            "porch offline",
+            Duration::from_secs(10),
+            availability("porch", false),
+        )
+        .await;
     let silent_for = offline_at - paused_at;
-    assert!(silent_for >= Duration::from_secs(2) && silent_for <= Duration::from_secs(4), "offline after {silent_for:?} of silence");
+    assert!(
+        silent_for >= Duration::from_secs(2) && silent_for <= Duration::from_secs(4),
+        "offline after {silent_for:?} of silence"
+    );
 
     cam.set_paused(false);
-    let back_at = bridge.wait("porch online again", Duration::from_secs(60), availability("porch", true)).await;
-    bridge.wait("a snapshot after recovery", Duration::from_secs(5), |e| matches!(e, BridgeEvent::Snapshot { .. })).await;
+    let back_at = bridge
+        .wait(
+            "porch online again",
+            Duration::from_secs(60),
+            availability("porch", true),
+        )
+        .await;
+    bridge
+        .wait("a snapshot after recovery", Duration::from_secs(5), |e| {
+            matches!(e, BridgeEvent::Snapshot { .. })
+        })
+        .await;
     assert!(back_at > offline_at);
     cancel.cancel();
 }
@@ -133,23 +199,65 @@ async fn a_killed_session_restarts_with_backoff_while_another_camera_keeps_publi
     let (b_cfg, _b) = spawn_camera(&net, 3, "back", &cancel);
     let a_video: SocketAddr = "127.0.0.2:8080".parse().unwrap();
     let mut bridge = Bridge::start(&net, &[a_cfg, b_cfg], fast_backoff(), &cancel).await;
-    bridge.wait("front online", Duration::from_secs(5), availability("front", true)).await;
-    bridge.wait("back online", Duration::from_secs(5), availability("back", true)).await;
+    bridge
+        .wait(
+            "front online",
+            Duration::from_secs(5),
+            availability("front", true),
+        )
+        .await;
+    bridge
+        .wait(
+            "back online",
+            Duration::from_secs(5),
+            availability("back", true),
+        )
+        .await;
 
     let mut downtimes = Vec::new();
     for round in 0..2 {
-        let sock = net.socket_bound_for(a_video).expect("the bridge bound a socket for front");
+        let sock = net
+            .socket_bound_for(a_video)
+            .expect("the bridge bound a socket for front");
         net.break_socket(sock);
-        let down = bridge.wait("front offline", Duration::from_secs(5), availability("front", false)).await;
-        let up = bridge.wait("front back online", Duration::from_secs(30), availability("front", true)).await;
+        let down = bridge
+            .wait(
+                "front offline",
+                Duration::from_secs(5),
+                availability("front", false),
+            )
+            .await;
+        let up = bridge
+            .wait(
+                "front back online",
+                Duration::from_secs(30),
+                availability("front", true),
+            )
+            .await;
         let back_snaps = bridge.snapshots_of("back", down, up);
-        assert!(!back_snaps.is_empty(), "round {round}: back kept publishing while front was down");
-        assert!(back_snaps.windows(2).all(|w| w[1] > w[0]), "back's frames keep advancing");
+        assert!(
+            !back_snaps.is_empty(),
+            "round {round}: back kept publishing while front was down"
+        );
+        assert!(
+            back_snaps.windows(2).all(|w| w[1] > w[0]),
+            "back's frames keep advancing"
+        );
         downtimes.push(up - down);
-        assert_ne!(net.socket_bound_for(a_video), Some(sock), "a new session, a new socket");
+        assert_ne!(
+            net.socket_bound_for(a_video),
+            Some(sock),
+            "a new session, a new socket"
+        );
     }
     // Backoff base 2 s with jitter in [0.5, 1]: first retry after 1–2 s, second after 2–4 s.
-    assert!(downtimes[0] >= Duration::from_secs(1) && downtimes[0] <= Duration::from_millis(2500), "{downtimes:?}");
-    assert!(downtimes[1] >= Duration::from_secs(2) && downtimes[1] <= Duration::from_millis(4500), "{downtimes:?}");
+    assert!(
+        downtimes[0] >= Duration::from_secs(1) && downtimes[0] <= Duration::from_millis(2500),
+        "{downtimes:?}"
+    );
+    assert!(
+        downtimes[1] >= Duration::from_secs(2) && downtimes[1] <= Duration::from_millis(4500),
+        "{downtimes:?}"
+    );
     cancel.cancel();
 }

@@ -11,6 +11,12 @@ pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Monotonic "now" as tokio's `Instant`, for `sleep_until` deadlines.
+#[allow(clippy::disallowed_methods)] // the same single clock read as `now`
+pub fn deadline_now() -> tokio::time::Instant {
+    tokio::time::Instant::now()
+}
+
 /// Wall-clock time, for `last_snapshot_at` and similar user-facing stamps.
 #[allow(clippy::disallowed_methods)] // the single permitted wall-clock read
 pub fn wall() -> SystemTime {

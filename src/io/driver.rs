@@ -57,7 +57,10 @@ pub enum DriverError {
 }
 
 /// Waits for a datagram on any of `sockets`.
-async fn recv_any<S: DatagramSocket>(sockets: &[S], buf: &mut [u8]) -> io::Result<(SocketIx, SocketAddr, usize)> {
+async fn recv_any<S: DatagramSocket>(
+    sockets: &[S],
+    buf: &mut [u8],
+) -> io::Result<(SocketIx, SocketAddr, usize)> {
     std::future::poll_fn(|cx| {
         for (i, sock) in sockets.iter().enumerate() {
             let mut rb = ReadBuf::new(buf);
@@ -74,7 +77,10 @@ async fn recv_any<S: DatagramSocket>(sockets: &[S], buf: &mut [u8]) -> io::Resul
 
 async fn flush<S: DatagramSocket>(sockets: &[S], t: Transmit) {
     let Some(sock) = sockets.get(usize::from(t.socket.0)) else {
-        tracing::warn!(socket = t.socket.0, "transmit on a socket that does not exist");
+        tracing::warn!(
+            socket = t.socket.0,
+            "transmit on a socket that does not exist"
+        );
         return;
     };
     // UDP sends fail only transiently (no route, buffer full); the protocol's
@@ -175,7 +181,9 @@ pub async fn run_session<S: Session, D: DatagramSocket, K: EventSink>(
 fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
     )
 }
 

@@ -23,13 +23,26 @@ pub trait DatagramSocket: Send + Sync + 'static {
     /// The bound address.
     fn local_addr(&self) -> io::Result<SocketAddr>;
     /// Poll for one datagram into `buf`, returning its sender.
-    fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>>;
+    fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>>;
     /// Poll to send one datagram.
-    fn poll_send_to(&self, cx: &mut Context<'_>, buf: &[u8], dst: SocketAddr) -> Poll<io::Result<usize>>;
+    fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        dst: SocketAddr,
+    ) -> Poll<io::Result<usize>>;
 }
 
 /// Sends one datagram.
-pub async fn send_to<S: DatagramSocket>(sock: &S, buf: &[u8], dst: SocketAddr) -> io::Result<usize> {
+pub async fn send_to<S: DatagramSocket>(
+    sock: &S,
+    buf: &[u8],
+    dst: SocketAddr,
+) -> io::Result<usize> {
     std::future::poll_fn(|cx| sock.poll_send_to(cx, buf, dst)).await
 }
 
@@ -37,10 +50,19 @@ impl DatagramSocket for tokio::net::UdpSocket {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         tokio::net::UdpSocket::local_addr(self)
     }
-    fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>> {
+    fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
         tokio::net::UdpSocket::poll_recv_from(self, cx, buf)
     }
-    fn poll_send_to(&self, cx: &mut Context<'_>, buf: &[u8], dst: SocketAddr) -> Poll<io::Result<usize>> {
+    fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        dst: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
         tokio::net::UdpSocket::poll_send_to(self, cx, buf, dst)
     }
 }
@@ -157,7 +179,10 @@ impl MemNet {
             addr
         };
         if s.endpoints.get(&addr).is_some_and(|tx| !tx.is_closed()) {
-            return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("{addr} in use")));
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("{addr} in use"),
+            ));
         }
         let (tx, rx) = mpsc::unbounded_channel();
         s.endpoints.insert(addr, tx);
@@ -182,7 +207,11 @@ impl DatagramSocket for MemSocket {
         Ok(self.addr)
     }
 
-    fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>> {
+    fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
         {
             let mut s = self.net.lock();
             if let Some(i) = s.broken.iter().position(|a| *a == self.addr) {
@@ -202,7 +231,12 @@ impl DatagramSocket for MemSocket {
         }
     }
 
-    fn poll_send_to(&self, _cx: &mut Context<'_>, buf: &[u8], dst: SocketAddr) -> Poll<io::Result<usize>> {
+    fn poll_send_to(
+        &self,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+        dst: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
         let mut s = self.net.lock();
         let loss = s.loss;
         let lost = loss > 0.0 && s.rng.random_bool(loss);
@@ -250,7 +284,9 @@ mod tests {
         send_to(&a, b"hi", b.local_addr().unwrap()).await.unwrap();
         let mut buf = [0u8; 16];
         let mut rb = ReadBuf::new(&mut buf);
-        let from = std::future::poll_fn(|cx| b.poll_recv_from(cx, &mut rb)).await.unwrap();
+        let from = std::future::poll_fn(|cx| b.poll_recv_from(cx, &mut rb))
+            .await
+            .unwrap();
         assert_eq!((from, rb.filled()), (a.local_addr().unwrap(), &b"hi"[..]));
         net.set_blocked(a.local_addr().unwrap(), true);
         send_to(&a, b"lost", b.local_addr().unwrap()).await.unwrap();

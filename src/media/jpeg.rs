@@ -58,7 +58,8 @@ mod tests {
 
     fn noisy_jpeg(w: u32, h: u32) -> Bytes {
         let img = image::RgbImage::from_fn(w, h, |x, y| {
-            let v = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)).wrapping_mul(2_654_435_761) >> 24;
+            let v =
+                (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)).wrapping_mul(2_654_435_761) >> 24;
             image::Rgb([v as u8, (v >> 1) as u8, (x ^ y) as u8])
         });
         Bytes::from(encode(&DynamicImage::ImageRgb8(img), 95))

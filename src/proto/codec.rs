@@ -150,7 +150,10 @@ mod tests {
 
     #[test]
     fn limited_hex_bounds_its_output() {
-        assert_eq!(LimitedHex::new(&[0xab, 0xcd, 0xef], 2).to_string(), "abcd…(+1)");
+        assert_eq!(
+            LimitedHex::new(&[0xab, 0xcd, 0xef], 2).to_string(),
+            "abcd…(+1)"
+        );
         assert_eq!(LimitedHex::new(&[], 2).to_string(), "");
     }
 }

@@ -144,10 +144,21 @@ impl PublisherCore {
 
     /// The last will: `bridge/state = offline`, retained.
     pub fn last_will(&self) -> OutboundMessage {
-        self.msg(self.topics().bridge_state(), "offline", true, Qos::AtLeastOnce)
+        self.msg(
+            self.topics().bridge_state(),
+            "offline",
+            true,
+            Qos::AtLeastOnce,
+        )
     }
 
-    fn msg(&self, topic: String, payload: impl Into<Bytes>, retain: bool, qos: Qos) -> OutboundMessage {
+    fn msg(
+        &self,
+        topic: String,
+        payload: impl Into<Bytes>,
+        retain: bool,
+        qos: Qos,
+    ) -> OutboundMessage {
         OutboundMessage {
             topic,
             payload: payload.into(),
@@ -223,7 +234,12 @@ impl PublisherCore {
         self.push(topic, info.to_string(), true, Qos::AtLeastOnce);
     }
 
-    fn publish_event(&mut self, camera: &CameraId, command: &str, result: &Result<(), CommandError>) {
+    fn publish_event(
+        &mut self,
+        camera: &CameraId,
+        command: &str,
+        result: &Result<(), CommandError>,
+    ) {
         let mut ev = json!({ "event_type": "command", "command": command, "ok": result.is_ok() });
         if let Err(e) = result {
             ev["error"] = json!(e.to_string());
@@ -250,15 +266,24 @@ impl PublisherCore {
             Some(Route::Bridge(other)) => {
                 tracing::warn!(command = other, "unknown bridge command; known: discover");
             }
-            Some(Route::Camera { camera, command }) => self.on_camera_command(camera, command, payload),
+            Some(Route::Camera { camera, command }) => {
+                self.on_camera_command(camera, command, payload)
+            }
             None => tracing::debug!(topic, "ignoring message on unexpected topic"),
         }
     }
 
     fn on_camera_command(&mut self, camera: &str, name: &str, payload: &Bytes) {
-        let Some(entry) = CameraId::parse(camera).ok().and_then(|id| self.cameras.get(&id)) else {
+        let Some(entry) = CameraId::parse(camera)
+            .ok()
+            .and_then(|id| self.cameras.get(&id))
+        else {
             self.rejected += 1;
-            tracing::warn!(camera, command = name, "command for an unknown camera ignored");
+            tracing::warn!(
+                camera,
+                command = name,
+                "command for an unknown camera ignored"
+            );
             return;
         };
         let (id, protocol) = (entry.info.id.clone(), entry.info.protocol);
@@ -274,10 +299,17 @@ impl PublisherCore {
             }
         });
         match result {
-            Ok(command) => self.requests.push_back(Request::Command { camera: id, command }),
+            Ok(command) => self.requests.push_back(Request::Command {
+                camera: id,
+                command,
+            }),
             Err(e) => {
                 self.rejected += 1;
-                let shown = if matches!(e, CommandError::UnknownCommand(_)) { "unknown" } else { name };
+                let shown = if matches!(e, CommandError::UnknownCommand(_)) {
+                    "unknown"
+                } else {
+                    name
+                };
                 let shown = shown.to_string();
                 self.publish_event(&id, &shown, &Err(e));
             }
@@ -292,7 +324,14 @@ impl PublisherCore {
                 let msgs = self.settings.ha.camera_configs(&info);
                 let online = self.cameras.get(&id).is_some_and(|e| e.online);
                 let state = self.cameras.get(&id).and_then(|e| e.state.clone());
-                self.cameras.insert(id.clone(), CameraEntry { info, online, state });
+                self.cameras.insert(
+                    id.clone(),
+                    CameraEntry {
+                        info,
+                        online,
+                        state,
+                    },
+                );
                 self.push_discovery(msgs);
                 self.publish_availability(&id);
                 self.publish_bridge_info();
@@ -334,7 +373,11 @@ impl PublisherCore {
                     self.push(topic, jpeg, true, Qos::AtMostOnce);
                 }
             }
-            BridgeEvent::CommandResult { camera, command, result } => {
+            BridgeEvent::CommandResult {
+                camera,
+                command,
+                result,
+            } => {
                 self.publish_event(&camera, command, &result);
                 if result.is_ok() {
                     self.publish_state(&camera);
@@ -421,17 +464,34 @@ mod tests {
         let mut c = core();
         c.on_connected();
         c.on_event(BridgeEvent::Registered(cam()));
-        c.on_event(BridgeEvent::Availability { camera: cam().id, online: true });
-        c.on_event(BridgeEvent::State { camera: cam().id, state: json!({"fps": 10}) });
+        c.on_event(BridgeEvent::Availability {
+            camera: cam().id,
+            online: true,
+        });
+        c.on_event(BridgeEvent::State {
+            camera: cam().id,
+            state: json!({"fps": 10}),
+        });
         drain(&mut c);
         c.on_message("homeassistant/status", &payload("offline"));
         assert!(drain(&mut c).is_empty());
         c.on_message("homeassistant/status", &payload("online"));
         let out = drain(&mut c);
-        let first_avail = out.iter().position(|m| m.topic == "cam2mqtt/porch/availability").unwrap();
-        let last_config = out.iter().rposition(|m| m.topic.ends_with("/config")).unwrap();
-        assert!(last_config < first_avail, "discovery comes before availability");
-        assert!(out.iter().any(|m| m.topic == "cam2mqtt/porch/state" && m.retain && m.payload == "{\"fps\":10}"));
+        let first_avail = out
+            .iter()
+            .position(|m| m.topic == "cam2mqtt/porch/availability")
+            .unwrap();
+        let last_config = out
+            .iter()
+            .rposition(|m| m.topic.ends_with("/config"))
+            .unwrap();
+        assert!(
+            last_config < first_avail,
+            "discovery comes before availability"
+        );
+        assert!(out
+            .iter()
+            .any(|m| m.topic == "cam2mqtt/porch/state" && m.retain && m.payload == "{\"fps\":10}"));
         assert!(out.iter().all(|m| m.retain));
     }
 
@@ -449,22 +509,43 @@ mod tests {
             .map(|m| serde_json::from_slice(&m.payload).unwrap())
             .collect();
         assert_eq!(events.len(), 3);
-        assert!(events.iter().all(|e| e["ok"] == false && e["event_type"] == "command"));
-        assert!(events[0]["error"].as_str().unwrap().contains("not supported"));
+        assert!(events
+            .iter()
+            .all(|e| e["ok"] == false && e["event_type"] == "command"));
+        assert!(events[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not supported"));
         assert!(events[1]["error"].as_str().unwrap().contains("not JSON"));
-        assert!(events[2]["error"].as_str().unwrap().contains("unknown command"));
+        assert!(events[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command"));
         assert!(c.poll_request().is_none());
         c.on_message("cam2mqtt/porch/set/snapshot", &payload(""));
-        assert!(matches!(c.poll_request(), Some(Request::Command { command: CameraCommand::Snapshot, .. })));
+        assert!(matches!(
+            c.poll_request(),
+            Some(Request::Command {
+                command: CameraCommand::Snapshot,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn successful_command_republishes_state() {
         let mut c = core();
         c.on_event(BridgeEvent::Registered(cam()));
-        c.on_event(BridgeEvent::State { camera: cam().id, state: json!({"snapshot_interval_s": 5}) });
+        c.on_event(BridgeEvent::State {
+            camera: cam().id,
+            state: json!({"snapshot_interval_s": 5}),
+        });
         drain(&mut c);
-        c.on_event(BridgeEvent::CommandResult { camera: cam().id, command: "snapshot_interval", result: Ok(()) });
+        c.on_event(BridgeEvent::CommandResult {
+            camera: cam().id,
+            command: "snapshot_interval",
+            result: Ok(()),
+        });
         let out = drain(&mut c);
         assert_eq!(out[0].topic, "cam2mqtt/porch/event");
         assert!(!out[0].retain);
@@ -478,6 +559,9 @@ mod tests {
         drain(&mut c);
         c.on_event(BridgeEvent::Removed(cam().id));
         let out = drain(&mut c);
-        assert!(out.iter().filter(|m| m.topic.ends_with("/config")).all(|m| m.payload.is_empty() && m.retain));
+        assert!(out
+            .iter()
+            .filter(|m| m.topic.ends_with("/config"))
+            .all(|m| m.payload.is_empty() && m.retain));
     }
 }

@@ -58,7 +58,13 @@ fn entity(component: &'static str, object: &str, config: Value) -> Entity {
 /// Makes `s` safe for a discovery topic segment (`[a-zA-Z0-9_-]`).
 pub fn topic_safe(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -113,10 +119,18 @@ impl HaContext {
         let state = t("state");
         let mut out = Vec::new();
         if cam.can(Capability::Snapshot) {
-            out.push(entity("camera", "snapshot", json!({ "name": null, "topic": t("snapshot") })));
-            out.push(entity("button", "take_snapshot", json!({
-                "name": "Take snapshot", "command_topic": set("snapshot"), "icon": "mdi:camera",
-            })));
+            out.push(entity(
+                "camera",
+                "snapshot",
+                json!({ "name": null, "topic": t("snapshot") }),
+            ));
+            out.push(entity(
+                "button",
+                "take_snapshot",
+                json!({
+                    "name": "Take snapshot", "command_topic": set("snapshot"), "icon": "mdi:camera",
+                }),
+            ));
             out.push(entity("number", "snapshot_interval", json!({
                 "name": "Snapshot interval", "command_topic": set("snapshot_interval"),
                 "state_topic": state, "value_template": "{{ value_json.snapshot_interval_s }}",
@@ -143,11 +157,15 @@ impl HaContext {
             })));
         }
         if cam.can(Capability::Resolution) && !cam.resolutions.is_empty() {
-            out.push(entity("select", "resolution", json!({
-                "name": "Resolution", "command_topic": set("resolution"), "state_topic": state,
-                "value_template": "{{ value_json.resolution }}", "options": cam.resolutions,
-                "entity_category": "config",
-            })));
+            out.push(entity(
+                "select",
+                "resolution",
+                json!({
+                    "name": "Resolution", "command_topic": set("resolution"), "state_topic": state,
+                    "value_template": "{{ value_json.resolution }}", "options": cam.resolutions,
+                    "entity_category": "config",
+                }),
+            ));
         }
         if cam.can(Capability::NightVision) {
             out.push(entity("select", "night_vision", json!({
@@ -164,10 +182,14 @@ impl HaContext {
             })));
         }
         if cam.can(Capability::Reboot) {
-            out.push(entity("button", "reboot", json!({
-                "name": "Reboot", "command_topic": set("reboot"), "device_class": "restart",
-                "entity_category": "config",
-            })));
+            out.push(entity(
+                "button",
+                "reboot",
+                json!({
+                    "name": "Reboot", "command_topic": set("reboot"), "device_class": "restart",
+                    "entity_category": "config",
+                }),
+            ));
         }
         if cam.can(Capability::Wifi) {
             out.push(entity("text", "wifi_ssid", json!({
@@ -212,17 +234,27 @@ impl HaContext {
             "payload_off": "offline", "device_class": "connectivity", "entity_category": "diagnostic",
             "availability": [{ "topic": self.topics.bridge_state() }],
         })));
-        out.push(entity("event", "event", json!({
-            "name": "Event", "state_topic": t("event"), "event_types": ["command"],
-        })));
+        out.push(entity(
+            "event",
+            "event",
+            json!({
+                "name": "Event", "state_topic": t("event"), "event_types": ["command"],
+            }),
+        ));
         out
     }
 
     fn finish(&self, node: &str, e: &mut Entity, availability: &Value) {
-        e.config.insert("unique_id".into(), json!(format!("{node}_{}", e.object)));
-        e.config.entry("availability").or_insert_with(|| availability.clone());
+        e.config
+            .insert("unique_id".into(), json!(format!("{node}_{}", e.object)));
+        e.config
+            .entry("availability")
+            .or_insert_with(|| availability.clone());
         // An entity that declares an empty list reads the bridge state itself and is always available.
-        if e.config.get("availability").is_some_and(|a| a.as_array().is_some_and(Vec::is_empty)) {
+        if e.config
+            .get("availability")
+            .is_some_and(|a| a.as_array().is_some_and(Vec::is_empty))
+        {
             e.config.remove("availability");
         } else {
             e.config.insert("availability_mode".into(), json!("all"));
@@ -233,7 +265,13 @@ impl HaContext {
         );
     }
 
-    fn render(&self, node: &str, device: Value, availability: Value, mut entities: Vec<Entity>) -> Vec<DiscoveryMessage> {
+    fn render(
+        &self,
+        node: &str,
+        device: Value,
+        availability: Value,
+        mut entities: Vec<Entity>,
+    ) -> Vec<DiscoveryMessage> {
         for e in &mut entities {
             self.finish(node, e, &availability);
         }
@@ -245,7 +283,10 @@ impl HaContext {
                     e.config.insert("device".into(), device.clone());
                     e.config.insert("origin".into(), origin());
                     DiscoveryMessage {
-                        topic: format!("{}/{}/{node}/{}/config", self.prefix, e.component, e.object),
+                        topic: format!(
+                            "{}/{}/{node}/{}/config",
+                            self.prefix, e.component, e.object
+                        ),
                         payload: Value::Object(e.config).to_string(),
                     }
                 })
@@ -270,7 +311,12 @@ impl HaContext {
     /// Discovery messages for one camera.
     pub fn camera_configs(&self, cam: &CameraInfo) -> Vec<DiscoveryMessage> {
         let node = Self::node(cam);
-        self.render(&node, self.device_block(cam), self.availability(cam), self.camera_entities(cam))
+        self.render(
+            &node,
+            self.device_block(cam),
+            self.availability(cam),
+            self.camera_entities(cam),
+        )
     }
 
     /// Empty retained messages that remove a camera's entities.
@@ -297,23 +343,39 @@ impl HaContext {
         let availability = json!([{ "topic": self.topics.bridge_state() }]);
         let info = self.topics.bridge_info();
         let entities = vec![
-            entity("binary_sensor", "connectivity", json!({
-                "name": "Connectivity", "state_topic": self.topics.bridge_state(), "payload_on": "online",
-                "payload_off": "offline", "device_class": "connectivity", "entity_category": "diagnostic",
-                "availability": [],
-            })),
-            entity("sensor", "camera_count", json!({
-                "name": "Cameras", "state_topic": info, "value_template": "{{ value_json.cameras | count }}",
-                "icon": "mdi:cctv", "entity_category": "diagnostic",
-            })),
-            entity("sensor", "version", json!({
-                "name": "Version", "state_topic": info, "value_template": "{{ value_json.version }}",
-                "entity_category": "diagnostic",
-            })),
-            entity("button", "discover", json!({
-                "name": "Discover now", "command_topic": self.topics.bridge_set("discover"),
-                "icon": "mdi:magnify-scan",
-            })),
+            entity(
+                "binary_sensor",
+                "connectivity",
+                json!({
+                    "name": "Connectivity", "state_topic": self.topics.bridge_state(), "payload_on": "online",
+                    "payload_off": "offline", "device_class": "connectivity", "entity_category": "diagnostic",
+                    "availability": [],
+                }),
+            ),
+            entity(
+                "sensor",
+                "camera_count",
+                json!({
+                    "name": "Cameras", "state_topic": info, "value_template": "{{ value_json.cameras | count }}",
+                    "icon": "mdi:cctv", "entity_category": "diagnostic",
+                }),
+            ),
+            entity(
+                "sensor",
+                "version",
+                json!({
+                    "name": "Version", "state_topic": info, "value_template": "{{ value_json.version }}",
+                    "entity_category": "diagnostic",
+                }),
+            ),
+            entity(
+                "button",
+                "discover",
+                json!({
+                    "name": "Discover now", "command_topic": self.topics.bridge_set("discover"),
+                    "icon": "mdi:magnify-scan",
+                }),
+            ),
         ];
         self.render(&node, device, availability, entities)
     }
@@ -380,12 +442,18 @@ mod tests {
         assert_eq!(cam["unique_id"], "cam2mqtt_demo_192_168_4_153_snapshot");
         assert_eq!(cam["availability_mode"], "all");
         assert_eq!(cam["availability"][0]["topic"], "cam2mqtt/bridge/state");
-        assert_eq!(cam["availability"][1]["topic"], "cam2mqtt/porch/availability");
+        assert_eq!(
+            cam["availability"][1]["topic"],
+            "cam2mqtt/porch/availability"
+        );
         assert_eq!(cam["device"]["via_device"], "cam2mqtt_bridge_cam2mqtt");
         assert_eq!(cam["origin"]["name"], "cam2mqtt");
         let pw = parse(&msgs[8]);
         assert_eq!(pw["mode"], "password");
-        assert!(!pw["value_template"].as_str().unwrap().contains("wifi_password\""));
+        assert!(!pw["value_template"]
+            .as_str()
+            .unwrap()
+            .contains("wifi_password\""));
         let conn = parse(&msgs[10]);
         assert_eq!(conn["availability"].as_array().unwrap().len(), 1);
     }
@@ -394,7 +462,10 @@ mod tests {
     fn device_mode_puts_every_component_in_one_message() {
         let msgs = ctx(DiscoveryMode::Device).camera_configs(&demo_cam());
         assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].topic, "homeassistant/device/cam2mqtt_demo_192_168_4_153/config");
+        assert_eq!(
+            msgs[0].topic,
+            "homeassistant/device/cam2mqtt_demo_192_168_4_153/config"
+        );
         let v = parse(&msgs[0]);
         assert_eq!(v["device"]["name"], "Porch");
         assert_eq!(v["origin"]["name"], "cam2mqtt");
@@ -407,7 +478,9 @@ mod tests {
 
     #[test]
     fn off_mode_publishes_nothing_and_removal_empties_configs() {
-        assert!(ctx(DiscoveryMode::Off).camera_configs(&demo_cam()).is_empty());
+        assert!(ctx(DiscoveryMode::Off)
+            .camera_configs(&demo_cam())
+            .is_empty());
         let removal = ctx(DiscoveryMode::Entity).camera_removal(&demo_cam());
         assert_eq!(removal.len(), 12);
         assert!(removal.iter().all(|m| m.payload.is_empty()));
@@ -416,8 +489,14 @@ mod tests {
     #[test]
     fn bridge_device_has_connectivity_count_version_and_discover() {
         let msgs = ctx(DiscoveryMode::Entity).bridge_configs();
-        let objects: Vec<String> = msgs.iter().map(|m| m.topic.split('/').nth(3).unwrap().to_string()).collect();
-        assert_eq!(objects, ["connectivity", "camera_count", "version", "discover"]);
+        let objects: Vec<String> = msgs
+            .iter()
+            .map(|m| m.topic.split('/').nth(3).unwrap().to_string())
+            .collect();
+        assert_eq!(
+            objects,
+            ["connectivity", "camera_count", "version", "discover"]
+        );
         let conn = parse(&msgs[0]);
         assert!(conn.get("availability").is_none());
         let discover = parse(&msgs[3]);
@@ -427,12 +506,16 @@ mod tests {
     #[test]
     fn more_capabilities_more_entities() {
         let mut cam = demo_cam();
-        cam.capabilities.extend([Capability::Reboot, Capability::Ptz, Capability::Resolution]);
+        cam.capabilities
+            .extend([Capability::Reboot, Capability::Ptz, Capability::Resolution]);
         cam.resolutions = vec!["640x480".into(), "320x240".into()];
         let msgs = ctx(DiscoveryMode::Entity).camera_configs(&cam);
         assert!(msgs.iter().any(|m| m.topic.contains("/reboot/")));
         assert!(msgs.iter().any(|m| m.topic.contains("/ptz_left/")));
-        let sel = msgs.iter().find(|m| m.topic.contains("/resolution/")).unwrap();
+        let sel = msgs
+            .iter()
+            .find(|m| m.topic.contains("/resolution/"))
+            .unwrap();
         assert_eq!(parse(sel)["options"][1], "320x240");
     }
 }

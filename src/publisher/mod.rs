@@ -17,7 +17,9 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, Transport}
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use self::core::{BridgeEvent, OutboundMessage, PublisherCore, PublisherSettings, Qos, Request};
+pub use self::core::{
+    BridgeEvent, OutboundMessage, PublisherCore, PublisherSettings, Qos, Request,
+};
 use crate::config::{parse_broker_url, MqttConfig};
 use crate::model::CommandError;
 
@@ -56,7 +58,12 @@ pub fn mqtt_options(
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_clean_session(true);
     opts.set_max_packet_size(max_payload + PACKET_HEADROOM, max_payload + PACKET_HEADROOM);
-    opts.set_last_will(LastWill::new(will.topic.clone(), will.payload.clone(), qos(will.qos), will.retain));
+    opts.set_last_will(LastWill::new(
+        will.topic.clone(),
+        will.payload.clone(),
+        qos(will.qos),
+        will.retain,
+    ));
     if !cfg.username.is_empty() {
         opts.set_credentials(cfg.username.clone(), cfg.password.expose().to_string());
     }
@@ -69,7 +76,9 @@ pub fn mqtt_options(
             .map_err(|e| PublisherError::Tls(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        opts.set_transport(Transport::Tls(rumqttc::TlsConfiguration::Rustls(Arc::new(config))));
+        opts.set_transport(Transport::Tls(rumqttc::TlsConfiguration::Rustls(Arc::new(
+            config,
+        ))));
     }
     Ok(opts)
 }
@@ -111,12 +120,15 @@ pub async fn run(
         }
         while let Some(r) = core.poll_request() {
             if let Err(mpsc::error::TrySendError::Full(Request::Command { camera, command }))
-            | Err(mpsc::error::TrySendError::Closed(Request::Command { camera, command })) = requests.try_send(r)
+            | Err(mpsc::error::TrySendError::Closed(Request::Command { camera, command })) =
+                requests.try_send(r)
             {
                 core.on_event(BridgeEvent::CommandResult {
                     camera,
                     command: command.name(),
-                    result: Err(CommandError::Busy("too many commands queued; try again".into())),
+                    result: Err(CommandError::Busy(
+                        "too many commands queued; try again".into(),
+                    )),
                 });
             }
         }
@@ -171,9 +183,16 @@ pub async fn run(
     Ok(())
 }
 
-async fn publish(client: &AsyncClient, m: Option<&OutboundMessage>) -> Result<(), rumqttc::ClientError> {
+async fn publish(
+    client: &AsyncClient,
+    m: Option<&OutboundMessage>,
+) -> Result<(), rumqttc::ClientError> {
     match m {
-        Some(m) => client.publish_bytes(m.topic.clone(), qos(m.qos), m.retain, m.payload.clone()).await,
+        Some(m) => {
+            client
+                .publish_bytes(m.topic.clone(), qos(m.qos), m.retain, m.payload.clone())
+                .await
+        }
         None => std::future::pending().await,
     }
 }

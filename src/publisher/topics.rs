@@ -51,7 +51,9 @@ pub enum Route<'a> {
 impl Topics {
     /// Topics under `base`.
     pub fn new(base: &str) -> Self {
-        Self { base: base.to_string() }
+        Self {
+            base: base.to_string(),
+        }
     }
 
     /// The base topic.
@@ -86,7 +88,10 @@ impl Topics {
 
     /// Subscriptions that bring us every command.
     pub fn command_filters(&self) -> [String; 2] {
-        [format!("{}/+/set/+", self.base), format!("{}/bridge/set/+", self.base)]
+        [
+            format!("{}/+/set/+", self.base),
+            format!("{}/bridge/set/+", self.base),
+        ]
     }
 
     /// Splits a command topic; `None` if it is not one of ours.
@@ -144,14 +149,18 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
         "resolution" => {
             let t = text("resolution", payload)?;
             if t.is_empty() {
-                return Err(bad("resolution", "empty; send one of the camera's resolutions"));
+                return Err(bad(
+                    "resolution",
+                    "empty; send one of the camera's resolutions",
+                ));
             }
             CameraCommand::SetResolution(t.to_string())
         }
         "wifi" => parse_wifi_json(payload)?,
         "wifi_ssid" => CameraCommand::StageWifiSsid(text("wifi_ssid", payload)?.to_string()),
         "wifi_password" => {
-            let t = std::str::from_utf8(payload).map_err(|_| bad("wifi_password", "payload is not UTF-8 text"))?;
+            let t = std::str::from_utf8(payload)
+                .map_err(|_| bad("wifi_password", "payload is not UTF-8 text"))?;
             CameraCommand::StageWifiPassword(Secret::new(t))
         }
         "wifi_apply" => CameraCommand::ApplyWifi,
@@ -162,7 +171,12 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 "on" => NightVision::On,
                 "off" => NightVision::Off,
                 "auto" => NightVision::Auto,
-                _ => return Err(bad("night_vision", format!("{t:?}; allowed: on, off, auto"))),
+                _ => {
+                    return Err(bad(
+                        "night_vision",
+                        format!("{t:?}; allowed: on, off, auto"),
+                    ))
+                }
             })
         }
         "light" => {
@@ -183,7 +197,12 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 "right" => PtzMove::Right,
                 "stop" => PtzMove::Stop,
                 "home" => PtzMove::Home,
-                _ => return Err(bad("ptz", format!("{t:?}; allowed: up, down, left, right, stop, home"))),
+                _ => {
+                    return Err(bad(
+                        "ptz",
+                        format!("{t:?}; allowed: up, down, left, right, stop, home"),
+                    ))
+                }
             })
         }
         other => return Err(CommandError::UnknownCommand(truncate(other, 64))),
@@ -198,11 +217,17 @@ fn truncate(s: &str, max: usize) -> String {
 fn parse_wifi_json(payload: &[u8]) -> Result<CameraCommand, CommandError> {
     let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
         // serde_json's syntax errors carry only a position, never the input.
-        bad("wifi", format!("not JSON ({e}); send {{\"ssid\": \"...\", \"password\": \"...\"}}"))
+        bad(
+            "wifi",
+            format!("not JSON ({e}); send {{\"ssid\": \"...\", \"password\": \"...\"}}"),
+        )
     })?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| bad("wifi", "expected a JSON object {\"ssid\": \"...\", \"password\": \"...\"}"))?;
+    let obj = value.as_object().ok_or_else(|| {
+        bad(
+            "wifi",
+            "expected a JSON object {\"ssid\": \"...\", \"password\": \"...\"}",
+        )
+    })?;
     let ssid = match obj.get("ssid") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(_) => return Err(bad("wifi", "\"ssid\" must be a string")),
@@ -214,18 +239,27 @@ fn parse_wifi_json(payload: &[u8]) -> Result<CameraCommand, CommandError> {
         Some(_) => return Err(bad("wifi", "\"password\" must be a string")),
     };
     if let Some(k) = obj.keys().find(|k| *k != "ssid" && *k != "password") {
-        return Err(bad("wifi", format!("unexpected key {:?}; only ssid and password", truncate(k, 32))));
+        return Err(bad(
+            "wifi",
+            format!(
+                "unexpected key {:?}; only ssid and password",
+                truncate(k, 32)
+            ),
+        ));
     }
     Ok(CameraCommand::SetWifi { ssid, password })
 }
 
 fn parse_intercom(payload: &Bytes) -> Result<CameraCommand, CommandError> {
     if payload.is_empty() {
-        return Err(bad("intercom", "empty payload; send audio file bytes or {\"url\": \"http://...\"}"));
+        return Err(bad(
+            "intercom",
+            "empty payload; send audio file bytes or {\"url\": \"http://...\"}",
+        ));
     }
     if payload.first() == Some(&b'{') {
-        let v: serde_json::Value =
-            serde_json::from_slice(payload).map_err(|e| bad("intercom", format!("not JSON ({e})")))?;
+        let v: serde_json::Value = serde_json::from_slice(payload)
+            .map_err(|e| bad("intercom", format!("not JSON ({e})")))?;
         let url = v
             .get("url")
             .and_then(|u| u.as_str())
@@ -233,9 +267,13 @@ fn parse_intercom(payload: &Bytes) -> Result<CameraCommand, CommandError> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(bad("intercom", "url must start with http:// or https://"));
         }
-        return Ok(CameraCommand::Intercom(IntercomSource::Url(url.to_string())));
+        return Ok(CameraCommand::Intercom(IntercomSource::Url(
+            url.to_string(),
+        )));
     }
-    Ok(CameraCommand::Intercom(IntercomSource::File(payload.clone())))
+    Ok(CameraCommand::Intercom(IntercomSource::File(
+        payload.clone(),
+    )))
 }
 
 #[cfg(test)]
@@ -249,8 +287,17 @@ mod tests {
     #[test]
     fn routes_command_topics() {
         let t = Topics::new("cam2mqtt");
-        assert_eq!(t.route("cam2mqtt/porch/set/wifi"), Some(Route::Camera { camera: "porch", command: "wifi" }));
-        assert_eq!(t.route("cam2mqtt/bridge/set/discover"), Some(Route::Bridge("discover")));
+        assert_eq!(
+            t.route("cam2mqtt/porch/set/wifi"),
+            Some(Route::Camera {
+                camera: "porch",
+                command: "wifi"
+            })
+        );
+        assert_eq!(
+            t.route("cam2mqtt/bridge/set/discover"),
+            Some(Route::Bridge("discover"))
+        );
         assert_eq!(t.route("cam2mqtt/porch/state"), None);
         assert_eq!(t.route("cam2mqttx/porch/set/wifi"), None);
         assert_eq!(t.route("cam2mqtt/porch/set/wifi/extra"), None);
@@ -258,15 +305,24 @@ mod tests {
 
     #[test]
     fn parses_values_and_explains_bad_ones() {
-        assert!(matches!(p("snapshot_interval", "10.0"), Ok(CameraCommand::SetSnapshotInterval(10))));
+        assert!(matches!(
+            p("snapshot_interval", "10.0"),
+            Ok(CameraCommand::SetSnapshotInterval(10))
+        ));
         let e = p("snapshot_interval", "5000").unwrap_err().to_string();
         assert!(e.contains("0 to 3600"), "{e}");
         let e = p("night_vision", "purple").unwrap_err().to_string();
         assert!(e.contains("on, off, auto"), "{e}");
         let e = p("bogus", "").unwrap_err().to_string();
-        assert!(e.contains("unknown command") && e.contains("snapshot_interval"), "{e}");
+        assert!(
+            e.contains("unknown command") && e.contains("snapshot_interval"),
+            "{e}"
+        );
         assert!(matches!(p("light", "ON"), Ok(CameraCommand::Light(true))));
-        assert!(matches!(p("ptz", "Left"), Ok(CameraCommand::Ptz(PtzMove::Left))));
+        assert!(matches!(
+            p("ptz", "Left"),
+            Ok(CameraCommand::Ptz(PtzMove::Left))
+        ));
     }
 
     #[test]
@@ -287,7 +343,10 @@ mod tests {
 
     #[test]
     fn intercom_takes_bytes_or_a_url() {
-        assert!(matches!(p("intercom", "RIFF...."), Ok(CameraCommand::Intercom(IntercomSource::File(_)))));
+        assert!(matches!(
+            p("intercom", "RIFF...."),
+            Ok(CameraCommand::Intercom(IntercomSource::File(_)))
+        ));
         assert!(matches!(
             p("intercom", r#"{"url": "http://tts/x.mp3"}"#),
             Ok(CameraCommand::Intercom(IntercomSource::Url(_)))

@@ -28,7 +28,11 @@ pub struct Lossy<D> {
 impl<D: Device> Lossy<D> {
     /// Wraps `inner`.
     pub fn new(inner: D, loss: f64, seed: u64) -> Self {
-        Self { inner, loss: loss.clamp(0.0, 1.0), rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            inner,
+            loss: loss.clamp(0.0, 1.0),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 }
 
@@ -89,13 +93,25 @@ impl SimCamera {
     pub async fn spawn_demo(opts: DemoSimOptions) -> std::io::Result<Self> {
         let mut sockets = Vec::with_capacity(3);
         for i in 0..3u16 {
-            let port = if opts.base_port == 0 { 0 } else { opts.base_port.saturating_add(i) };
+            let port = if opts.base_port == 0 {
+                0
+            } else {
+                opts.base_port.saturating_add(i)
+            };
             sockets.push(UdpSocket::bind((opts.ip, port)).await?);
         }
-        let addrs = [sockets[0].local_addr()?, sockets[1].local_addr()?, sockets[2].local_addr()?];
+        let addrs = [
+            sockets[0].local_addr()?,
+            sockets[1].local_addr()?,
+            sockets[2].local_addr()?,
+        ];
         let cfg = DemoCameraConfig {
             label: opts.label.clone(),
-            pattern: PatternSpec { width: opts.width, height: opts.height, ..PatternSpec::default() },
+            pattern: PatternSpec {
+                width: opts.width,
+                height: opts.height,
+                ..PatternSpec::default()
+            },
             fps: opts.fps.max(1),
             ..DemoCameraConfig::default()
         };
@@ -110,7 +126,12 @@ impl SimCamera {
             }
         });
         tracing::info!(video = %addrs[0], audio = %addrs[1], wifi = %addrs[2], "simulated demo-mode camera running");
-        Ok(Self { addrs, handle, cancel, task })
+        Ok(Self {
+            addrs,
+            handle,
+            cancel,
+            task,
+        })
     }
 
     /// The video port's address.

@@ -30,7 +30,9 @@ impl Default for Backoff {
 impl Backoff {
     /// Delay before retry number `attempt` (0-based).
     pub fn delay(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
-        let exp = self.base.saturating_mul(2u32.saturating_pow(attempt.min(20)));
+        let exp = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.min(20)));
         let capped = exp.min(self.cap);
         capped.mul_f64(rng.random_range(0.5..=1.0))
     }
@@ -48,7 +50,11 @@ mod tests {
         let delays: Vec<Duration> = (0..10).map(|a| b.delay(a, &mut rng)).collect();
         for (a, d) in delays.iter().enumerate() {
             let full = Duration::from_secs(1 << a.min(6)).min(b.cap);
-            assert!(*d >= full / 2 && *d <= full, "attempt {a}: {d:?} not in [{:?}, {full:?}]", full / 2);
+            assert!(
+                *d >= full / 2 && *d <= full,
+                "attempt {a}: {d:?} not in [{:?}, {full:?}]",
+                full / 2
+            );
         }
         assert!(delays[9] <= Duration::from_secs(60));
         let again: Vec<Duration> = {

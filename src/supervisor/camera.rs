@@ -102,7 +102,11 @@ impl EventSink for Sink {
         match event {
             SessionEvent::Media(MediaFrame::Jpeg(jpeg)) => {
                 self.seq += 1;
-                let frame = Frame { jpeg, at: clock::now(), seq: self.seq };
+                let frame = Frame {
+                    jpeg,
+                    at: clock::now(),
+                    seq: self.seq,
+                };
                 self.frames.send_replace(Some(frame));
             }
             SessionEvent::Media(_) => {}
@@ -132,12 +136,20 @@ pub struct CameraTask<F: SocketFactory> {
     last_published_seq: u64,
     snapshot_interval: Duration,
     next_snapshot: Option<tokio::time::Instant>,
-    waiting_snapshots: Vec<(Instant, Option<oneshot::Sender<Result<(), CommandError>>>)>,
+    waiting_snapshots: Vec<(Instant, Reply)>,
     last_stats: Option<(Instant, SessionStats)>,
-    in_flight: JoinSet<(&'static str, Option<String>, Option<oneshot::Sender<Result<(), CommandError>>>, Result<(), CommandError>)>,
+    in_flight: JoinSet<Done>,
 }
 
+/// Where a command's result goes (`None`: to the publisher as an event).
 type Reply = Option<oneshot::Sender<Result<(), CommandError>>>;
+/// A forwarded command's outcome: name, SSID it set (Wi-Fi), reply, result.
+type Done = (
+    &'static str,
+    Option<String>,
+    Reply,
+    Result<(), CommandError>,
+);
 
 impl<F: SocketFactory> CameraTask<F> {
     /// A task for `spec`; `seed` makes its backoff jitter reproducible.
@@ -156,7 +168,8 @@ impl<F: SocketFactory> CameraTask<F> {
             uid: spec.info.uid.clone(),
             model: spec.info.model.clone(),
             resolutions: spec.info.resolutions.clone(),
-            snapshot_interval_s: u32::try_from(spec.snapshot_interval.as_secs()).unwrap_or(u32::MAX),
+            snapshot_interval_s: u32::try_from(spec.snapshot_interval.as_secs())
+                .unwrap_or(u32::MAX),
             ..CameraState::default()
         };
         let snapshot_interval = spec.snapshot_interval;
@@ -193,7 +206,10 @@ impl<F: SocketFactory> CameraTask<F> {
 
     /// Runs until cancelled.
     pub async fn run(mut self) {
-        let _ = self.publisher.send(BridgeEvent::Registered(self.spec.info.clone())).await;
+        let _ = self
+            .publisher
+            .send(BridgeEvent::Registered(self.spec.info.clone()))
+            .await;
         self.publish_state();
         let mut attempt: u32 = 0;
         while !self.cancel.is_cancelled() {
@@ -219,7 +235,7 @@ impl<F: SocketFactory> CameraTask<F> {
 
     /// Serves requests while no session runs.
     async fn idle_for(&mut self, delay: Duration) {
-        let until = tokio::time::Instant::now() + delay;
+        let until = clock::deadline_now() + delay;
         loop {
             tokio::select! {
                 () = self.cancel.cancelled() => return,
@@ -236,7 +252,11 @@ impl<F: SocketFactory> CameraTask<F> {
         let mut frames = self.frames.subscribe();
         frames.mark_unchanged();
         let session_cancel = self.cancel.child_token();
-        let mut sink = Sink { frames: self.frames.clone(), events: ev_tx, seq: self.frames.borrow().as_ref().map_or(0, |f| f.seq) };
+        let mut sink = Sink {
+            frames: self.frames.clone(),
+            events: ev_tx,
+            seq: self.frames.borrow().as_ref().map_or(0, |f| f.seq),
+        };
         let socket = match self.factory.bind_for(self.spec.info.address).await {
             Ok(s) => s,
             Err(e) => return format!("cannot bind a socket: {e}"),
@@ -244,7 +264,14 @@ impl<F: SocketFactory> CameraTask<F> {
         let driver_cancel = session_cancel.clone();
         let SessionSpec::Demo(demo) = self.spec.session.clone();
         let mut driver = tokio::spawn(async move {
-            run_session(DemoSession::new(demo), vec![socket], cmd_rx, &mut sink, driver_cancel).await
+            run_session(
+                DemoSession::new(demo),
+                vec![socket],
+                cmd_rx,
+                &mut sink,
+                driver_cancel,
+            )
+            .await
         });
         let mut state_tick = tokio::time::interval(STATE_EVERY);
         state_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -279,7 +306,8 @@ impl<F: SocketFactory> CameraTask<F> {
         };
         self.next_snapshot = None;
         for (_, reply) in std::mem::take(&mut self.waiting_snapshots) {
-            self.finish_reply("snapshot", reply, Err(CommandError::Offline)).await;
+            self.finish_reply("snapshot", reply, Err(CommandError::Offline))
+                .await;
         }
         outcome
     }
@@ -347,7 +375,7 @@ impl<F: SocketFactory> CameraTask<F> {
 
     fn schedule_snapshot(&mut self) {
         self.next_snapshot = (!self.snapshot_interval.is_zero())
-            .then(|| tokio::time::Instant::now() + self.snapshot_interval);
+            .then(|| clock::deadline_now() + self.snapshot_interval);
     }
 
     async fn on_snapshot_due(&mut self) {
@@ -360,11 +388,15 @@ impl<F: SocketFactory> CameraTask<F> {
         }
         // Expire on-demand requests that waited too long.
         let now = clock::now();
-        let (expired, keep): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.waiting_snapshots).into_iter().partition(|(t, _)| now.duration_since(*t) >= SNAPSHOT_WAIT);
+        let (expired, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting_snapshots)
+            .into_iter()
+            .partition(|(t, _)| now.duration_since(*t) >= SNAPSHOT_WAIT);
         self.waiting_snapshots = keep;
         for (_, reply) in expired {
-            let err = CommandError::TimedOut { what: "no new frame from the camera".into(), after: SNAPSHOT_WAIT };
+            let err = CommandError::TimedOut {
+                what: "no new frame from the camera".into(),
+                after: SNAPSHOT_WAIT,
+            };
             self.finish_reply("snapshot", reply, Err(err)).await;
         }
     }
@@ -382,7 +414,10 @@ impl<F: SocketFactory> CameraTask<F> {
         match jpeg {
             Ok(jpeg) => {
                 self.last_published_seq = frame.seq;
-                let ev = BridgeEvent::Snapshot { camera: self.id(), jpeg };
+                let ev = BridgeEvent::Snapshot {
+                    camera: self.id(),
+                    jpeg,
+                };
                 if self.publisher.try_send(ev).is_err() {
                     self.state.snapshots_dropped += 1;
                 }
@@ -400,7 +435,10 @@ impl<F: SocketFactory> CameraTask<F> {
                 self.state.bitrate_kbps = 0.0;
                 self.last_stats = None;
             }
-            let ev = BridgeEvent::Availability { camera: self.id(), online };
+            let ev = BridgeEvent::Availability {
+                camera: self.id(),
+                online,
+            };
             if self.publisher.try_send(ev).is_err() {
                 self.dirty = true;
             }
@@ -409,16 +447,31 @@ impl<F: SocketFactory> CameraTask<F> {
 
     fn publish_state(&mut self) {
         if self.dirty {
-            let ev = BridgeEvent::Availability { camera: self.id(), online: self.online };
+            let ev = BridgeEvent::Availability {
+                camera: self.id(),
+                online: self.online,
+            };
             self.dirty = self.publisher.try_send(ev).is_err();
         }
         let state = serde_json::to_value(&self.state).unwrap_or_default();
-        if self.publisher.try_send(BridgeEvent::State { camera: self.id(), state }).is_err() {
+        if self
+            .publisher
+            .try_send(BridgeEvent::State {
+                camera: self.id(),
+                state,
+            })
+            .is_err()
+        {
             self.dirty = true;
         }
     }
 
-    async fn finish_reply(&mut self, command: &'static str, reply: Reply, result: Result<(), CommandError>) {
+    async fn finish_reply(
+        &mut self,
+        command: &'static str,
+        reply: Reply,
+        result: Result<(), CommandError>,
+    ) {
         if result.is_ok() {
             self.publish_state();
         }
@@ -427,30 +480,48 @@ impl<F: SocketFactory> CameraTask<F> {
                 let _ = tx.send(result);
             }
             None => {
-                let _ = self.publisher.send(BridgeEvent::CommandResult { camera: self.id(), command, result }).await;
+                let _ = self
+                    .publisher
+                    .send(BridgeEvent::CommandResult {
+                        camera: self.id(),
+                        command,
+                        result,
+                    })
+                    .await;
             }
         }
     }
 
-    async fn on_request(&mut self, req: CameraRequest, session: Option<&mpsc::Sender<SessionCommand>>) {
+    async fn on_request(
+        &mut self,
+        req: CameraRequest,
+        session: Option<&mpsc::Sender<SessionCommand>>,
+    ) {
         let CameraRequest { command, reply } = req;
         let name = command.name();
         match command {
             CameraCommand::Snapshot => {
                 let frame = self.frames.borrow().clone();
                 match frame {
-                    _ if !self.online => self.finish_reply(name, reply, Err(CommandError::Offline)).await,
+                    _ if !self.online => {
+                        self.finish_reply(name, reply, Err(CommandError::Offline))
+                            .await
+                    }
                     // A frame not yet published and at most FRESH old answers at once;
                     // otherwise the user gets the next new frame, not a repeat.
-                    Some(f) if f.seq != self.last_published_seq && clock::now().duration_since(f.at) <= FRESH => {
+                    Some(f)
+                        if f.seq != self.last_published_seq
+                            && clock::now().duration_since(f.at) <= FRESH =>
+                    {
                         self.publish_snapshot(&f).await;
                         self.finish_reply(name, reply, Ok(())).await;
                     }
                     _ => {
                         // Wait for the next frame; the snapshot timer expires stale waits.
                         self.waiting_snapshots.push((clock::now(), reply));
-                        let deadline = tokio::time::Instant::now() + SNAPSHOT_WAIT;
-                        self.next_snapshot = Some(self.next_snapshot.map_or(deadline, |n| n.min(deadline)));
+                        let deadline = clock::deadline_now() + SNAPSHOT_WAIT;
+                        self.next_snapshot =
+                            Some(self.next_snapshot.map_or(deadline, |n| n.min(deadline)));
                     }
                 }
             }
@@ -473,11 +544,17 @@ impl<F: SocketFactory> CameraTask<F> {
             }
             CameraCommand::ApplyWifi => {
                 if self.state.wifi_ssid.is_empty() {
-                    let err = CommandError::BadValue { command: name, reason: "no SSID staged; publish it to set/wifi_ssid first".into() };
+                    let err = CommandError::BadValue {
+                        command: name,
+                        reason: "no SSID staged; publish it to set/wifi_ssid first".into(),
+                    };
                     self.finish_reply(name, reply, Err(err)).await;
                     return;
                 }
-                let cmd = CameraCommand::SetWifi { ssid: self.state.wifi_ssid.clone(), password: self.staged_password.clone() };
+                let cmd = CameraCommand::SetWifi {
+                    ssid: self.state.wifi_ssid.clone(),
+                    password: self.staged_password.clone(),
+                };
                 self.forward(name, cmd, reply, session).await;
             }
             other => self.forward(name, other, reply, session).await,
@@ -485,9 +562,16 @@ impl<F: SocketFactory> CameraTask<F> {
     }
 
     /// Hands a command to the session and collects its result without blocking this task.
-    async fn forward(&mut self, name: &'static str, command: CameraCommand, reply: Reply, session: Option<&mpsc::Sender<SessionCommand>>) {
+    async fn forward(
+        &mut self,
+        name: &'static str,
+        command: CameraCommand,
+        reply: Reply,
+        session: Option<&mpsc::Sender<SessionCommand>>,
+    ) {
         let Some(session) = session.filter(|_| self.online) else {
-            self.finish_reply(name, reply, Err(CommandError::Offline)).await;
+            self.finish_reply(name, reply, Err(CommandError::Offline))
+                .await;
             return;
         };
         let ssid = match &command {
@@ -495,8 +579,18 @@ impl<F: SocketFactory> CameraTask<F> {
             _ => None,
         };
         let (tx, rx) = oneshot::channel();
-        if session.try_send(SessionCommand { command, reply: tx }).is_err() {
-            self.finish_reply(name, reply, Err(CommandError::Busy("the camera is still handling earlier commands".into()))).await;
+        if session
+            .try_send(SessionCommand { command, reply: tx })
+            .is_err()
+        {
+            self.finish_reply(
+                name,
+                reply,
+                Err(CommandError::Busy(
+                    "the camera is still handling earlier commands".into(),
+                )),
+            )
+            .await;
             return;
         }
         self.in_flight.spawn(async move {
@@ -505,11 +599,10 @@ impl<F: SocketFactory> CameraTask<F> {
         });
     }
 
-    async fn on_command_done(
-        &mut self,
-        done: Result<(&'static str, Option<String>, Reply, Result<(), CommandError>), tokio::task::JoinError>,
-    ) {
-        let Ok((name, ssid, reply, result)) = done else { return };
+    async fn on_command_done(&mut self, done: Result<Done, tokio::task::JoinError>) {
+        let Ok((name, ssid, reply, result)) = done else {
+            return;
+        };
         if result.is_ok() {
             if let Some(ssid) = ssid {
                 self.state.wifi_ssid = ssid;

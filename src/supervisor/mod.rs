@@ -44,18 +44,20 @@ pub struct CameraSpec {
 #[derive(Debug, Clone)]
 pub enum DiscoveryEvent {
     /// A camera to run (ignored if already running).
-    Found(CameraSpec),
+    Found(Box<CameraSpec>),
     /// A camera gone for good.
     Lost(CameraId),
 }
 
 /// Resolves `host` (IP or name) to one address.
 async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigError> {
-    let mut addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| ConfigError {
-        file: None,
-        key: key.to_string(),
-        message: format!("cannot resolve {host:?}: {e}"),
-    })?;
+    let mut addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| ConfigError {
+            file: None,
+            key: key.to_string(),
+            message: format!("cannot resolve {host:?}: {e}"),
+        })?;
     addrs.next().ok_or_else(|| ConfigError {
         file: None,
         key: key.to_string(),
@@ -64,7 +66,11 @@ async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigE
 }
 
 /// Builds a demo-mode camera spec from its config entry.
-pub async fn demo_spec(cam: &CameraConfig, default_interval: u32, key: &str) -> Result<CameraSpec, ConfigError> {
+pub async fn demo_spec(
+    cam: &CameraConfig,
+    default_interval: u32,
+    key: &str,
+) -> Result<CameraSpec, ConfigError> {
     let video = resolve(&cam.host, cam.video_port, key).await?;
     let audio = SocketAddr::new(video.ip(), cam.audio_port);
     let command = SocketAddr::new(video.ip(), cam.command_port);
@@ -73,7 +79,11 @@ pub async fn demo_spec(cam: &CameraConfig, default_interval: u32, key: &str) -> 
     demo.frame_check = cam.frame_check;
     demo.audio_start = cam.audio_start;
     demo.silence_timeout = cam.silence_timeout();
-    let name = if cam.name.is_empty() { format!("A9 {}", cam.host) } else { cam.name.clone() };
+    let name = if cam.name.is_empty() {
+        format!("A9 {}", cam.host)
+    } else {
+        cam.name.clone()
+    };
     Ok(CameraSpec {
         info: CameraInfo {
             uid: id.as_str().to_string(),
@@ -87,7 +97,9 @@ pub async fn demo_spec(cam: &CameraConfig, default_interval: u32, key: &str) -> 
             resolutions: Vec::new(),
             capabilities: vec![Capability::Snapshot, Capability::Wifi],
         },
-        snapshot_interval: Duration::from_secs(u64::from(cam.snapshot_interval_s.unwrap_or(default_interval))),
+        snapshot_interval: Duration::from_secs(u64::from(
+            cam.snapshot_interval_s.unwrap_or(default_interval),
+        )),
         session: SessionSpec::Demo(demo),
     })
 }
@@ -100,8 +112,12 @@ pub async fn configured_cameras(cfg: &Config) -> Result<Vec<CameraSpec>, ConfigE
             continue;
         }
         match cam.protocol {
-            Some(Protocol::Demo) => specs.push(demo_spec(cam, cfg.snapshots.interval_s, &format!("cameras[{i}].host")).await?),
-            Some(p) => tracing::warn!(camera = %cam.effective_id(), protocol = %p, "protocol not supported yet by this release; camera skipped"),
+            Some(Protocol::Demo) => specs.push(
+                demo_spec(cam, cfg.snapshots.interval_s, &format!("cameras[{i}].host")).await?,
+            ),
+            Some(p) => {
+                tracing::warn!(camera = %cam.effective_id(), protocol = %p, "protocol not supported yet by this release; camera skipped")
+            }
             None => {}
         }
     }
@@ -110,7 +126,14 @@ pub async fn configured_cameras(cfg: &Config) -> Result<Vec<CameraSpec>, ConfigE
         if specs.iter().any(|s| s.info.id == cam.effective_id()) {
             continue; // configured explicitly as well
         }
-        specs.push(demo_spec(&cam, cfg.snapshots.interval_s, &format!("discovery.demo_mode_hosts[{i}]")).await?);
+        specs.push(
+            demo_spec(
+                &cam,
+                cfg.snapshots.interval_s,
+                &format!("discovery.demo_mode_hosts[{i}]"),
+            )
+            .await?,
+        );
     }
     Ok(specs)
 }
@@ -133,7 +156,13 @@ pub struct Supervisor<F: SocketFactory> {
 
 impl<F: SocketFactory> Supervisor<F> {
     /// A supervisor that binds sockets with `factory` and reports to `publisher`.
-    pub fn new(factory: F, settings: CameraSettings, publisher: mpsc::Sender<BridgeEvent>, cancel: CancellationToken, seed: u64) -> Self {
+    pub fn new(
+        factory: F,
+        settings: CameraSettings,
+        publisher: mpsc::Sender<BridgeEvent>,
+        cancel: CancellationToken,
+        seed: u64,
+    ) -> Self {
         Self {
             factory: Arc::new(factory),
             settings,
@@ -154,9 +183,23 @@ impl<F: SocketFactory> Supervisor<F> {
         let cancel = self.cancel.child_token();
         self.seed = self.seed.wrapping_add(1);
         let id = spec.info.id.clone();
-        let task = camera::CameraTask::new(spec, self.factory.clone(), self.settings.clone(), self.publisher.clone(), rx, cancel.clone(), self.seed);
+        let task = camera::CameraTask::new(
+            spec,
+            self.factory.clone(),
+            self.settings.clone(),
+            self.publisher.clone(),
+            rx,
+            cancel.clone(),
+            self.seed,
+        );
         self.tracker.spawn(task.run());
-        self.cameras.insert(id, Running { requests: tx, cancel });
+        self.cameras.insert(
+            id,
+            Running {
+                requests: tx,
+                cancel,
+            },
+        );
     }
 
     async fn stop(&mut self, id: &CameraId) {
@@ -170,12 +213,24 @@ impl<F: SocketFactory> Supervisor<F> {
         let name = command.name();
         let result = match self.cameras.get(&camera) {
             None => Err(CommandError::UnknownCamera(camera.to_string())),
-            Some(r) => match r.requests.try_send(CameraRequest { command, reply: None }) {
+            Some(r) => match r.requests.try_send(CameraRequest {
+                command,
+                reply: None,
+            }) {
                 Ok(()) => return,
-                Err(_) => Err(CommandError::Busy("too many commands queued for this camera".into())),
+                Err(_) => Err(CommandError::Busy(
+                    "too many commands queued for this camera".into(),
+                )),
             },
         };
-        let _ = self.publisher.send(BridgeEvent::CommandResult { camera, command: name, result }).await;
+        let _ = self
+            .publisher
+            .send(BridgeEvent::CommandResult {
+                camera,
+                command: name,
+                result,
+            })
+            .await;
     }
 
     /// Runs until cancelled: starts/stops cameras on discovery events and routes requests.
@@ -190,7 +245,7 @@ impl<F: SocketFactory> Supervisor<F> {
             tokio::select! {
                 () = self.cancel.cancelled() => break,
                 Some(ev) = discovery.recv() => match ev {
-                    DiscoveryEvent::Found(spec) => self.start(spec),
+                    DiscoveryEvent::Found(spec) => self.start(*spec),
                     DiscoveryEvent::Lost(id) => self.stop(&id).await,
                 },
                 Some(req) = requests.recv() => match req {

@@ -1,6 +1,9 @@
 //! Test harness: a real mosquitto on a free loopback port, an MQTT recorder,
 //! the bridge as a subprocess, and the sans-IO `Pair` stepper.
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code)]
+// each test binary uses a different part
+// Out-of-process tests (mosquitto, the bridge binary) run in real time and measure it.
+#![allow(clippy::disallowed_methods)]
 
 pub mod pair;
 
@@ -40,7 +43,8 @@ impl Mosquitto {
             // user we are so it can read the config in our temp dir.
             let user = std::env::var("USER").unwrap_or_default();
             let as_root = user == "root" || unsafe_is_root();
-            let mut text = format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
+            let mut text =
+                format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
             if as_root {
                 text.push_str("user root\n");
             }
@@ -55,7 +59,11 @@ impl Mosquitto {
                 Ok(c) => c,
                 Err(e) => panic!("cannot start mosquitto ({e}); install it: apt-get install -y mosquitto mosquitto-clients"),
             };
-            let mut m = Self { child, port, _dir: dir };
+            let mut m = Self {
+                child,
+                port,
+                _dir: dir,
+            };
             if wait_tcp(m.addr(), Duration::from_secs(5)) {
                 return m;
             }
@@ -84,7 +92,11 @@ impl Drop for Mosquitto {
 
 fn unsafe_is_root() -> bool {
     // No libc: ask the id command, good enough for a test harness.
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 /// Waits until something accepts TCP connections at `addr`.
@@ -139,7 +151,10 @@ impl Recorder {
         opts.set_max_packet_size(16 << 20, 16 << 20);
         let (client, mut eventloop) = AsyncClient::new(opts, 100);
         for f in filters {
-            client.subscribe(*f, QoS::AtLeastOnce).await.expect("subscribe");
+            client
+                .subscribe(*f, QoS::AtLeastOnce)
+                .await
+                .expect("subscribe");
         }
         let msgs = Arc::new(Mutex::new(Vec::new()));
         let sink = msgs.clone();
@@ -167,7 +182,10 @@ impl Recorder {
 
     /// Messages on `topic`.
     pub fn on(&self, topic: &str) -> Vec<Msg> {
-        self.all().into_iter().filter(|m| m.topic == topic).collect()
+        self.all()
+            .into_iter()
+            .filter(|m| m.topic == topic)
+            .collect()
     }
 
     /// Forgets what was received.
@@ -176,7 +194,12 @@ impl Recorder {
     }
 
     /// Waits until `pred` holds for the messages received, or panics after `timeout`.
-    pub async fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&[Msg]) -> bool) -> Vec<Msg> {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Msg]) -> bool,
+    ) -> Vec<Msg> {
         let deadline = Instant::now() + timeout;
         loop {
             let msgs = self.all();
@@ -184,7 +207,10 @@ impl Recorder {
                 return msgs;
             }
             if Instant::now() > deadline {
-                let topics: Vec<String> = msgs.iter().map(|m| format!("{} ({}B)", m.topic, m.payload.len())).collect();
+                let topics: Vec<String> = msgs
+                    .iter()
+                    .map(|m| format!("{} ({}B)", m.topic, m.payload.len()))
+                    .collect();
                 panic!("timed out after {timeout:?} waiting for {what}; received: {topics:#?}");
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -193,7 +219,10 @@ impl Recorder {
 
     /// Publishes a non-retained message.
     pub async fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
-        self.client.publish(topic, QoS::AtLeastOnce, false, payload).await.expect("publish");
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("publish");
     }
 }
 
@@ -234,7 +263,11 @@ impl Bridge {
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("spawn cam2mqtt");
-        Self { child, log, _dir: dir }
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
     }
 
     /// True while the process runs.

@@ -75,14 +75,22 @@ impl<S: Session, D: Device> Pair<S, D> {
     fn deliver(&mut self) {
         while let Some((from, to, payload)) = self.up.poll_output(self.now) {
             if let Some(ix) = self.device_addrs.iter().position(|a| *a == to) {
-                let d = Datagram { socket: SocketIx(ix as u8), from, payload: &payload };
+                let d = Datagram {
+                    socket: SocketIx(ix as u8),
+                    from,
+                    payload: &payload,
+                };
                 self.device.handle_datagram(self.now, d);
             }
             self.drain();
         }
         while let Some((from, to, payload)) = self.down.poll_output(self.now) {
             if to == self.client_addr {
-                let d = Datagram { socket: SocketIx(0), from, payload: &payload };
+                let d = Datagram {
+                    socket: SocketIx(0),
+                    from,
+                    payload: &payload,
+                };
                 let _ = self.client.handle_datagram(self.now, d);
             }
             self.drain();

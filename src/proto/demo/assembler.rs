@@ -52,7 +52,9 @@ impl FromStr for FrameCheck {
         match s {
             "header" => Ok(Self::Header),
             "markers" => Ok(Self::Markers),
-            other => Err(format!("unknown frame_check {other:?}; expected header or markers")),
+            other => Err(format!(
+                "unknown frame_check {other:?}; expected header or markers"
+            )),
         }
     }
 }
@@ -188,7 +190,9 @@ impl FrameAssembler {
                 self.partial.len() - 1
             }
         };
-        let Some(p) = self.partial.get_mut(idx) else { return };
+        let Some(p) = self.partial.get_mut(idx) else {
+            return;
+        };
         let slot = usize::from(h.packet);
         if p.parts.len() <= slot {
             p.parts.resize(slot + 1, None);
@@ -284,10 +288,16 @@ mod tests {
         (VideoHeader::new(frame, packet, eof), payload.to_vec())
     }
 
-    fn push_all(a: &mut FrameAssembler, dgs: &[(VideoHeader, Vec<u8>)]) -> Vec<Result<Bytes, Dropped>> {
+    fn push_all(
+        a: &mut FrameAssembler,
+        dgs: &[(VideoHeader, Vec<u8>)],
+    ) -> Vec<Result<Bytes, Dropped>> {
         let mut out = Vec::new();
         for (h, p) in dgs {
-            a.push(&VideoDatagram { header: *h, payload: p });
+            a.push(&VideoDatagram {
+                header: *h,
+                payload: p,
+            });
             while let Some(r) = a.pull() {
                 out.push(r);
             }
@@ -300,9 +310,18 @@ mod tests {
         let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20);
         let out = push_all(
             &mut a,
-            &[dg(1, 2, false, b"BB"), dg(1, 1, false, &[0xFF, 0xD8, b'A']), dg(1, 3, true, &[b'C', 0xFF, 0xD9, 0])],
+            &[
+                dg(1, 2, false, b"BB"),
+                dg(1, 1, false, &[0xFF, 0xD8, b'A']),
+                dg(1, 3, true, &[b'C', 0xFF, 0xD9, 0]),
+            ],
         );
-        assert_eq!(out, vec![Ok(Bytes::from_static(&[0xFF, 0xD8, b'A', b'B', b'B', b'C', 0xFF, 0xD9]))]);
+        assert_eq!(
+            out,
+            vec![Ok(Bytes::from_static(&[
+                0xFF, 0xD8, b'A', b'B', b'B', b'C', 0xFF, 0xD9
+            ]))]
+        );
     }
 
     #[test]
@@ -317,14 +336,27 @@ mod tests {
                 dg(1, 2, false, b"late"),
             ],
         );
-        assert_eq!(out, vec![Err(Dropped::Incomplete(1)), Ok(Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0xD9]))]);
+        assert_eq!(
+            out,
+            vec![
+                Err(Dropped::Incomplete(1)),
+                Ok(Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0xD9]))
+            ]
+        );
     }
 
     #[test]
     fn frame_ids_wrap() {
         let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20);
         let jpeg = [0xFF, 0xD8, 0xFF, 0xD9];
-        let out = push_all(&mut a, &[dg(255, 1, true, &jpeg), dg(0, 1, true, &jpeg), dg(255, 1, true, &jpeg)]);
+        let out = push_all(
+            &mut a,
+            &[
+                dg(255, 1, true, &jpeg),
+                dg(0, 1, true, &jpeg),
+                dg(255, 1, true, &jpeg),
+            ],
+        );
         assert_eq!(out.len(), 2);
         assert!(out.iter().all(Result::is_ok));
     }
@@ -334,7 +366,12 @@ mod tests {
         let mut a = FrameAssembler::new(FrameCheck::Header, 10);
         let out = push_all(&mut a, &[dg(1, 1, false, &[0; 11])]);
         assert_eq!(out, vec![Err(Dropped::TooLarge)]);
-        let out = push_all(&mut a, &(2..12).map(|f| dg(f, 1, false, &[0xFF, 0xD8])).collect::<Vec<_>>());
+        let out = push_all(
+            &mut a,
+            &(2..12)
+                .map(|f| dg(f, 1, false, &[0xFF, 0xD8]))
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(out.len(), 10 - MAX_PARTIAL_FRAMES);
     }
 
@@ -342,14 +379,21 @@ mod tests {
     fn markers_mode_keeps_only_decodable_frames() {
         let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 10, 10]));
         let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new(&mut jpeg).encode_image(&img).unwrap();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .encode_image(&img)
+            .unwrap();
         let mut a = FrameAssembler::new(FrameCheck::Markers, 1 << 20);
         let (head, tail) = jpeg.split_at(jpeg.len() / 2);
         let mut broken = jpeg.clone();
         broken.drain(jpeg.len() / 3..jpeg.len() / 2);
         let out = push_all(
             &mut a,
-            &[dg(0, 0, false, b"junk"), dg(0, 0, false, head), dg(0, 0, false, tail), dg(0, 0, false, &broken)],
+            &[
+                dg(0, 0, false, b"junk"),
+                dg(0, 0, false, head),
+                dg(0, 0, false, tail),
+                dg(0, 0, false, &broken),
+            ],
         );
         assert_eq!(out[0].as_ref().unwrap().as_ref(), &jpeg[..]);
         assert_eq!(out.len(), 2);

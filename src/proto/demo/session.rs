@@ -50,7 +50,9 @@ impl FromStr for AudioStart {
         match s {
             "request" => Ok(Self::Request),
             "off" => Ok(Self::Off),
-            other => Err(format!("unknown audio_start {other:?}; expected request or off")),
+            other => Err(format!(
+                "unknown audio_start {other:?}; expected request or off"
+            )),
         }
     }
 }
@@ -106,7 +108,12 @@ enum Timer {
     /// Wi-Fi answer overdue.
     WifiDeadline,
 }
-crate::timer_kind!(Timer { StartRetry, Silence, Stats, WifiDeadline });
+crate::timer_kind!(Timer {
+    StartRetry,
+    Silence,
+    Stats,
+    WifiDeadline
+});
 
 const STATS_EVERY: Duration = Duration::from_secs(1);
 /// How often the Wi-Fi request is resent while no answer came (UDP may drop it).
@@ -161,13 +168,15 @@ impl DemoSession {
     }
 
     fn send_start(&mut self, now: Instant) {
-        self.out.send(SocketIx(0), self.cfg.video, START_VIDEO.to_vec());
+        self.out
+            .send(SocketIx(0), self.cfg.video, START_VIDEO.to_vec());
         if self.cfg.audio_start == AudioStart::Request {
             for bytes in START_AUDIO {
                 self.out.send(SocketIx(0), self.cfg.audio, bytes.to_vec());
             }
         }
-        self.timers.set(Timer::StartRetry, now + self.cfg.start_retry);
+        self.timers
+            .set(Timer::StartRetry, now + self.cfg.start_retry);
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -217,7 +226,8 @@ impl DemoSession {
             match result {
                 Ok(jpeg) => {
                     self.stats.frames += 1;
-                    self.timers.set(Timer::Silence, now + self.cfg.silence_timeout);
+                    self.timers
+                        .set(Timer::Silence, now + self.cfg.silence_timeout);
                     self.out.emit(jpeg_event(jpeg));
                 }
                 Err(why) => {
@@ -231,7 +241,10 @@ impl DemoSession {
     fn on_wifi_answer(&mut self, payload: &[u8]) {
         // The camera answers three identical datagrams; the first one settles it.
         if let Some(w) = self.wifi.take() {
-            tracing::info!(answer_len = payload.len(), "camera accepted the Wi-Fi settings and will leave demo mode");
+            tracing::info!(
+                answer_len = payload.len(),
+                "camera accepted the Wi-Fi settings and will leave demo mode"
+            );
             self.timers.stop(Timer::WifiDeadline);
             self.out.emit(SessionEvent::CommandDone {
                 id: w.id,
@@ -244,7 +257,9 @@ impl DemoSession {
         if self.wifi.is_some() {
             self.out.emit(SessionEvent::CommandDone {
                 id,
-                result: Err(CommandError::Busy("a Wi-Fi setup is already waiting for the camera".into())),
+                result: Err(CommandError::Busy(
+                    "a Wi-Fi setup is already waiting for the camera".into(),
+                )),
             });
             return;
         }
@@ -271,7 +286,8 @@ impl DemoSession {
             deadline,
             next_resend: now + WIFI_RESEND,
         });
-        self.timers.set(Timer::WifiDeadline, deadline.min(now + WIFI_RESEND));
+        self.timers
+            .set(Timer::WifiDeadline, deadline.min(now + WIFI_RESEND));
     }
 
     fn on_wifi_timer(&mut self, now: Instant) {
@@ -304,7 +320,8 @@ impl DemoSession {
 impl Session for DemoSession {
     fn start(&mut self, now: Instant) {
         self.send_start(now);
-        self.timers.set(Timer::Silence, now + self.cfg.silence_timeout);
+        self.timers
+            .set(Timer::Silence, now + self.cfg.silence_timeout);
         self.timers.set(Timer::Stats, now + STATS_EVERY);
     }
 

@@ -119,7 +119,9 @@ pub enum WifiFieldError {
     #[error("password is {0} bytes; this camera accepts at most {MAX_WIFI_FIELD}")]
     PasswordTooLong(usize),
     /// Password too short for WPA.
-    #[error("password must be empty (open network) or 8 to {MAX_WIFI_FIELD} bytes (WPA), got {0} bytes")]
+    #[error(
+        "password must be empty (open network) or 8 to {MAX_WIFI_FIELD} bytes (WPA), got {0} bytes"
+    )]
     PasswordTooShort(usize),
     /// A character the framing cannot carry.
     #[error("{field} must not contain {what}")]
@@ -161,7 +163,10 @@ impl<'a> WifiRequest<'a> {
                 });
             }
         }
-        Ok(Self { ssid: s, password: p })
+        Ok(Self {
+            ssid: s,
+            password: p,
+        })
     }
 
     /// `66` ssid `###` password `00 99`.
@@ -216,8 +221,11 @@ mod tests {
     fn wifi_request_matches_the_forum_script_byte_for_byte() {
         // The forum script builds b"\x66" + ssid + b"###" + pwd + b"\x00" + b"\x99".
         let mut out = Vec::new();
-        WifiRequest::new("home", "secret123").unwrap().encode(&mut out);
-        let expected: Vec<u8> = [&[0x66][..], b"home", b"###", b"secret123", &[0x00, 0x99]].concat();
+        WifiRequest::new("home", "secret123")
+            .unwrap()
+            .encode(&mut out);
+        let expected: Vec<u8> =
+            [&[0x66][..], b"home", b"###", b"secret123", &[0x00, 0x99]].concat();
         assert_eq!(out, expected);
         assert_eq!(
             WifiRequest::decode(&out).unwrap(),
@@ -228,10 +236,22 @@ mod tests {
     #[test]
     fn rejects_fields_the_camera_cannot_take() {
         let long = "x".repeat(32);
-        assert_eq!(WifiRequest::new("", "12345678"), Err(WifiFieldError::EmptySsid));
-        assert_eq!(WifiRequest::new(&long, ""), Err(WifiFieldError::SsidTooLong(32)));
-        assert_eq!(WifiRequest::new("a", &long), Err(WifiFieldError::PasswordTooLong(32)));
-        assert_eq!(WifiRequest::new("a", "short"), Err(WifiFieldError::PasswordTooShort(5)));
+        assert_eq!(
+            WifiRequest::new("", "12345678"),
+            Err(WifiFieldError::EmptySsid)
+        );
+        assert_eq!(
+            WifiRequest::new(&long, ""),
+            Err(WifiFieldError::SsidTooLong(32))
+        );
+        assert_eq!(
+            WifiRequest::new("a", &long),
+            Err(WifiFieldError::PasswordTooLong(32))
+        );
+        assert_eq!(
+            WifiRequest::new("a", "short"),
+            Err(WifiFieldError::PasswordTooShort(5))
+        );
         assert!(WifiRequest::new("a###b", "12345678").is_err());
         assert!(WifiRequest::new("a", "1234\u{0}5678").is_err());
         assert!(WifiRequest::new("open-net", "").is_ok());
