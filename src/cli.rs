@@ -12,13 +12,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{CameraConfig, Config, ConfigError};
-use crate::io::{run_session, EventSink, SessionCommand, SocketFactory, UdpFactory};
+use crate::io::{EventSink, SessionCommand, SocketFactory, UdpFactory};
 use crate::model::{CameraCommand, MediaFrame, Protocol};
-use crate::proto::demo::DemoSession;
 use crate::proto::SessionEvent;
 use crate::secret::Secret;
 use crate::sim::runner::{DemoSimOptions, SimCamera};
-use crate::supervisor::{demo_spec, CameraSpec, SessionSpec};
+use crate::supervisor::{demo_spec, CameraSpec};
 
 /// cam2mqtt: cheap Wi-Fi cameras → MQTT with Home Assistant discovery.
 #[derive(Debug, Parser)]
@@ -193,7 +192,6 @@ async fn with_session<T>(
         oneshot::Receiver<bytes::Bytes>,
     ) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let SessionSpec::Demo(demo) = spec.session.clone();
     let socket = UdpFactory
         .bind_for(spec.info.address)
         .await
@@ -201,20 +199,13 @@ async fn with_session<T>(
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let (frame_tx, frame_rx) = oneshot::channel();
     let cancel = CancellationToken::new();
-    let driver_cancel = cancel.clone();
-    let driver = tokio::spawn(async move {
-        let mut sink = Capture {
-            first: Some(frame_tx),
-        };
-        run_session(
-            DemoSession::new(demo),
-            vec![socket],
-            cmd_rx,
-            &mut sink,
-            driver_cancel,
-        )
-        .await
-    });
+    let sink = Capture {
+        first: Some(frame_tx),
+    };
+    let driver = spec
+        .session
+        .clone()
+        .spawn(socket, cmd_rx, sink, cancel.clone());
     let result = f(&cmd_tx, frame_rx).await;
     cancel.cancel();
     let _ = driver.await;
@@ -361,17 +352,7 @@ pub async fn demo(
     args: DemoArgs,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let sim = SimCamera::spawn_demo(DemoSimOptions {
-        label: "demo".into(),
-        ip: [127, 0, 0, 1].into(),
-        base_port: 0,
-        width: 640,
-        height: 480,
-        fps: 10,
-        loss: 0.0,
-        seed: 1,
-    })
-    .await?;
+    let sim = SimCamera::spawn_demo(DemoSimOptions::default()).await?;
     let mut cfg = Config::default();
     cfg.mqtt.url = "embedded".into();
     cfg.mqtt.client_id = "cam2mqtt-demo".into();

@@ -16,13 +16,10 @@ const T: Duration = Duration::from_secs(20);
 async fn sim(label: &str, seed: u64) -> SimCamera {
     SimCamera::spawn_demo(DemoSimOptions {
         label: label.into(),
-        ip: [127, 0, 0, 1].into(),
-        base_port: 0,
         width: 320,
         height: 240,
-        fps: 10,
-        loss: 0.0,
         seed,
+        ..DemoSimOptions::default()
     })
     .await
     .expect("simulated camera")

@@ -28,13 +28,10 @@ async fn no_secret_in_logs_state_events_or_check_config() {
     let broker = Mosquitto::start();
     let cam = SimCamera::spawn_demo(DemoSimOptions {
         label: "s".into(),
-        ip: [127, 0, 0, 1].into(),
-        base_port: 0,
         width: 160,
         height: 120,
         fps: 5,
-        loss: 0.0,
-        seed: 9,
+        ..DemoSimOptions::default()
     })
     .await
     .unwrap();

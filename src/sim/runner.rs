@@ -80,6 +80,22 @@ pub struct DemoSimOptions {
     pub seed: u64,
 }
 
+impl Default for DemoSimOptions {
+    /// A 640x480, 10 fps camera on free loopback ports, no loss.
+    fn default() -> Self {
+        Self {
+            label: "demo".into(),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            base_port: 0,
+            width: 640,
+            height: 480,
+            fps: 10,
+            loss: 0.0,
+            seed: 0,
+        }
+    }
+}
+
 /// A running simulated camera.
 pub struct SimCamera {
     addrs: [SocketAddr; 3],

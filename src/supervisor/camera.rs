@@ -19,10 +19,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::{CameraSpec, SessionSpec};
-use crate::io::{clock, run_session, EventSink, SessionCommand, SocketFactory};
+use super::CameraSpec;
+use crate::io::{clock, EventSink, SessionCommand, SocketFactory};
 use crate::model::{CameraCommand, CameraDetails, CameraId, CommandError, MediaFrame};
-use crate::proto::demo::DemoSession;
 use crate::proto::{CloseReason, SessionEvent, SessionStats};
 use crate::publisher::BridgeEvent;
 use crate::secret::Secret;
@@ -252,7 +251,7 @@ impl<F: SocketFactory> CameraTask<F> {
         let mut frames = self.frames.subscribe();
         frames.mark_unchanged();
         let session_cancel = self.cancel.child_token();
-        let mut sink = Sink {
+        let sink = Sink {
             frames: self.frames.clone(),
             events: ev_tx,
             seq: self.frames.borrow().as_ref().map_or(0, |f| f.seq),
@@ -261,18 +260,11 @@ impl<F: SocketFactory> CameraTask<F> {
             Ok(s) => s,
             Err(e) => return format!("cannot bind a socket: {e}"),
         };
-        let driver_cancel = session_cancel.clone();
-        let SessionSpec::Demo(demo) = self.spec.session.clone();
-        let mut driver = tokio::spawn(async move {
-            run_session(
-                DemoSession::new(demo),
-                vec![socket],
-                cmd_rx,
-                &mut sink,
-                driver_cancel,
-            )
-            .await
-        });
+        let mut driver =
+            self.spec
+                .session
+                .clone()
+                .spawn(socket, cmd_rx, sink, session_cancel.clone());
         let mut state_tick = tokio::time::interval(STATE_EVERY);
         state_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let outcome = loop {

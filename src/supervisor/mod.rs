@@ -17,9 +17,14 @@ use tokio_util::task::TaskTracker;
 
 pub use self::camera::{CameraRequest, CameraSettings};
 use crate::config::{CameraConfig, Config, ConfigError};
-use crate::io::SocketFactory;
+use tokio::task::JoinHandle;
+
+use crate::io::{
+    run_session, DatagramSocket, DriverError, EventSink, SessionCommand, SocketFactory,
+};
 use crate::model::{CameraCommand, CameraId, CameraInfo, Capability, CommandError, Protocol};
-use crate::proto::demo::DemoConfig;
+use crate::proto::demo::{DemoConfig, DemoSession};
+use crate::proto::CloseReason;
 use crate::publisher::{BridgeEvent, Request};
 
 /// How to talk to a camera.
@@ -27,6 +32,33 @@ use crate::publisher::{BridgeEvent, Request};
 pub enum SessionSpec {
     /// A9 demo mode.
     Demo(DemoConfig),
+}
+
+impl SessionSpec {
+    /// Runs this protocol's session over `socket` in its own task, until it
+    /// closes or `cancel` fires. The one place a protocol is chosen.
+    pub fn spawn<S: DatagramSocket, K: EventSink + 'static>(
+        self,
+        socket: S,
+        commands: mpsc::Receiver<SessionCommand>,
+        mut sink: K,
+        cancel: CancellationToken,
+    ) -> JoinHandle<Result<CloseReason, DriverError>> {
+        tokio::spawn(async move {
+            match self {
+                Self::Demo(cfg) => {
+                    run_session(
+                        DemoSession::new(cfg),
+                        vec![socket],
+                        commands,
+                        &mut sink,
+                        cancel,
+                    )
+                    .await
+                }
+            }
+        })
+    }
 }
 
 /// Everything needed to run one camera.

@@ -395,3 +395,74 @@ impl Session for DemoSession {
         matches!(self.state, State::Closed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn session(audio: AudioStart) -> DemoSession {
+        let mut cfg = DemoConfig::new(
+            addr("127.0.0.2:8080"),
+            addr("127.0.0.2:8070"),
+            addr("127.0.0.2:8090"),
+        );
+        cfg.audio_start = audio;
+        DemoSession::new(cfg)
+    }
+
+    /// `pppp.md` §5 and the forum scripts: `42 76` to the video port starts the
+    /// stream; the first scripts sent `30 67` then `30 66` to the audio port.
+    #[test]
+    fn start_sends_the_documented_bytes_and_repeats_until_video_arrives() {
+        let t0 = crate::io::clock::now();
+        let mut s = session(AudioStart::Request);
+        s.start(t0);
+        let sent: Vec<(SocketAddr, Vec<u8>)> = std::iter::from_fn(|| s.poll_transmit())
+            .map(|t| (t.dst, t.payload))
+            .collect();
+        assert_eq!(
+            sent,
+            vec![
+                (addr("127.0.0.2:8080"), vec![0x42, 0x76]),
+                (addr("127.0.0.2:8070"), vec![0x30, 0x67]),
+                (addr("127.0.0.2:8070"), vec![0x30, 0x66]),
+            ]
+        );
+        assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(1)));
+        s.handle_timeout(t0 + Duration::from_secs(1));
+        assert_eq!(s.poll_transmit().map(|t| t.payload), Some(vec![0x42, 0x76]));
+
+        let mut quiet = session(AudioStart::Off);
+        quiet.start(t0);
+        assert_eq!(std::iter::from_fn(|| quiet.poll_transmit()).count(), 1);
+    }
+
+    #[test]
+    fn datagrams_from_strangers_are_not_mine_and_counted() {
+        let t0 = crate::io::clock::now();
+        let mut s = session(AudioStart::Off);
+        s.start(t0);
+        let d = Datagram {
+            socket: SocketIx(0),
+            from: addr("127.0.0.9:8080"),
+            payload: &[1, 2, 3],
+        };
+        assert_eq!(s.handle_datagram(t0, d), Handled::NotMine);
+        let d = Datagram {
+            socket: SocketIx(0),
+            from: addr("127.0.0.2:8080"),
+            payload: &[1, 2, 3],
+        };
+        assert_eq!(s.handle_datagram(t0, d), Handled::Mine);
+        s.handle_timeout(t0 + STATS_EVERY);
+        let stats = std::iter::from_fn(|| s.poll_event()).find_map(|e| match e {
+            SessionEvent::Stats(st) => Some(st),
+            _ => None,
+        });
+        assert_eq!(stats.map(|s| s.datagrams_rejected), Some(2));
+    }
+}
