@@ -72,6 +72,20 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
         &broker.url(),
         &(camera_toml("front", &front) + &camera_toml("back", &back)),
     );
+    // A camera this bridge published before but that is no longer configured, and one of another bridge.
+    let seed = Recorder::connect(broker.port, &[]).await;
+    let ghost = r#"{"topic": "cam2mqtt/gone/snapshot", "device": {"identifiers": ["cam2mqtt_gone"], "via_device": "cam2mqtt_bridge_cam2mqtt-test"}}"#;
+    let foreign = r#"{"topic": "other/cam/snapshot", "device": {"identifiers": ["o"], "via_device": "cam2mqtt_bridge_elsewhere"}}"#;
+    for (topic, payload) in [
+        ("homeassistant/camera/cam2mqtt_gone/snapshot/config", ghost),
+        ("homeassistant/camera/o/snapshot/config", foreign),
+    ] {
+        seed.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, true, payload)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#"]).await;
 
@@ -232,6 +246,49 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
         })
     })
     .await;
+
+    // The ghost camera's retained config was cleared after the grace period; the other bridge's stays.
+    let late = Recorder::connect(broker.port, &["homeassistant/camera/+/snapshot/config"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        late.clear();
+        late.client
+            .unsubscribe("homeassistant/camera/+/snapshot/config")
+            .await
+            .unwrap();
+        late.client
+            .subscribe(
+                "homeassistant/camera/+/snapshot/config",
+                rumqttc::QoS::AtLeastOnce,
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let retained = late.all();
+        let ghost_left = retained
+            .iter()
+            .any(|x| x.topic.contains("cam2mqtt_gone") && !x.payload.is_empty());
+        if !ghost_left {
+            assert!(
+                retained
+                    .iter()
+                    .any(|x| x.topic == "homeassistant/camera/o/snapshot/config"),
+                "foreign config kept"
+            );
+            let log = bridge.log_text();
+            assert!(
+                log.contains("removing discovery config") && log.contains("cam2mqtt_gone"),
+                "the bridge removed it: {log}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ghost config still retained"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // set/wifi reaches the camera with the exact bytes (last: the camera leaves demo mode).
     rec.clear();

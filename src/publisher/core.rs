@@ -8,7 +8,8 @@
 //! gets exactly one `event`, and after a successful one the state is
 //! republished.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -117,7 +118,17 @@ pub struct PublisherCore {
     requests: VecDeque<Request>,
     /// Commands parsed but rejected before reaching a camera, for the logs/tests.
     rejected: u64,
+    /// After connecting, retained discovery configs of this bridge are collected
+    /// until this time, then those no camera owns any more are cleared.
+    sweep_until: Option<Instant>,
+    /// Discovery topics of this bridge found retained on the broker.
+    retained_configs: BTreeSet<String>,
+    /// Filters to drop once the sweep is done.
+    unsubscribe: VecDeque<String>,
 }
+
+/// How long after connecting the retained discovery configs are read back.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(5);
 
 impl PublisherCore {
     /// A publisher with no cameras yet.
@@ -128,6 +139,9 @@ impl PublisherCore {
             out: VecDeque::new(),
             requests: VecDeque::new(),
             rejected: 0,
+            sweep_until: None,
+            retained_configs: BTreeSet::new(),
+            unsubscribe: VecDeque::new(),
         }
     }
 
@@ -139,7 +153,83 @@ impl PublisherCore {
     pub fn subscriptions(&self) -> Vec<String> {
         let mut subs: Vec<String> = self.topics().command_filters().into();
         subs.push(self.settings.status_topic.clone());
+        subs.extend(self.sweep_filters());
         subs
+    }
+
+    /// Where retained discovery configs live (both formats, so switching the
+    /// format also cleans up the old one).
+    fn sweep_filters(&self) -> [String; 2] {
+        let p = &self.settings.ha.prefix;
+        [format!("{p}/+/+/+/config"), format!("{p}/device/+/config")]
+    }
+
+    /// True if a discovery payload was published by this bridge.
+    fn is_ours(&self, payload: &[u8]) -> bool {
+        let Ok(v) = serde_json::from_slice::<Value>(payload) else {
+            return false;
+        };
+        let bridge = self.settings.ha.bridge_ident();
+        let dev = v.get("device").or_else(|| v.get("dev"));
+        let via = dev
+            .and_then(|d| d.get("via_device"))
+            .and_then(Value::as_str);
+        let ids = dev
+            .and_then(|d| d.get("identifiers"))
+            .and_then(Value::as_array);
+        via == Some(bridge.as_str())
+            || ids.is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(bridge.as_str())))
+    }
+
+    fn on_retained_config(&mut self, topic: &str, payload: &Bytes, retained: bool) {
+        if retained && self.sweep_until.is_some() && !payload.is_empty() && self.is_ours(payload) {
+            self.retained_configs.insert(topic.to_string());
+        }
+    }
+
+    /// The next time [`PublisherCore::handle_timeout`] must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sweep_until
+    }
+
+    /// Ends the sweep when its time has come: clears configs no camera owns.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.sweep_until.is_none_or(|t| now < t) {
+            return;
+        }
+        self.sweep_until = None;
+        let mut current: BTreeSet<String> = self
+            .settings
+            .ha
+            .bridge_configs()
+            .into_iter()
+            .map(|m| m.topic)
+            .collect();
+        for e in self.cameras.values() {
+            current.extend(
+                self.settings
+                    .ha
+                    .camera_configs(&e.info)
+                    .into_iter()
+                    .map(|m| m.topic),
+            );
+        }
+        let stale: Vec<String> = std::mem::take(&mut self.retained_configs)
+            .into_iter()
+            .filter(|t| !current.contains(t))
+            .collect();
+        for topic in stale {
+            tracing::info!(%topic, "removing discovery config of a camera that is gone");
+            self.push(topic, Bytes::new(), true, Qos::AtLeastOnce);
+        }
+        self.unsubscribe.extend(self.sweep_filters());
+    }
+
+    /// Next filter to unsubscribe from.
+    #[must_use]
+    pub fn poll_unsubscribe(&mut self) -> Option<String> {
+        self.unsubscribe.pop_front()
     }
 
     /// The last will: `bridge/state = offline`, retained.
@@ -179,7 +269,9 @@ impl PublisherCore {
     }
 
     /// The broker accepted our connection (first time or after a reconnect).
-    pub fn on_connected(&mut self) {
+    pub fn on_connected(&mut self, now: Instant) {
+        self.sweep_until = Some(now + SWEEP_GRACE);
+        self.retained_configs.clear();
         let state = self.topics().bridge_state();
         self.push(state, "online", true, Qos::AtLeastOnce);
         self.republish_all();
@@ -251,8 +343,14 @@ impl PublisherCore {
         self.push(topic, ev.to_string(), false, Qos::AtLeastOnce);
     }
 
-    /// An MQTT message arrived on one of our subscriptions.
-    pub fn on_message(&mut self, topic: &str, payload: &Bytes) {
+    /// An MQTT message arrived on one of our subscriptions (`retained`: a
+    /// replay of a retained message at subscribe time).
+    pub fn on_message(&mut self, topic: &str, payload: &Bytes, retained: bool) {
+        if topic.starts_with(&format!("{}/", self.settings.ha.prefix)) && topic.ends_with("/config")
+        {
+            self.on_retained_config(topic, payload, retained);
+            return;
+        }
         if topic == self.settings.status_topic {
             if payload.as_ref() == b"online" {
                 tracing::info!("Home Assistant came online; republishing discovery and states");
@@ -462,7 +560,7 @@ mod tests {
     #[test]
     fn ha_birth_republishes_discovery_then_availability_and_state() {
         let mut c = core();
-        c.on_connected();
+        c.on_connected(crate::io::clock::now());
         c.on_event(BridgeEvent::Registered(cam()));
         c.on_event(BridgeEvent::Availability {
             camera: cam().id,
@@ -473,9 +571,9 @@ mod tests {
             state: json!({"fps": 10}),
         });
         drain(&mut c);
-        c.on_message("homeassistant/status", &payload("offline"));
+        c.on_message("homeassistant/status", &payload("offline"), false);
         assert!(drain(&mut c).is_empty());
-        c.on_message("homeassistant/status", &payload("online"));
+        c.on_message("homeassistant/status", &payload("online"), false);
         let out = drain(&mut c);
         let first_avail = out
             .iter()
@@ -500,9 +598,9 @@ mod tests {
         let mut c = core();
         c.on_event(BridgeEvent::Registered(cam()));
         drain(&mut c);
-        c.on_message("cam2mqtt/porch/set/reboot", &payload(""));
-        c.on_message("cam2mqtt/porch/set/wifi", &payload("{not json"));
-        c.on_message("cam2mqtt/porch/set/fly", &payload("now"));
+        c.on_message("cam2mqtt/porch/set/reboot", &payload(""), false);
+        c.on_message("cam2mqtt/porch/set/wifi", &payload("{not json"), false);
+        c.on_message("cam2mqtt/porch/set/fly", &payload("now"), false);
         let events: Vec<Value> = drain(&mut c)
             .iter()
             .filter(|m| m.topic == "cam2mqtt/porch/event")
@@ -522,7 +620,7 @@ mod tests {
             .unwrap()
             .contains("unknown command"));
         assert!(c.poll_request().is_none());
-        c.on_message("cam2mqtt/porch/set/snapshot", &payload(""));
+        c.on_message("cam2mqtt/porch/set/snapshot", &payload(""), false);
         assert!(matches!(
             c.poll_request(),
             Some(Request::Command {
@@ -550,6 +648,59 @@ mod tests {
         assert_eq!(out[0].topic, "cam2mqtt/porch/event");
         assert!(!out[0].retain);
         assert_eq!(out[1].topic, "cam2mqtt/porch/state");
+    }
+
+    #[test]
+    fn stale_configs_of_this_bridge_are_cleared_after_the_grace_period_and_others_kept() {
+        let t0 = crate::io::clock::now();
+        let mut c = core();
+        c.on_connected(t0);
+        c.on_event(BridgeEvent::Registered(cam()));
+        assert!(c
+            .subscriptions()
+            .contains(&"homeassistant/+/+/+/config".to_string()));
+        let ours = payload(
+            r#"{"device": {"identifiers": ["cam2mqtt_gone"], "via_device": "cam2mqtt_bridge_cam2mqtt"}}"#,
+        );
+        let other_bridge =
+            payload(r#"{"device": {"identifiers": ["x"], "via_device": "cam2mqtt_bridge_other"}}"#);
+        let current = "homeassistant/camera/cam2mqtt_porch/snapshot/config";
+        c.on_message(
+            "homeassistant/camera/cam2mqtt_gone/snapshot/config",
+            &ours,
+            true,
+        );
+        c.on_message(
+            "homeassistant/sensor/cam2mqtt_gone/fps/config",
+            &ours,
+            false,
+        ); // live, not retained: ignored
+        c.on_message(
+            "homeassistant/camera/x/snapshot/config",
+            &other_bridge,
+            true,
+        );
+        c.on_message(current, &ours, true);
+        drain(&mut c);
+        assert_eq!(c.poll_timeout(), Some(t0 + SWEEP_GRACE));
+        c.handle_timeout(t0 + SWEEP_GRACE - Duration::from_millis(1));
+        assert!(
+            drain(&mut c).is_empty(),
+            "nothing before the grace period ends"
+        );
+        c.handle_timeout(t0 + SWEEP_GRACE);
+        let out = drain(&mut c);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            out[0].topic,
+            "homeassistant/camera/cam2mqtt_gone/snapshot/config"
+        );
+        assert!(out[0].payload.is_empty() && out[0].retain);
+        assert_eq!(
+            c.poll_unsubscribe().as_deref(),
+            Some("homeassistant/+/+/+/config")
+        );
+        assert_eq!(c.poll_timeout(), None);
     }
 
     #[test]

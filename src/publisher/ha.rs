@@ -73,7 +73,8 @@ fn origin() -> Value {
 }
 
 impl HaContext {
-    fn bridge_ident(&self) -> String {
+    /// The bridge device's identifier (`via_device` of every camera).
+    pub fn bridge_ident(&self) -> String {
         format!("cam2mqtt_bridge_{}", topic_safe(&self.bridge_id))
     }
 

@@ -21,6 +21,7 @@ pub use self::core::{
     BridgeEvent, OutboundMessage, PublisherCore, PublisherSettings, Qos, Request,
 };
 use crate::config::{parse_broker_url, MqttConfig};
+use crate::io::clock;
 use crate::model::CommandError;
 
 /// Messages waiting for rumqttc at most (older non-retained ones go first).
@@ -132,6 +133,11 @@ pub async fn run(
                 });
             }
         }
+        while let Some(filter) = core.poll_unsubscribe() {
+            if let Err(e) = client.try_unsubscribe(filter) {
+                tracing::debug!(error = %e, "unsubscribe not queued");
+            }
+        }
         let front = queue.front().cloned();
         tokio::select! {
             biased;
@@ -145,9 +151,9 @@ pub async fn run(
                     if let Err(e) = client.subscribe_many(subs).await {
                         tracing::warn!(error = %e, "subscribe failed");
                     }
-                    core.on_connected();
+                    core.on_connected(clock::now());
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => core.on_message(&p.topic, &p.payload),
+                Ok(Event::Incoming(Packet::Publish(p))) => core.on_message(&p.topic, &p.payload, p.retain),
                 Ok(_) => {}
                 Err(e) => {
                     if connected {
@@ -161,6 +167,7 @@ pub async fn run(
                 }
             },
             Some(ev) = events.recv() => core.on_event(ev),
+            () = sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
             r = publish(&client, front.as_ref()), if front.is_some() && connected => match r {
                 Ok(()) => { queue.pop_front(); }
                 Err(e) => tracing::debug!(error = %e, "publish not queued"),
@@ -181,6 +188,13 @@ pub async fn run(
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
     Ok(())
+}
+
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn publish(
