@@ -86,6 +86,8 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
             .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // Watches the bridge state from before the bridge starts: a flapping connection would show "offline".
+    let state_watch = Recorder::connect(broker.port, &["cam2mqtt/bridge/state"]).await;
     let mut bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#"]).await;
 
@@ -309,6 +311,23 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
     let recs = back.handle().wifi_requests();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].raw, b"\x66garden-net###correct horse\x00\x99");
+
+    let states: Vec<String> = state_watch.all().iter().map(Msg::text).collect();
+    assert!(
+        !states.is_empty() && states.iter().all(|s| s == "online"),
+        "no offline flap while running: {states:?}"
+    );
+    let last = rec
+        .wait_for("last snapshot time", T, |m| {
+            m.iter().any(|x| x.topic == "cam2mqtt/front/last_snapshot")
+        })
+        .await;
+    let stamp = last
+        .iter()
+        .rfind(|x| x.topic == "cam2mqtt/front/last_snapshot")
+        .unwrap()
+        .text();
+    humantime::parse_rfc3339(&stamp).expect("last_snapshot is an RFC 3339 time");
 
     // Killed without a clean shutdown: the broker publishes the last will.
     bridge.kill();

@@ -124,7 +124,7 @@ impl Bridge {
             .iter()
             .filter(|(t, _)| *t >= from && *t <= to)
             .filter_map(|(_, e)| match e {
-                BridgeEvent::Snapshot { camera, jpeg } if camera.as_str() == cam => {
+                BridgeEvent::Snapshot { camera, jpeg, .. } if camera.as_str() == cam => {
                     read_stamp(jpeg).map(|s| s.1)
                 }
                 _ => None,

@@ -67,6 +67,8 @@ pub enum BridgeEvent {
         camera: CameraId,
         /// JPEG bytes.
         jpeg: Bytes,
+        /// When it was taken (RFC 3339), for the `last_snapshot` topic.
+        taken_at: String,
     },
     /// A command finished.
     CommandResult {
@@ -438,7 +440,7 @@ impl PublisherCore {
                 if let Some(e) = self.cameras.remove(&id) {
                     let msgs = self.settings.ha.camera_removal(&e.info);
                     self.push_discovery(msgs);
-                    for leaf in ["availability", "state", "snapshot"] {
+                    for leaf in ["availability", "state", "snapshot", "last_snapshot"] {
                         let topic = self.topics().camera(id.as_str(), leaf);
                         self.push(topic, Bytes::new(), true, Qos::AtLeastOnce);
                     }
@@ -465,10 +467,18 @@ impl PublisherCore {
                     self.publish_state(&camera);
                 }
             }
-            BridgeEvent::Snapshot { camera, jpeg } => {
+            BridgeEvent::Snapshot {
+                camera,
+                jpeg,
+                taken_at,
+            } => {
                 if self.cameras.contains_key(&camera) {
                     let topic = self.topics().camera(camera.as_str(), "snapshot");
                     self.push(topic, jpeg, true, Qos::AtMostOnce);
+                    // Its own topic, published only once a snapshot exists: a timestamp
+                    // sensor never sees a non-date value (HA 2024.3 warns on "None").
+                    let topic = self.topics().camera(camera.as_str(), "last_snapshot");
+                    self.push(topic, taken_at, true, Qos::AtMostOnce);
                 }
             }
             BridgeEvent::CommandResult {

@@ -151,11 +151,14 @@ impl HaContext {
                 "name": "Frames dropped", "state_topic": state, "value_template": "{{ value_json.frames_dropped }}",
                 "state_class": "total_increasing", "entity_category": "diagnostic", "icon": "mdi:image-broken",
             })));
-            out.push(entity("sensor", "last_snapshot", json!({
-                "name": "Last snapshot", "state_topic": state,
-                "value_template": "{{ value_json.last_snapshot_at if value_json.last_snapshot_at else None }}",
-                "device_class": "timestamp", "entity_category": "diagnostic",
-            })));
+            out.push(entity(
+                "sensor",
+                "last_snapshot",
+                json!({
+                    "name": "Last snapshot", "state_topic": t("last_snapshot"),
+                    "device_class": "timestamp", "entity_category": "diagnostic",
+                }),
+            ));
         }
         if cam.can(Capability::Resolution) && !cam.resolutions.is_empty() {
             out.push(entity(
@@ -455,6 +458,12 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("wifi_password\""));
+        let last = parse(&msgs[6]);
+        assert_eq!(last["state_topic"], "cam2mqtt/porch/last_snapshot");
+        assert!(
+            last.get("value_template").is_none(),
+            "a timestamp sensor gets only dates"
+        );
         let conn = parse(&msgs[10]);
         assert_eq!(conn["availability"].as_array().unwrap().len(), 1);
     }

@@ -100,6 +100,55 @@ fn enqueue(queue: &mut VecDeque<OutboundMessage>, m: OutboundMessage) {
     queue.push_back(m);
 }
 
+/// What the network task reports.
+enum Net {
+    /// ConnAck received.
+    Connected,
+    /// A message on one of our subscriptions.
+    Message(rumqttc::Publish),
+    /// The connection failed or was lost; it is retried after `retry_in`.
+    Down { error: String, retry_in: Duration },
+}
+
+/// Polls rumqttc's event loop in its own task. `EventLoop::poll` must not be
+/// dropped mid-connect (it would open a second connection and fire our last
+/// will), so it never sits in a `select!` with other work.
+async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let report = match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(250);
+                Some(Net::Connected)
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => Some(Net::Message(p)),
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
+            Ok(_) => None,
+            Err(e) => {
+                let retry_in = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                if net
+                    .send(Net::Down {
+                        error: e.to_string(),
+                        retry_in,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(retry_in).await;
+                None
+            }
+        };
+        if let Some(report) = report {
+            if net.send(report).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 /// Runs the publisher until `shutdown` fires; then publishes the offline states.
 pub async fn run(
     mut core: PublisherCore,
@@ -111,9 +160,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), PublisherError> {
     let opts = mqtt_options(&cfg, &url, &core.last_will(), max_payload)?;
-    let (client, mut eventloop) = AsyncClient::new(opts, 256);
+    let (client, eventloop) = AsyncClient::new(opts, 256);
+    let (net_tx, mut net) = mpsc::channel(256);
+    let driver = tokio::spawn(drive(eventloop, net_tx));
     let mut queue: VecDeque<OutboundMessage> = VecDeque::new();
-    let mut backoff = Duration::from_millis(250);
     let mut connected = false;
     loop {
         while let Some(m) = core.poll_outbound() {
@@ -142,29 +192,26 @@ pub async fn run(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            ev = eventloop.poll() => match ev {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            report = net.recv() => match report {
+                Some(Net::Connected) => {
                     tracing::info!(%url, "connected to MQTT broker");
                     connected = true;
-                    backoff = Duration::from_millis(250);
                     let subs = core.subscriptions().into_iter().map(|t| rumqttc::SubscribeFilter::new(t, QoS::AtLeastOnce));
                     if let Err(e) = client.subscribe_many(subs).await {
                         tracing::warn!(error = %e, "subscribe failed");
                     }
                     core.on_connected(clock::now());
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => core.on_message(&p.topic, &p.payload, p.retain),
-                Ok(_) => {}
-                Err(e) => {
+                Some(Net::Message(p)) => core.on_message(&p.topic, &p.payload, p.retain),
+                Some(Net::Down { error, retry_in }) => {
                     if connected {
-                        tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                        tracing::warn!(%error, "MQTT connection lost; reconnecting");
                     } else {
-                        tracing::warn!(error = %e, %url, "cannot reach MQTT broker; retrying in {:?}", backoff);
+                        tracing::warn!(%error, %url, "cannot reach MQTT broker; retrying in {retry_in:?}");
                     }
                     connected = false;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
+                None => break,
             },
             Some(ev) = events.recv() => core.on_event(ev),
             () = sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
@@ -174,19 +221,28 @@ pub async fn run(
             },
         }
     }
-    // Shutdown: offline states, then flush what we can in a bounded time.
+    // Shutdown: offline states, then a clean disconnect, in a bounded time.
     core.on_shutdown();
     while let Some(m) = core.poll_outbound() {
         enqueue(&mut queue, m);
     }
     let flush = async {
-        while let Some(m) = queue.pop_front() {
-            let _ = publish(&client, Some(&m)).await;
+        if connected {
+            while let Some(m) = queue.pop_front() {
+                let _ = publish(&client, Some(&m)).await;
+            }
         }
         let _ = client.disconnect().await;
-        while eventloop.poll().await.is_ok() {}
+        // Keep draining reports so the network task can flush and see the disconnect.
+        while net.recv().await.is_some() {}
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+    if tokio::time::timeout(Duration::from_secs(2), flush)
+        .await
+        .is_err()
+    {
+        tracing::warn!("MQTT shutdown timed out; the broker will publish the last will");
+    }
+    driver.abort();
     Ok(())
 }
 

@@ -406,14 +406,16 @@ impl<F: SocketFactory> CameraTask<F> {
         match jpeg {
             Ok(jpeg) => {
                 self.last_published_seq = frame.seq;
+                let taken_at = clock::wall_rfc3339();
+                self.state.last_snapshot_at = Some(taken_at.clone());
                 let ev = BridgeEvent::Snapshot {
                     camera: self.id(),
                     jpeg,
+                    taken_at,
                 };
                 if self.publisher.try_send(ev).is_err() {
                     self.state.snapshots_dropped += 1;
                 }
-                self.state.last_snapshot_at = Some(clock::wall_rfc3339());
             }
             Err(e) => tracing::warn!(camera = %self.id(), error = %e, "snapshot not published"),
         }
