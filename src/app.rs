@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Embedded broker address (used when `mqtt.url = "embedded"`).
     pub embedded_listen: SocketAddr,
+    /// Where runtime settings persist (`None`: nothing is written).
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -42,14 +44,24 @@ impl Default for RunOptions {
             embedded_listen: DEFAULT_EMBEDDED_LISTEN
                 .parse()
                 .unwrap_or_else(|_| ([127, 0, 0, 1], 1883).into()),
+            state_dir: None,
         }
     }
 }
 
-/// Runs the bridge over real UDP until `shutdown` completes.
-pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// Runs the bridge over real UDP until `shutdown` completes; runtime settings
+/// persist in `state_dir`.
+pub async fn run(
+    cfg: Config,
+    state_dir: Option<std::path::PathBuf>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let cameras = configured_cameras(&cfg).await?;
-    run_with(cfg, cameras, UdpFactory, RunOptions::default(), shutdown).await
+    let opts = RunOptions {
+        state_dir,
+        ..RunOptions::default()
+    };
+    run_with(cfg, cameras, UdpFactory, opts, shutdown).await
 }
 
 /// Runs the bridge with the given cameras and socket factory (tests use an in-memory network).
@@ -108,6 +120,7 @@ pub async fn run_with<F: SocketFactory>(
         max_bytes: cfg.snapshots.max_bytes,
         jpeg_quality: cfg.snapshots.jpeg_quality,
         backoff: opts.backoff,
+        state_dir: opts.state_dir.clone(),
     };
     let supervisor = Supervisor::new(factory, settings, events_tx, cancel.clone(), opts.seed);
     let supervisor = tokio::spawn(supervisor.run(discovery_rx, requests_rx, rescan_tx));

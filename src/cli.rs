@@ -29,9 +29,10 @@ pub struct Cli {
     /// Log level or filter (error, warn, info, debug, trace, or a tracing filter).
     #[arg(long, global = true, default_value = "info")]
     pub log_level: String,
-    /// Directory for tokens and device caches (`/data` in the add-on).
-    #[arg(long, global = true, default_value = ".")]
-    pub state_dir: PathBuf,
+    /// Directory for settings changed at runtime, tokens and device caches
+    /// (`/data` in the add-on). Default: `$XDG_STATE_HOME/cam2mqtt` or `~/.local/state/cam2mqtt`.
+    #[arg(long, global = true, env = "CAM2MQTT_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     /// What to do (default: run).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -130,6 +131,18 @@ pub struct WifiArgs {
     /// `-` reads the password from standard input (never pass it on the command line).
     #[arg(long)]
     pub password: Option<String>,
+}
+
+impl Cli {
+    /// The state directory: `--state-dir`, else the XDG state directory.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        self.state_dir.clone().or_else(|| {
+            std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+                .map(|d| d.join("cam2mqtt"))
+        })
+    }
 }
 
 /// Errors that map to exit code 2.

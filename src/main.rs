@@ -28,6 +28,7 @@ async fn shutdown_signal() {
 
 fn main() {
     let args = Cli::parse();
+    let state_dir = args.state_dir();
     let filter = EnvFilter::try_from_default_env()
         // A bare level also quiets the embedded broker, whose info logs are per-packet.
         .or_else(|_| {
@@ -59,7 +60,7 @@ fn main() {
             command => {
                 let cfg = Config::load(args.config.as_deref())?;
                 match command {
-                    Command::Run => cam2mqtt::app::run(cfg, shutdown_signal()).await,
+                    Command::Run => cam2mqtt::app::run(cfg, state_dir, shutdown_signal()).await,
                     Command::Snapshot(a) => cli::snapshot(&cfg, a).await,
                     Command::Wifi(a) => cli::wifi(&cfg, a).await,
                     Command::CheckConfig => {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use cam2mqtt::config::CameraConfig;
 use cam2mqtt::io::{run_device, MemFactory, MemNet};
-use cam2mqtt::publisher::BridgeEvent;
+use cam2mqtt::model::CameraCommand;
+use cam2mqtt::publisher::{BridgeEvent, Request};
 use cam2mqtt::sim::demo::{DemoCamera, DemoCameraConfig, DemoCameraHandle};
 use cam2mqtt::sim::pattern::{read_stamp, PatternSpec};
 use cam2mqtt::supervisor::backoff::Backoff;
@@ -53,6 +54,7 @@ fn spawn_camera(
 
 struct Bridge {
     events: mpsc::Receiver<BridgeEvent>,
+    requests: mpsc::Sender<Request>,
     log: Vec<(Instant, BridgeEvent)>,
 }
 
@@ -63,14 +65,25 @@ impl Bridge {
         backoff: Backoff,
         cancel: &CancellationToken,
     ) -> Self {
+        Self::start_with_state(net, cameras, backoff, cancel, None).await
+    }
+
+    async fn start_with_state(
+        net: &MemNet,
+        cameras: &[CameraConfig],
+        backoff: Backoff,
+        cancel: &CancellationToken,
+        state_dir: Option<std::path::PathBuf>,
+    ) -> Self {
         let (events_tx, events) = mpsc::channel(1024);
         let (disc_tx, disc_rx) = mpsc::channel(16);
-        let (_req_tx, req_rx) = mpsc::channel(16);
+        let (requests, req_rx) = mpsc::channel(16);
         let (rescan_tx, _rescan_rx) = mpsc::channel(1);
         let settings = CameraSettings {
             max_bytes: 500_000,
             jpeg_quality: 80,
             backoff,
+            state_dir,
         };
         let sup = Supervisor::new(
             MemFactory(net.clone()),
@@ -91,6 +104,7 @@ impl Bridge {
         std::mem::forget(disc_tx);
         Self {
             events,
+            requests,
             log: Vec::new(),
         }
     }
@@ -259,5 +273,100 @@ async fn a_killed_session_restarts_with_backoff_while_another_camera_keeps_publi
         downtimes[1] >= Duration::from_secs(2) && downtimes[1] <= Duration::from_millis(4500),
         "{downtimes:?}"
     );
+    cancel.cancel();
+}
+
+fn interval_in_state(e: &BridgeEvent) -> Option<u64> {
+    match e {
+        BridgeEvent::State { state, .. } => state["snapshot_interval_s"].as_u64(),
+        _ => None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_interval_set_at_runtime_survives_a_restart_until_the_config_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = MemNet::new(3);
+    let cancel = CancellationToken::new();
+    let (cfg, _cam) = spawn_camera(&net, 2, "porch", &cancel);
+    assert_eq!(cfg.snapshot_interval_s, Some(1));
+
+    let run = CancellationToken::new();
+    let mut bridge = Bridge::start_with_state(
+        &net,
+        std::slice::from_ref(&cfg),
+        fast_backoff(),
+        &run,
+        Some(dir.path().into()),
+    )
+    .await;
+    bridge
+        .wait(
+            "porch online",
+            Duration::from_secs(5),
+            availability("porch", true),
+        )
+        .await;
+    let camera = cam2mqtt::model::CameraId::parse("porch").unwrap();
+    bridge
+        .requests
+        .send(Request::Command {
+            camera,
+            command: CameraCommand::SetSnapshotInterval(7),
+        })
+        .await
+        .unwrap();
+    bridge
+        .wait("interval accepted", Duration::from_secs(5), |e| {
+            matches!(e, BridgeEvent::CommandResult { result: Ok(()), .. })
+        })
+        .await;
+    run.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Restart with the same config: the runtime value holds.
+    let run = CancellationToken::new();
+    let mut bridge = Bridge::start_with_state(
+        &net,
+        std::slice::from_ref(&cfg),
+        fast_backoff(),
+        &run,
+        Some(dir.path().into()),
+    )
+    .await;
+    bridge
+        .wait("state", Duration::from_secs(5), |e| {
+            interval_in_state(e).is_some()
+        })
+        .await;
+    assert_eq!(
+        bridge.log.iter().find_map(|(_, e)| interval_in_state(e)),
+        Some(7)
+    );
+    run.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The config file now says 3: that deliberate edit wins.
+    let mut edited = cfg.clone();
+    edited.snapshot_interval_s = Some(3);
+    let run = CancellationToken::new();
+    let mut bridge = Bridge::start_with_state(
+        &net,
+        &[edited],
+        fast_backoff(),
+        &run,
+        Some(dir.path().into()),
+    )
+    .await;
+    bridge
+        .wait("state", Duration::from_secs(5), |e| {
+            interval_in_state(e).is_some()
+        })
+        .await;
+    assert_eq!(
+        bridge.log.iter().find_map(|(_, e)| interval_in_state(e)),
+        Some(3)
+    );
+    run.cancel();
     cancel.cancel();
 }

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
+use super::overrides::{Overridden, OverrideStore, Overrides};
 use super::CameraSpec;
 use crate::io::{clock, EventSink, SessionCommand, SocketFactory};
 use crate::model::{CameraCommand, CameraDetails, CameraId, CommandError, MediaFrame};
@@ -62,6 +63,8 @@ pub struct CameraSettings {
     pub jpeg_quality: u8,
     /// Session restart policy.
     pub backoff: Backoff,
+    /// Where runtime settings are kept across restarts (`None`: not kept).
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// The camera's `state` topic payload.
@@ -134,6 +137,11 @@ pub struct CameraTask<F: SocketFactory> {
     staged_password: Secret,
     last_published_seq: u64,
     snapshot_interval: Duration,
+    /// The snapshot interval the config asks for (before any runtime override).
+    configured_interval: u32,
+    /// Persisted runtime settings, when a state directory is set.
+    store: Option<OverrideStore>,
+    overrides: Overrides,
     next_snapshot: Option<tokio::time::Instant>,
     waiting_snapshots: Vec<(Instant, Reply)>,
     last_stats: Option<(Instant, SessionStats)>,
@@ -171,7 +179,17 @@ impl<F: SocketFactory> CameraTask<F> {
                 .unwrap_or(u32::MAX),
             ..CameraState::default()
         };
-        let snapshot_interval = spec.snapshot_interval;
+        let configured_interval =
+            u32::try_from(spec.snapshot_interval.as_secs()).unwrap_or(u32::MAX);
+        let store = settings
+            .state_dir
+            .as_deref()
+            .map(|d| OverrideStore::new(d, &spec.info.id));
+        let overrides = store.as_ref().map(OverrideStore::load).unwrap_or_default();
+        let interval = Overridden::resolve(overrides.snapshot_interval_s, configured_interval);
+        let mut state = state;
+        state.snapshot_interval_s = interval;
+        let snapshot_interval = Duration::from_secs(u64::from(interval));
         Self {
             spec,
             factory,
@@ -187,6 +205,9 @@ impl<F: SocketFactory> CameraTask<F> {
             staged_password: Secret::default(),
             last_published_seq: 0,
             snapshot_interval,
+            configured_interval,
+            store,
+            overrides,
             next_snapshot: None,
             waiting_snapshots: Vec::new(),
             last_stats: None,
@@ -522,6 +543,12 @@ impl<F: SocketFactory> CameraTask<F> {
             CameraCommand::SetSnapshotInterval(secs) => {
                 self.snapshot_interval = Duration::from_secs(u64::from(secs));
                 self.state.snapshot_interval_s = secs;
+                self.overrides.snapshot_interval_s =
+                    (secs != self.configured_interval).then_some(Overridden {
+                        value: secs,
+                        configured: self.configured_interval,
+                    });
+                self.persist().await;
                 if self.online {
                     self.schedule_snapshot();
                 }
@@ -552,6 +579,18 @@ impl<F: SocketFactory> CameraTask<F> {
                 self.forward(name, cmd, reply, session).await;
             }
             other => self.forward(name, other, reply, session).await,
+        }
+    }
+
+    /// Saves the runtime overrides (a failure is logged; the setting still applies now).
+    async fn persist(&self) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let overrides = self.overrides.clone();
+        let saved = tokio::task::spawn_blocking(move || store.save(&overrides)).await;
+        if let Ok(Err(e)) = saved {
+            tracing::warn!(camera = %self.id(), error = %e, "cannot save camera settings; they will reset on restart");
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod backoff;
 pub mod camera;
+pub mod overrides;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -257,6 +257,8 @@ impl Bridge {
         let child = Command::new(env!("CARGO_BIN_EXE_cam2mqtt"))
             .args(["--log-level", log_level, "--config"])
             .arg(&conf)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
             .arg("run")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
