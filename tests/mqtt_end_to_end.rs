@@ -2,6 +2,9 @@
 //! subprocess) → a real mosquitto. Checks snapshots, discovery, commands, the
 //! Home Assistant birth message and the last will.
 
+// Out-of-process test against real mosquitto: it waits in real time.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 use std::collections::BTreeSet;
