@@ -134,6 +134,9 @@ pub struct CameraTask<F: SocketFactory> {
     online: bool,
     /// State or availability could not be handed to the publisher; resend later.
     dirty: bool,
+    /// The state last handed to the publisher (an unchanged state is not resent;
+    /// the publisher republishes its copy when needed).
+    last_state: Option<serde_json::Value>,
     staged_password: Secret,
     last_published_seq: u64,
     snapshot_interval: Duration,
@@ -202,6 +205,7 @@ impl<F: SocketFactory> CameraTask<F> {
             state,
             online: false,
             dirty: false,
+            last_state: None,
             staged_password: Secret::default(),
             last_published_seq: 0,
             snapshot_interval,
@@ -213,11 +217,6 @@ impl<F: SocketFactory> CameraTask<F> {
             last_stats: None,
             in_flight: JoinSet::new(),
         }
-    }
-
-    /// A receiver of this camera's newest frame (for live views).
-    pub fn frames(&self) -> watch::Receiver<Option<Frame>> {
-        self.frames.subscribe()
     }
 
     fn id(&self) -> CameraId {
@@ -469,15 +468,16 @@ impl<F: SocketFactory> CameraTask<F> {
             self.dirty = self.publisher.try_send(ev).is_err();
         }
         let state = serde_json::to_value(&self.state).unwrap_or_default();
-        if self
-            .publisher
-            .try_send(BridgeEvent::State {
-                camera: self.id(),
-                state,
-            })
-            .is_err()
-        {
-            self.dirty = true;
+        if self.last_state.as_ref() == Some(&state) {
+            return;
+        }
+        let ev = BridgeEvent::State {
+            camera: self.id(),
+            state: state.clone(),
+        };
+        match self.publisher.try_send(ev) {
+            Ok(()) => self.last_state = Some(state),
+            Err(_) => self.dirty = true,
         }
     }
 
