@@ -31,6 +31,8 @@ use crate::secret::Secret;
 const SNAPSHOT_WAIT: Duration = Duration::from_secs(5);
 /// A held frame younger than this counts as fresh for `set/snapshot`.
 const FRESH: Duration = Duration::from_secs(1);
+/// On-demand snapshot requests that may wait for the next frame at once.
+const MAX_WAITING_SNAPSHOTS: usize = 8;
 /// Counters in `state` are refreshed this often.
 const STATE_EVERY: Duration = Duration::from_secs(10);
 
@@ -530,6 +532,12 @@ impl<F: SocketFactory> CameraTask<F> {
                     {
                         self.publish_snapshot(&f).await;
                         self.finish_reply(name, reply, Ok(())).await;
+                    }
+                    _ if self.waiting_snapshots.len() >= MAX_WAITING_SNAPSHOTS => {
+                        let busy = CommandError::Busy(
+                            "snapshots already requested; waiting for the next frame".into(),
+                        );
+                        self.finish_reply(name, reply, Err(busy)).await;
                     }
                     _ => {
                         // Wait for the next frame; the snapshot timer expires stale waits.
