@@ -21,6 +21,24 @@ pub enum JpegError {
     },
 }
 
+/// Largest picture side decoded from a camera (the biggest real sensors are 4K).
+pub const MAX_SIDE: u32 = 4096;
+/// Most memory one decode may take (a 4096x4096 RGB picture is 48 MiB).
+pub const MAX_DECODE_ALLOC: u64 = 64 << 20;
+
+/// Decodes camera bytes as JPEG within [`MAX_SIDE`] and [`MAX_DECODE_ALLOC`], so
+/// a hostile header cannot make the bridge allocate or work without bound.
+pub fn decode_bounded(jpeg: &[u8]) -> image::ImageResult<DynamicImage> {
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    reader.decode()
+}
+
 fn encode(img: &DynamicImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     // Encoding RGB8 into a Vec cannot fail except on out-of-memory.
@@ -34,8 +52,7 @@ pub fn fit(jpeg: Bytes, max_bytes: usize, quality: u8) -> Result<Bytes, JpegErro
     if jpeg.len() <= max_bytes {
         return Ok(jpeg);
     }
-    let mut img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
-        .map_err(|e| JpegError::Decode(e.to_string()))?;
+    let mut img = decode_bounded(&jpeg).map_err(|e| JpegError::Decode(e.to_string()))?;
     let mut q = quality.clamp(1, 100);
     loop {
         for quality in [q, q.saturating_sub(20).max(30), 30] {
@@ -78,6 +95,18 @@ mod tests {
         let out = fit(j, cap, 80).unwrap();
         assert!(out.len() <= cap);
         image::load_from_memory(&out).unwrap();
+    }
+
+    /// Found by `cargo fuzz` (demo_assembler): a header declaring 2559x62728
+    /// made the unbounded decoder allocate ~480 MB.
+    #[test]
+    fn a_huge_declared_size_is_refused_before_decoding() {
+        let mut j = noisy_jpeg(16, 16).to_vec();
+        // Patch the SOF0 height/width (FF C0, len, precision, height u16, width u16).
+        let sof = j.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        j[sof + 5..sof + 9].copy_from_slice(&[0xF5, 0x08, 0x09, 0xFF]);
+        let err = decode_bounded(&j).unwrap_err().to_string();
+        assert!(err.to_lowercase().contains("limit"), "{err}");
     }
 
     #[test]

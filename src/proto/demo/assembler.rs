@@ -274,9 +274,10 @@ impl FrameAssembler {
     }
 }
 
-/// True if `jpeg` decodes without error (markers mode's only integrity check).
+/// True if `jpeg` decodes without error (markers mode's only integrity check),
+/// within bounded size and memory.
 fn decodes(jpeg: &[u8]) -> bool {
-    image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).is_ok()
+    crate::media::jpeg::decode_bounded(jpeg).is_ok()
 }
 
 #[cfg(test)]
