@@ -325,48 +325,37 @@ async fn a_snapshot_interval_set_at_runtime_survives_a_restart_until_the_config_
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     // Restart with the same config: the runtime value holds.
-    let run = CancellationToken::new();
-    let mut bridge = Bridge::start_with_state(
-        &net,
-        std::slice::from_ref(&cfg),
-        fast_backoff(),
-        &run,
-        Some(dir.path().into()),
-    )
-    .await;
-    bridge
-        .wait("state", Duration::from_secs(5), |e| {
-            interval_in_state(e).is_some()
-        })
-        .await;
     assert_eq!(
-        bridge.log.iter().find_map(|(_, e)| interval_in_state(e)),
-        Some(7)
+        interval_after_restart(&net, cfg.clone(), dir.path()).await,
+        7
     );
-    run.cancel();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-
     // The config file now says 3: that deliberate edit wins.
     let mut edited = cfg.clone();
     edited.snapshot_interval_s = Some(3);
+    assert_eq!(interval_after_restart(&net, edited, dir.path()).await, 3);
+    cancel.cancel();
+}
+
+/// Starts a bridge for `cfg` with `state_dir` and returns the snapshot interval of its first state.
+async fn interval_after_restart(
+    net: &MemNet,
+    cfg: CameraConfig,
+    state_dir: &std::path::Path,
+) -> u64 {
     let run = CancellationToken::new();
-    let mut bridge = Bridge::start_with_state(
-        &net,
-        &[edited],
-        fast_backoff(),
-        &run,
-        Some(dir.path().into()),
-    )
-    .await;
+    let mut bridge =
+        Bridge::start_with_state(net, &[cfg], fast_backoff(), &run, Some(state_dir.into())).await;
     bridge
         .wait("state", Duration::from_secs(5), |e| {
             interval_in_state(e).is_some()
         })
         .await;
-    assert_eq!(
-        bridge.log.iter().find_map(|(_, e)| interval_in_state(e)),
-        Some(3)
-    );
+    let interval = bridge
+        .log
+        .iter()
+        .find_map(|(_, e)| interval_in_state(e))
+        .unwrap();
     run.cancel();
-    cancel.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    interval
 }
