@@ -8,9 +8,9 @@
 //! Must never panic. For `wifi`, when the payload is a JSON object whose
 //! `"password"` is a string, neither the error text nor the `Debug` form of the
 //! parsed command may contain that password. An occurrence that the library's
-//! own fixed wording explains (the password is a substring of the text the
-//! same error has for an unrelated payload, e.g. a password of `"a"`) is not
-//! counted as a leak.
+//! own fixed wording explains (the password is a substring of the `Display` or
+//! `Debug` text the library produces for unrelated payloads, e.g. a password
+//! of `"a"` or `"}"`) is not counted as a leak.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -20,8 +20,9 @@ use cam2mqtt::model::CameraCommand;
 use cam2mqtt::publisher::topics::{parse_command, COMMAND_NAMES};
 use libfuzzer_sys::fuzz_target;
 
-/// The wording of every `wifi` error for a payload that has a password field,
-/// produced by the library itself from payloads without interesting strings.
+/// The wording (`Display` and `Debug`) of every `wifi` error for a payload that
+/// has a password field, and the `Debug` of an accepted one, produced by the
+/// library itself from payloads without interesting strings.
 fn wifi_wording() -> &'static str {
     static WORDING: OnceLock<String> = OnceLock::new();
     WORDING.get_or_init(|| {
@@ -31,17 +32,32 @@ fn wifi_wording() -> &'static str {
             r#"{"ssid": "s", "password": "p", "k": 0}"#,
         ]
         .iter()
-        .map(|p| match parse_command("wifi", &Bytes::from_static(p.as_bytes())) {
-            Err(e) => e.to_string(),
-            Ok(c) => panic!("{p} was accepted as {c:?}"),
-        })
+        .map(
+            |p| match parse_command("wifi", &Bytes::from_static(p.as_bytes())) {
+                Err(e) => format!("{e}\n{e:?}"),
+                Ok(c) => panic!("{p} was accepted as {c:?}"),
+            },
+        )
+        .chain(std::iter::once(
+            match parse_command(
+                "wifi",
+                &Bytes::from_static(br#"{"ssid": "s", "password": "p"}"#),
+            ) {
+                Ok(c) => format!("{c:?}"),
+                Err(e) => panic!("a valid wifi payload was refused: {e}"),
+            },
+        ))
         .collect::<Vec<_>>()
         .join("\n")
     })
 }
 
-fn check_wifi_secrecy(payload: &[u8], result: &Result<CameraCommand, cam2mqtt::model::CommandError>) {
-    let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(payload) else {
+fn check_wifi_secrecy(
+    payload: &[u8],
+    result: &Result<CameraCommand, cam2mqtt::model::CommandError>,
+) {
+    let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(payload)
+    else {
         return;
     };
     let Some(serde_json::Value::String(password)) = obj.get("password") else {
@@ -66,7 +82,9 @@ fn check_wifi_secrecy(payload: &[u8], result: &Result<CameraCommand, cam2mqtt::m
         Ok(command) => {
             // The SSID is not secret and is printed; skip if it holds the password.
             if let CameraCommand::SetWifi { ssid, .. } = command {
-                if ssid.contains(password.as_str()) || format!("{ssid:?}").contains(password.as_str()) {
+                if ssid.contains(password.as_str())
+                    || format!("{ssid:?}").contains(password.as_str())
+                {
                     return;
                 }
             }
@@ -80,12 +98,17 @@ fn check_wifi_secrecy(payload: &[u8], result: &Result<CameraCommand, cam2mqtt::m
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
     let pick = usize::from(selector % 16);
     let (name, payload): (String, &[u8]) = match COMMAND_NAMES.get(pick) {
         Some(name) => ((*name).to_string(), rest),
         None => match rest.iter().position(|&b| b == 0) {
-            Some(nul) => (String::from_utf8_lossy(&rest[..nul]).into_owned(), &rest[nul + 1..]),
+            Some(nul) => (
+                String::from_utf8_lossy(&rest[..nul]).into_owned(),
+                &rest[nul + 1..],
+            ),
             None => (String::from_utf8_lossy(rest).into_owned(), &[][..]),
         },
     };

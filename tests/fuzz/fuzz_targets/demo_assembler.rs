@@ -17,9 +17,19 @@ const MAX_FRAME: usize = 64 * 1024;
 fn drain(a: &mut FrameAssembler, policy: FrameCheck) {
     while let Some(result) = a.pull() {
         if let Ok(frame) = result {
-            assert!(frame.starts_with(&SOI), "{policy}: frame does not start with FF D8");
-            assert!(frame.ends_with(&EOI), "{policy}: frame does not end with FF D9");
-            assert!(frame.len() <= MAX_FRAME, "{policy}: frame of {} bytes", frame.len());
+            assert!(
+                frame.starts_with(&SOI),
+                "{policy}: frame does not start with FF D8"
+            );
+            assert!(
+                frame.ends_with(&EOI),
+                "{policy}: frame does not end with FF D9"
+            );
+            assert!(
+                frame.len() <= MAX_FRAME,
+                "{policy}: frame of {} bytes",
+                frame.len()
+            );
         }
     }
 }
@@ -31,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
     while let Some((&len, tail)) = rest.split_first() {
         let (chunk, next) = tail.split_at(usize::from(len).min(tail.len()));
         rest = next;
-        let Ok(dgram) = VideoDatagram::decode(chunk) else { continue };
+        let Ok(dgram) = VideoDatagram::decode(chunk) else {
+            continue;
+        };
         header.push(&dgram);
         drain(&mut header, FrameCheck::Header);
         markers.push(&dgram);

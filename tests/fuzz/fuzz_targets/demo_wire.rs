@@ -4,7 +4,9 @@
 //! they accept must re-encode to exactly the bytes that were decoded.
 #![no_main]
 
-use cam2mqtt::proto::demo::wire::{VideoDatagram, WifiRequest, HEADER_LEN, MAX_DATAGRAM, MAX_WIFI_FIELD};
+use cam2mqtt::proto::demo::wire::{
+    VideoDatagram, WifiRequest, HEADER_LEN, MAX_DATAGRAM, MAX_WIFI_FIELD,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -20,8 +20,11 @@ use arbitrary::Arbitrary;
 use cam2mqtt::model::{CameraCommand, MediaFrame};
 use cam2mqtt::proto::demo::wire::{VideoHeader, EOI, SOI};
 use cam2mqtt::proto::demo::{AudioStart, DemoConfig, DemoSession, FrameCheck};
-use cam2mqtt::proto::{CommandId, Datagram, Handled, Session, SessionEvent, SessionStats, SocketIx};
+use cam2mqtt::proto::{
+    CommandId, Datagram, Handled, Session, SessionEvent, SessionStats, SocketIx,
+};
 use cam2mqtt::secret::Secret;
+use cam2mqtt::sim::pattern::{render_jpeg, PatternSpec};
 use libfuzzer_sys::fuzz_target;
 
 const CAMERA: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 153);
@@ -33,7 +36,20 @@ fn addr(port: u16) -> SocketAddr {
 /// The one clock origin of this process; session time is `base() + offset`.
 fn base() -> Instant {
     static BASE: OnceLock<Instant> = OnceLock::new();
-    *BASE.get_or_init(Instant::now)
+    *BASE.get_or_init(cam2mqtt::io::clock::now)
+}
+
+/// A small valid JPEG, so that `FrameCheck::Markers` (which decodes) gets whole frames.
+fn picture() -> &'static [u8] {
+    static JPEG: OnceLock<Vec<u8>> = OnceLock::new();
+    JPEG.get_or_init(|| {
+        let spec = PatternSpec {
+            width: 16,
+            height: 16,
+            quality: 50,
+        };
+        render_jpeg(&spec, "fuzz", 1)
+    })
 }
 
 #[derive(Debug, Arbitrary)]
@@ -53,7 +69,19 @@ enum Op {
     /// Raw bytes from the video port.
     Video(Vec<u8>),
     /// A well-formed video datagram (header built from the fields).
-    VideoFramed { frame_id: u8, end_of_frame: bool, packet: u8, payload: Vec<u8> },
+    VideoFramed {
+        frame_id: u8,
+        end_of_frame: bool,
+        packet: u8,
+        payload: Vec<u8>,
+    },
+    /// A real JPEG (the simulator's 16x16 test pattern) cut into `parts`
+    /// Beken-numbered datagrams, one of which may be left out.
+    Picture {
+        frame_id: u8,
+        parts: u8,
+        skip: Option<u8>,
+    },
     /// Bytes from the audio port.
     Audio(Vec<u8>),
     /// Bytes from the Wi-Fi setup port (the camera's answer).
@@ -105,8 +133,15 @@ impl Harness {
                 }
                 SessionEvent::Media(MediaFrame::Jpeg(jpeg)) => {
                     assert!(self.streaming, "frame before Streaming");
-                    assert!(jpeg.starts_with(&SOI) && jpeg.ends_with(&EOI), "frame is not a JPEG");
-                    assert!(jpeg.len() <= self.cfg.max_frame_bytes, "frame of {} bytes", jpeg.len());
+                    assert!(
+                        jpeg.starts_with(&SOI) && jpeg.ends_with(&EOI),
+                        "frame is not a JPEG"
+                    );
+                    assert!(
+                        jpeg.len() <= self.cfg.max_frame_bytes,
+                        "frame of {} bytes",
+                        jpeg.len()
+                    );
                 }
                 SessionEvent::Media(other) => panic!("demo mode emitted {other:?}"),
                 SessionEvent::Stats(s) => {
@@ -123,7 +158,10 @@ impl Harness {
                     self.stats = s;
                 }
                 SessionEvent::CommandDone { id, .. } => {
-                    assert!(self.issued.contains(&id.0), "answer to command {id:?} never issued");
+                    assert!(
+                        self.issued.contains(&id.0),
+                        "answer to command {id:?} never issued"
+                    );
                     assert!(self.answered.insert(id.0), "command {id:?} answered twice");
                 }
                 SessionEvent::Closed(_) => {
@@ -132,15 +170,31 @@ impl Harness {
                 }
             }
         }
-        assert_eq!(self.session.is_closed(), self.closed, "is_closed disagrees with Closed events");
+        assert_eq!(
+            self.session.is_closed(),
+            self.closed,
+            "is_closed disagrees with Closed events"
+        );
     }
 
     fn datagram(&mut self, from: SocketAddr, payload: &[u8]) {
         let now = self.now();
-        let handled = self.session.handle_datagram(now, Datagram { socket: SocketIx(0), from, payload });
+        let handled = self.session.handle_datagram(
+            now,
+            Datagram {
+                socket: SocketIx(0),
+                from,
+                payload,
+            },
+        );
         let ours = [self.cfg.video, self.cfg.audio, self.cfg.command].contains(&from);
         if self.closed || !ours {
-            assert_eq!(handled, Handled::NotMine, "closed={} from={from}", self.closed);
+            assert_eq!(
+                handled,
+                Handled::NotMine,
+                "closed={} from={from}",
+                self.closed
+            );
         } else {
             assert_eq!(handled, Handled::Mine, "datagram from the camera's {from}");
         }
@@ -165,8 +219,16 @@ impl Harness {
 
 fuzz_target!(|input: Input| {
     let mut cfg = DemoConfig::new(addr(8080), addr(8070), addr(8090));
-    cfg.frame_check = if input.markers { FrameCheck::Markers } else { FrameCheck::Header };
-    cfg.audio_start = if input.audio_off { AudioStart::Off } else { AudioStart::Request };
+    cfg.frame_check = if input.markers {
+        FrameCheck::Markers
+    } else {
+        FrameCheck::Header
+    };
+    cfg.audio_start = if input.audio_off {
+        AudioStart::Off
+    } else {
+        AudioStart::Request
+    };
     cfg.silence_timeout = Duration::from_millis(input.silence_ms.into());
     cfg.start_retry = Duration::from_millis(input.start_retry_ms.into());
     cfg.wifi_timeout = Duration::from_millis(input.wifi_timeout_ms.into());
@@ -192,10 +254,36 @@ fuzz_target!(|input: Input| {
     for op in input.ops {
         match op {
             Op::Video(bytes) => h.datagram(h.cfg.video, &bytes),
-            Op::VideoFramed { frame_id, end_of_frame, packet, payload } => {
-                let mut bytes = VideoHeader::new(frame_id, packet, end_of_frame).raw.to_vec();
+            Op::VideoFramed {
+                frame_id,
+                end_of_frame,
+                packet,
+                payload,
+            } => {
+                let mut bytes = VideoHeader::new(frame_id, packet, end_of_frame)
+                    .raw
+                    .to_vec();
                 bytes.extend_from_slice(&payload);
                 h.datagram(h.cfg.video, &bytes);
+            }
+            Op::Picture {
+                frame_id,
+                parts,
+                skip,
+            } => {
+                let jpeg = picture();
+                let n = usize::from(parts % 8) + 1;
+                let size = jpeg.len().div_ceil(n);
+                for (i, chunk) in jpeg.chunks(size).enumerate() {
+                    if skip.is_some_and(|k| usize::from(k) == i) {
+                        continue;
+                    }
+                    let last = (i + 1) * size >= jpeg.len();
+                    let packet = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                    let mut bytes = VideoHeader::new(frame_id, packet, last).raw.to_vec();
+                    bytes.extend_from_slice(chunk);
+                    h.datagram(h.cfg.video, &bytes);
+                }
             }
             Op::Audio(bytes) => h.datagram(h.cfg.audio, &bytes),
             Op::Command(bytes) => h.datagram(h.cfg.command, &bytes),
@@ -214,7 +302,10 @@ fuzz_target!(|input: Input| {
                 }
                 h.timeout();
             }
-            Op::SetWifi { ssid, password } => h.command(CameraCommand::SetWifi { ssid, password: Secret::new(password) }),
+            Op::SetWifi { ssid, password } => h.command(CameraCommand::SetWifi {
+                ssid,
+                password: Secret::new(password),
+            }),
             Op::Other(n) => h.command(match n % 6 {
                 0 => CameraCommand::Snapshot,
                 1 => CameraCommand::Reboot,
