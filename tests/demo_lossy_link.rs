@@ -65,6 +65,16 @@ fn pair(
     )
 }
 
+/// Session and camera over links that lose nothing.
+fn clean_pair(check: FrameCheck, header: SimHeader) -> Pair<DemoSession, DemoCamera> {
+    pair(
+        NetemConfig::perfect(1),
+        NetemConfig::perfect(2),
+        check,
+        header,
+    )
+}
+
 fn lossy(seed: u64) -> NetemConfig {
     NetemConfig {
         loss: 0.10,
@@ -136,12 +146,7 @@ fn ten_percent_loss_with_reordering_never_yields_a_corrupt_jpeg() {
 
 #[test]
 fn lossless_link_delivers_every_frame_in_order() {
-    let mut p = pair(
-        NetemConfig::perfect(1),
-        NetemConfig::perfect(2),
-        FrameCheck::Header,
-        SimHeader::Beken,
-    );
+    let mut p = clean_pair(FrameCheck::Header, SimHeader::Beken);
     p.run_for(Duration::from_secs(5));
     let stamps: Vec<u64> = jpegs(&p.events)
         .iter()
@@ -161,12 +166,7 @@ fn lossless_link_delivers_every_frame_in_order() {
 
 #[test]
 fn markers_policy_works_with_a_non_beken_header() {
-    let mut p = pair(
-        NetemConfig::perfect(1),
-        NetemConfig::perfect(2),
-        FrameCheck::Markers,
-        SimHeader::Opaque,
-    );
+    let mut p = clean_pair(FrameCheck::Markers, SimHeader::Opaque);
     p.run_for(Duration::from_secs(3));
     let frames = jpegs(&p.events);
     assert!(frames.len() >= 25);
@@ -178,12 +178,7 @@ fn markers_policy_works_with_a_non_beken_header() {
 
 #[test]
 fn header_policy_rejects_a_non_beken_stream_instead_of_publishing_garbage() {
-    let mut p = pair(
-        NetemConfig::perfect(1),
-        NetemConfig::perfect(2),
-        FrameCheck::Header,
-        SimHeader::Opaque,
-    );
+    let mut p = clean_pair(FrameCheck::Header, SimHeader::Opaque);
     p.run_for(Duration::from_secs(3));
     for j in jpegs(&p.events) {
         let n = read_stamp(&j).expect("only real frames");
@@ -210,12 +205,7 @@ fn start_request_is_retried_until_video_flows() {
 
 #[test]
 fn a_camera_that_falls_silent_closes_the_session() {
-    let mut p = pair(
-        NetemConfig::perfect(1),
-        NetemConfig::perfect(2),
-        FrameCheck::Header,
-        SimHeader::Beken,
-    );
+    let mut p = clean_pair(FrameCheck::Header, SimHeader::Beken);
     p.run_for(Duration::from_secs(2));
     p.device.handle().set_paused(true);
     p.run_for(Duration::from_secs(11));
@@ -244,12 +234,7 @@ fn result_of(events: &[SessionEvent], id: u64) -> Option<Result<(), CommandError
 
 #[test]
 fn wifi_setup_reaches_the_camera_byte_for_byte() {
-    let mut p = pair(
-        NetemConfig::perfect(1),
-        NetemConfig::perfect(2),
-        FrameCheck::Header,
-        SimHeader::Beken,
-    );
+    let mut p = clean_pair(FrameCheck::Header, SimHeader::Beken);
     p.run_for(Duration::from_secs(1));
     command(
         &mut p,
@@ -299,12 +284,7 @@ fn wifi_setup_retries_then_reports_a_camera_that_does_not_answer() {
 
 #[test]
 fn invalid_wifi_values_and_unsupported_commands_are_refused_without_sending() {
-    let mut p = pair(
-        NetemConfig::perfect(1),
-        NetemConfig::perfect(2),
-        FrameCheck::Header,
-        SimHeader::Beken,
-    );
+    let mut p = clean_pair(FrameCheck::Header, SimHeader::Beken);
     command(
         &mut p,
         1,
