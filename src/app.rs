@@ -1,23 +1,25 @@
 //! Wires the bridge together: discovery → supervisor → camera tasks →
-//! publisher → MQTT. Owns the root cancellation token; `run` returns after a
+//! publisher → MQTT, with discovery asked to rescan by the publisher
+//! (`bridge/set/discover`) and to look again by cameras that left. Owns the root cancellation token; `run` returns after a
 //! clean shutdown (offline states published).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::discovery::Sources;
 use crate::io::{SocketFactory, UdpFactory};
 use crate::publisher::ha::HaContext;
 use crate::publisher::topics::Topics;
 use crate::publisher::{PublisherCore, PublisherSettings};
-use crate::supervisor::backoff::Backoff;
-use crate::supervisor::{
-    configured_cameras, CameraSettings, CameraSpec, DiscoveryEvent, Supervisor,
-};
+use crate::supervisor::core::CoreSettings;
+use crate::supervisor::{CameraSettings, Supervisor};
 
 /// Where the embedded broker listens when the config says `embedded` and no
 /// `--mqtt-listen` was given.
@@ -26,8 +28,8 @@ pub const DEFAULT_EMBEDDED_LISTEN: &str = "127.0.0.1:1883";
 /// Knobs that are not user configuration (tests shorten them).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Session restart policy.
-    pub backoff: Backoff,
+    /// The camera cores' tunables (restart backoffs, snapshot waits).
+    pub core: CoreSettings,
     /// Seed for backoff jitter.
     pub seed: u64,
     /// Embedded broker address (used when `mqtt.url = "embedded"`).
@@ -39,7 +41,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
-            backoff: Backoff::default(),
+            core: CoreSettings::default(),
             seed: 0x5eed,
             embedded_listen: DEFAULT_EMBEDDED_LISTEN
                 .parse()
@@ -56,18 +58,19 @@ pub async fn run(
     state_dir: Option<std::path::PathBuf>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let cameras = configured_cameras(&cfg).await?;
+    let sources = crate::discovery::configured::sources(&cfg).await?;
     let opts = RunOptions {
         state_dir,
         ..RunOptions::default()
     };
-    run_with(cfg, cameras, UdpFactory, opts, shutdown).await
+    run_with(cfg, sources, UdpFactory, opts, shutdown).await
 }
 
-/// Runs the bridge with the given cameras and socket factory (tests use an in-memory network).
+/// Runs the bridge with the given discovery sources and socket factory (tests
+/// use an in-memory network).
 pub async fn run_with<F: SocketFactory>(
     cfg: Config,
-    cameras: Vec<CameraSpec>,
+    sources: Sources,
     factory: F,
     opts: RunOptions,
     shutdown: impl Future<Output = ()>,
@@ -84,7 +87,7 @@ pub async fn run_with<F: SocketFactory>(
     } else {
         cfg.mqtt.url.clone()
     };
-    if cameras.is_empty() {
+    if sources.configured.is_empty() && sources.demo_probe.targets().is_empty() {
         tracing::warn!(
             "no cameras configured: add [[cameras]] or discovery.demo_mode_hosts (see config/cam2mqtt.example.toml), or try `cam2mqtt demo`"
         );
@@ -105,7 +108,9 @@ pub async fn run_with<F: SocketFactory>(
     let (events_tx, events_rx) = mpsc::channel(1024);
     let (requests_tx, requests_rx) = mpsc::channel(64);
     let (discovery_tx, discovery_rx) = mpsc::channel(64);
-    let (rescan_tx, mut rescan_rx) = mpsc::channel(1);
+    let (rescan_tx, rescan_rx) = mpsc::channel(1);
+    let (forget_tx, forget_rx) = mpsc::channel(64);
+    let factory = Arc::new(factory);
 
     let publisher = tokio::spawn(crate::publisher::run(
         core,
@@ -119,32 +124,27 @@ pub async fn run_with<F: SocketFactory>(
     let settings = CameraSettings {
         max_bytes: cfg.snapshots.max_bytes,
         jpeg_quality: cfg.snapshots.jpeg_quality,
-        backoff: opts.backoff,
+        core: opts.core.clone(),
         state_dir: opts.state_dir.clone(),
     };
-    let supervisor = Supervisor::new(factory, settings, events_tx, cancel.clone(), opts.seed);
+    let supervisor = Supervisor::new(
+        factory.clone(),
+        settings,
+        events_tx,
+        forget_tx,
+        cancel.clone(),
+        opts.seed,
+    );
     let supervisor = tokio::spawn(supervisor.run(discovery_rx, requests_rx, rescan_tx));
-
-    // Discovery: the configured cameras now and on every rescan. LAN searches
-    // for PPPP and TUTK join this loop when those protocols land.
-    let discovery_cancel = cancel.clone();
-    let discovery = tokio::spawn(async move {
-        loop {
-            for spec in &cameras {
-                if discovery_tx
-                    .send(DiscoveryEvent::Found(Box::new(spec.clone())))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            tokio::select! {
-                () = discovery_cancel.cancelled() => return,
-                r = rescan_rx.recv() => if r.is_none() { return },
-            }
-        }
-    });
+    let discovery = tokio::spawn(crate::discovery::run(
+        sources,
+        factory,
+        Duration::from_secs(u64::from(cfg.discovery.interval_s)),
+        discovery_tx,
+        rescan_rx,
+        forget_rx,
+        cancel.clone(),
+    ));
 
     let mut publisher = publisher;
     let result = tokio::select! {

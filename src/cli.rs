@@ -11,13 +11,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{CameraConfig, Config, ConfigError};
-use crate::io::{EventSink, SessionCommand, SocketFactory, UdpFactory};
-use crate::model::{CameraCommand, MediaFrame, Protocol};
-use crate::proto::SessionEvent;
+use crate::config::{CameraKind, Config, ConfigError};
+use crate::discovery::{CameraSpec, Listing};
+use crate::io::{EventSink, SessionCommand, UdpFactory};
+use crate::model::{CameraCommand, CommandError, MediaFrame};
+use crate::proto::{CloseReason, SessionEvent};
 use crate::secret::Secret;
 use crate::sim::runner::{DemoSimOptions, SimCamera};
-use crate::supervisor::{demo_spec, CameraSpec};
 
 /// cam2mqtt: cheap Wi-Fi cameras → MQTT with Home Assistant discovery.
 #[derive(Debug, Parser)]
@@ -51,8 +51,21 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Send Wi-Fi settings to a camera and report its answer.
     Wifi(WifiArgs),
+    /// Run every discovery source once and list the cameras found.
+    Discover(DiscoverArgs),
     /// Load and validate the config; print it with secrets redacted.
     CheckConfig,
+}
+
+/// `discover` flags.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// How long to wait for answers.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `demo` flags.
@@ -150,95 +163,129 @@ impl Cli {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Finds a camera by config id or parses `host[:port]` as a demo-mode camera.
+/// Finds a camera by config id or UID, or parses `host[:port]` as a demo-mode camera.
 async fn find_camera(cfg: &Config, name: &str) -> anyhow::Result<CameraSpec> {
-    let cameras = crate::supervisor::configured_cameras(cfg).await?;
-    if let Some(spec) = cameras
-        .into_iter()
-        .find(|c| c.info.id.as_str() == name || c.info.uid == name)
-    {
-        return Ok(spec);
+    let sources = crate::discovery::configured::sources(cfg).await?;
+    let mut all = sources
+        .configured
+        .iter()
+        .chain(sources.demo_probe.targets());
+    if let Some(spec) = all.find(|c| c.info.id.as_str() == name || c.info.uid == name) {
+        return Ok(spec.clone());
     }
-    let (host, port) = match name.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| UsageError(format!("bad port in {name:?}")))?,
-        ),
-        None => (name, 8080),
-    };
-    if host.is_empty() {
-        return Err(UsageError(format!(
-            "{name:?} is neither a configured camera nor host[:port]"
+    let cam = crate::discovery::configured::demo_host_entry(name).map_err(|e| {
+        UsageError(format!(
+            "{name:?} is neither a configured camera nor host[:port]: {e}"
         ))
-        .into());
-    }
-    let mut cam = CameraConfig::demo(host);
-    cam.video_port = port;
-    if port != 8080 {
-        // The simulator's layout: video, audio, Wi-Fi on consecutive ports.
-        cam.audio_port = port.saturating_add(1);
-        cam.command_port = port.saturating_add(2);
-    }
-    Ok(demo_spec(&cam, 0, "camera").await?)
+    })?;
+    let CameraKind::Demo(demo) = &cam.kind else {
+        bail!(UsageError(format!("{name:?} is not a camera")));
+    };
+    Ok(crate::discovery::configured::demo_spec(&cam, demo, 0, "camera").await?)
 }
 
+/// Collects what a one-shot session reports.
 struct Capture {
-    first: Option<oneshot::Sender<bytes::Bytes>>,
+    first_frame: Option<oneshot::Sender<bytes::Bytes>>,
+    done: Option<oneshot::Sender<Result<(), CommandError>>>,
+    closed: Option<oneshot::Sender<CloseReason>>,
 }
 
 impl EventSink for Capture {
     fn event(&mut self, event: SessionEvent) {
-        if let SessionEvent::Media(MediaFrame::Jpeg(j)) = event {
-            if let Some(tx) = self.first.take() {
-                let _ = tx.send(j);
+        match event {
+            SessionEvent::Media(MediaFrame::Jpeg(j)) => {
+                if let Some(tx) = self.first_frame.take() {
+                    let _ = tx.send(j);
+                }
             }
+            SessionEvent::CommandDone { result, .. } => {
+                if let Some(tx) = self.done.take() {
+                    let _ = tx.send(result);
+                }
+            }
+            SessionEvent::Closed(reason) => {
+                if let Some(tx) = self.closed.take() {
+                    let _ = tx.send(reason);
+                }
+            }
+            _ => {}
         }
     }
+}
+
+/// What a one-shot session hands the caller.
+struct OneShot {
+    commands: mpsc::Sender<SessionCommand>,
+    frame: oneshot::Receiver<bytes::Bytes>,
+    done: oneshot::Receiver<Result<(), CommandError>>,
+    closed: oneshot::Receiver<CloseReason>,
 }
 
 /// Runs a session for `spec` until `f` is done with it.
 async fn with_session<T>(
     spec: &CameraSpec,
-    f: impl AsyncFnOnce(
-        &mpsc::Sender<SessionCommand>,
-        oneshot::Receiver<bytes::Bytes>,
-    ) -> anyhow::Result<T>,
+    f: impl AsyncFnOnce(&mut OneShot) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let socket = UdpFactory
-        .bind_for(spec.info.address)
+    let sockets = crate::io::bind_all(&UdpFactory, &spec.session.sockets())
         .await
-        .context("binding a UDP socket")?;
+        .context("binding UDP sockets")?;
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let (frame_tx, frame_rx) = oneshot::channel();
+    let (done_tx, done_rx) = oneshot::channel();
+    let (closed_tx, closed_rx) = oneshot::channel();
     let cancel = CancellationToken::new();
-    let sink = Capture {
-        first: Some(frame_tx),
+    let mut sink = Capture {
+        first_frame: Some(frame_tx),
+        done: Some(done_tx),
+        closed: Some(closed_tx),
     };
-    let driver = spec
-        .session
-        .clone()
-        .spawn(socket, cmd_rx, sink, cancel.clone());
-    let result = f(&cmd_tx, frame_rx).await;
+    let session = spec.session.build();
+    let c = cancel.clone();
+    let driver = tokio::spawn(async move {
+        crate::io::run_session(session, sockets, cmd_rx, &mut sink, c).await
+    });
+    let mut io = OneShot {
+        commands: cmd_tx,
+        frame: frame_rx,
+        done: done_rx,
+        closed: closed_rx,
+    };
+    let result = f(&mut io).await;
     cancel.cancel();
     let _ = driver.await;
     result
 }
 
+/// Waits for `rx`, or explains why the session ended first.
+async fn or_closed<T>(
+    rx: &mut oneshot::Receiver<T>,
+    closed: &mut oneshot::Receiver<CloseReason>,
+    timeout: Duration,
+    what: &str,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        r = rx => r.context("session ended"),
+        r = closed => match r {
+            Ok(reason) => bail!("{what}: the session ended ({reason})"),
+            Err(_) => bail!("{what}: the session ended"),
+        },
+        () = tokio::time::sleep(timeout) => bail!("{what}: nothing within {}", humantime::format_duration(timeout)),
+    }
+}
+
 /// `cam2mqtt snapshot`.
 pub async fn snapshot(cfg: &Config, args: SnapshotArgs) -> anyhow::Result<()> {
     let spec = find_camera(cfg, &args.camera).await?;
-    let jpeg = with_session(&spec, async |_, frame| {
-        tokio::time::timeout(args.timeout, frame)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "no complete frame from {} within {:?}",
-                    spec.info.address,
-                    args.timeout
-                )
-            })?
-            .context("session ended")
+    let reach = spec.info.reach.to_string();
+    let jpeg = with_session(&spec, async |s| {
+        or_closed(
+            &mut s.frame,
+            &mut s.closed,
+            args.timeout,
+            &format!("no complete frame from {reach}"),
+        )
+        .await
     })
     .await?;
     let path = args
@@ -265,19 +312,32 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
         (None, None) => Secret::default(),
     };
     let spec = find_camera(cfg, &args.camera).await?;
-    if spec.info.protocol != Protocol::Demo {
-        bail!("Wi-Fi setup is only implemented for demo-mode cameras in this release");
+    if !spec.info.can(crate::model::Capability::Wifi) {
+        bail!(
+            "Wi-Fi setup is not supported by camera {} ({} protocol)",
+            spec.info.id,
+            spec.info.protocol
+        );
     }
     let command = CameraCommand::SetWifi {
         ssid: args.ssid.clone(),
         password,
     };
-    let result = with_session(&spec, async |cmds, _| {
-        let (tx, rx) = oneshot::channel();
-        cmds.send(SessionCommand { command, reply: tx })
+    let result = with_session(&spec, async |s| {
+        s.commands
+            .send(SessionCommand {
+                id: crate::proto::CommandId(1),
+                command,
+            })
             .await
             .context("session ended")?;
-        rx.await.context("session ended")
+        or_closed(
+            &mut s.done,
+            &mut s.closed,
+            Duration::from_secs(30),
+            "no answer to Wi-Fi setup",
+        )
+        .await
     })
     .await?;
     match result {
@@ -290,6 +350,30 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
         }
         Err(e) => bail!("camera {}: {e}", spec.info.id),
     }
+}
+
+/// `cam2mqtt discover`: runs every discovery source once and prints the cameras.
+pub async fn discover(cfg: &Config, args: DiscoverArgs) -> anyhow::Result<()> {
+    let sources = crate::discovery::configured::sources(cfg).await?;
+    let found = sources
+        .scan(&UdpFactory, args.timeout, &Default::default())
+        .await;
+    let listings: Vec<Listing> = found.iter().map(Listing::from).collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&listings)?);
+    } else if listings.is_empty() {
+        println!("no cameras found (configured cameras and demo_mode_hosts are listed; PPPP and Wyze searches arrive in later releases)");
+    } else {
+        println!(
+            "{:<6} {:<28} {:<24} {:<22} {:<18} source",
+            "proto", "id", "uid", "address", "model"
+        );
+        for l in &listings {
+            println!("{l}");
+        }
+    }
+    let _ = std::io::stdout().flush();
+    Ok(())
 }
 
 /// `cam2mqtt check-config`.
@@ -376,7 +460,7 @@ pub async fn demo(
     cam.name = "Demo A9 camera".into();
     cfg.cameras.push(cam);
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
-    let cameras = crate::supervisor::configured_cameras(&cfg).await?;
+    let sources = crate::discovery::configured::sources(&cfg).await?;
     let opts = crate::app::RunOptions {
         embedded_listen: args.mqtt_listen,
         ..Default::default()
@@ -395,7 +479,7 @@ pub async fn demo(
     println!("  watch it:               mosquitto_sub -h {ip} -p {port} -t 'cam2mqtt/#' -v");
     println!("  press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
-    let result = crate::app::run_with(cfg, cameras, UdpFactory, opts, shutdown).await;
+    let result = crate::app::run_with(cfg, sources, UdpFactory, opts, shutdown).await;
     sim.stop().await;
     result
 }

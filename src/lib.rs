@@ -22,8 +22,10 @@
 
 pub mod app;
 pub mod broker;
+pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod discovery;
 pub mod io;
 pub mod media;
 pub mod model;

@@ -63,6 +63,7 @@ fn main() {
                     Command::Run => cam2mqtt::app::run(cfg, state_dir, shutdown_signal()).await,
                     Command::Snapshot(a) => cli::snapshot(&cfg, a).await,
                     Command::Wifi(a) => cli::wifi(&cfg, a).await,
+                    Command::Discover(a) => cli::discover(&cfg, a).await,
                     Command::CheckConfig => {
                         cli::check_config(&cfg);
                         Ok(())

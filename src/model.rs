@@ -145,8 +145,8 @@ pub struct CameraInfo {
     pub name: String,
     /// Protocol.
     pub protocol: Protocol,
-    /// Where it is reached.
-    pub address: SocketAddr,
+    /// How it is reached: an address, or a UID (PPPP, TUTK) with the address last seen.
+    pub reach: Reach,
     /// Model, when known before connecting.
     pub model: String,
     /// Firmware version, when known.
@@ -163,6 +163,52 @@ impl CameraInfo {
     /// True if the camera offers `cap`.
     pub fn can(&self, cap: Capability) -> bool {
         self.capabilities.contains(&cap)
+    }
+
+    /// The address to talk to now, if one is known.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.reach.address()
+    }
+}
+
+/// How a camera is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// At a fixed address (demo mode, or a static `host`).
+    Host(SocketAddr),
+    /// By its UID, found through a LAN search or the cloud; the address it was
+    /// last seen at, if any, is only a hint (DHCP may move it).
+    Uid {
+        /// The UID as the camera reports it.
+        uid: String,
+        /// Where it answered last.
+        last_known: Option<SocketAddr>,
+    },
+}
+
+impl Reach {
+    /// The address to talk to now, if one is known.
+    pub fn address(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Host(a) => Some(*a),
+            Self::Uid { last_known, .. } => *last_known,
+        }
+    }
+}
+
+impl fmt::Display for Reach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Host(a) => write!(f, "{a}"),
+            Self::Uid {
+                uid,
+                last_known: Some(a),
+            } => write!(f, "{uid} at {a}"),
+            Self::Uid {
+                uid,
+                last_known: None,
+            } => write!(f, "{uid}"),
+        }
     }
 }
 
@@ -203,20 +249,33 @@ pub enum AudioCodec {
     Aac,
 }
 
+/// One encoded video access unit (a whole frame) from a camera.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoFrame {
+    /// Codec.
+    pub codec: VideoCodec,
+    /// Whether decoding can start here (an IDR / IRAP picture with its parameter sets).
+    pub keyframe: bool,
+    /// The camera's presentation time (from its own clock; only differences matter).
+    pub timestamp: Duration,
+    /// Annex-B bytes.
+    pub data: Bytes,
+}
+
+/// Checks that a byte string is a complete picture (e.g. that a JPEG decodes).
+/// Injected into protocol cores, which must not depend on `media`.
+pub type FrameValidator = fn(&[u8]) -> bool;
+
 /// A complete media unit out of a session.
 #[derive(Debug, Clone)]
 pub enum MediaFrame {
     /// A verified, complete JPEG picture.
     Jpeg(Bytes),
     /// An encoded video access unit.
-    Video {
-        /// Codec.
-        codec: VideoCodec,
-        /// Whether decoding can start here.
-        keyframe: bool,
-        /// Annex-B bytes.
-        data: Bytes,
-    },
+    Video(VideoFrame),
+    /// One or more video frames were lost: frames that depend on them cannot be
+    /// decoded until the next keyframe.
+    VideoLost,
     /// A chunk of received audio.
     Audio {
         /// Encoding.
@@ -238,7 +297,7 @@ pub enum IntercomSource {
 }
 
 /// Night-vision mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NightVision {
     /// IR on.
@@ -264,6 +323,101 @@ pub enum PtzMove {
     Stop,
     /// Go to the home position.
     Home,
+}
+
+/// Every command a camera can be sent; its topic is `<base>/<cam>/set/<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CommandKind {
+    /// `set/snapshot`: publish a fresh snapshot now.
+    Snapshot,
+    /// `set/snapshot_interval`: seconds between snapshots.
+    SnapshotInterval,
+    /// `set/resolution`.
+    Resolution,
+    /// `set/wifi`: SSID and password in one JSON.
+    Wifi,
+    /// `set/wifi_ssid`: stage the SSID.
+    WifiSsid,
+    /// `set/wifi_password`: stage the password.
+    WifiPassword,
+    /// `set/wifi_apply`: send what is staged.
+    WifiApply,
+    /// `set/intercom`: play audio on the camera's speaker.
+    Intercom,
+    /// `set/night_vision`.
+    NightVision,
+    /// `set/light`.
+    Light,
+    /// `set/reboot`.
+    Reboot,
+    /// `set/ptz`.
+    Ptz,
+}
+
+impl CommandKind {
+    /// Every command, in the order the docs list them.
+    pub const ALL: [CommandKind; 12] = [
+        Self::Snapshot,
+        Self::SnapshotInterval,
+        Self::Resolution,
+        Self::Wifi,
+        Self::WifiSsid,
+        Self::WifiPassword,
+        Self::WifiApply,
+        Self::Intercom,
+        Self::NightVision,
+        Self::Light,
+        Self::Reboot,
+        Self::Ptz,
+    ];
+
+    /// The topic name (`set/<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Snapshot => "snapshot",
+            Self::SnapshotInterval => "snapshot_interval",
+            Self::Resolution => "resolution",
+            Self::Wifi => "wifi",
+            Self::WifiSsid => "wifi_ssid",
+            Self::WifiPassword => "wifi_password",
+            Self::WifiApply => "wifi_apply",
+            Self::Intercom => "intercom",
+            Self::NightVision => "night_vision",
+            Self::Light => "light",
+            Self::Reboot => "reboot",
+            Self::Ptz => "ptz",
+        }
+    }
+
+    /// The command named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The capability a camera needs for this command.
+    pub fn capability(self) -> Capability {
+        match self {
+            Self::Snapshot | Self::SnapshotInterval => Capability::Snapshot,
+            Self::Resolution => Capability::Resolution,
+            Self::Wifi | Self::WifiSsid | Self::WifiPassword | Self::WifiApply => Capability::Wifi,
+            Self::Intercom => Capability::Intercom,
+            Self::NightVision => Capability::NightVision,
+            Self::Light => Capability::Light,
+            Self::Reboot => Capability::Reboot,
+            Self::Ptz => Capability::Ptz,
+        }
+    }
+
+    /// All command names, comma-separated (for error texts).
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
+    }
+}
+
+impl fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A command for one camera, parsed and validated from MQTT or the CLI.
@@ -301,39 +455,32 @@ pub enum CameraCommand {
 }
 
 impl CameraCommand {
+    /// Which command this is.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Self::Snapshot => CommandKind::Snapshot,
+            Self::SetSnapshotInterval(_) => CommandKind::SnapshotInterval,
+            Self::SetResolution(_) => CommandKind::Resolution,
+            Self::SetWifi { .. } => CommandKind::Wifi,
+            Self::StageWifiSsid(_) => CommandKind::WifiSsid,
+            Self::StageWifiPassword(_) => CommandKind::WifiPassword,
+            Self::ApplyWifi => CommandKind::WifiApply,
+            Self::Intercom(_) => CommandKind::Intercom,
+            Self::NightVision(_) => CommandKind::NightVision,
+            Self::Light(_) => CommandKind::Light,
+            Self::Reboot => CommandKind::Reboot,
+            Self::Ptz(_) => CommandKind::Ptz,
+        }
+    }
+
     /// The command's name as in its topic (`set/<name>`).
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::Snapshot => "snapshot",
-            Self::SetSnapshotInterval(_) => "snapshot_interval",
-            Self::SetResolution(_) => "resolution",
-            Self::SetWifi { .. } => "wifi",
-            Self::StageWifiSsid(_) => "wifi_ssid",
-            Self::StageWifiPassword(_) => "wifi_password",
-            Self::ApplyWifi => "wifi_apply",
-            Self::Intercom(_) => "intercom",
-            Self::NightVision(_) => "night_vision",
-            Self::Light(_) => "light",
-            Self::Reboot => "reboot",
-            Self::Ptz(_) => "ptz",
-        }
+        self.kind().name()
     }
 
     /// The capability a camera needs for this command.
     pub fn required_capability(&self) -> Capability {
-        match self {
-            Self::Snapshot | Self::SetSnapshotInterval(_) => Capability::Snapshot,
-            Self::SetResolution(_) => Capability::Resolution,
-            Self::SetWifi { .. }
-            | Self::StageWifiSsid(_)
-            | Self::StageWifiPassword(_)
-            | Self::ApplyWifi => Capability::Wifi,
-            Self::Intercom(_) => Capability::Intercom,
-            Self::NightVision(_) => Capability::NightVision,
-            Self::Light(_) => Capability::Light,
-            Self::Reboot => Capability::Reboot,
-            Self::Ptz(_) => Capability::Ptz,
-        }
+        self.kind().capability()
     }
 }
 
@@ -342,7 +489,7 @@ impl CameraCommand {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// No such command topic.
-    #[error("unknown command {0:?}; known commands: {known}", known = crate::publisher::topics::COMMAND_NAMES.join(", "))]
+    #[error("unknown command {0:?}; known commands: {known}", known = CommandKind::names())]
     UnknownCommand(String),
     /// No such camera.
     #[error("unknown camera {0:?}")]

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use cam2mqtt::model::{CameraCommand, CommandError, MediaFrame};
 use cam2mqtt::proto::demo::{DemoConfig, DemoSession, FrameCheck};
-use cam2mqtt::proto::{CloseReason, CommandId, Session, SessionEvent};
+use cam2mqtt::proto::{CloseReason, Session, SessionEvent};
 use cam2mqtt::secret::Secret;
 use cam2mqtt::sim::demo::{DemoCamera, DemoCameraConfig, SimHeader};
-use cam2mqtt::sim::netem::NetemConfig;
+use cam2mqtt::sim::netem::{Netem, NetemConfig};
 use cam2mqtt::sim::pattern::{read_stamp, render_jpeg, PatternSpec};
 use support::pair::Pair;
 
@@ -42,7 +42,12 @@ fn pair(
     header: SimHeader,
 ) -> Pair<DemoSession, DemoCamera> {
     let t0 = Instant::now();
-    let mut cfg = DemoConfig::new(addr(VIDEO), addr(AUDIO), addr(WIFI));
+    let mut cfg = DemoConfig::new(
+        addr(VIDEO),
+        addr(AUDIO),
+        addr(WIFI),
+        cam2mqtt::media::jpeg::decodes,
+    );
     cfg.frame_check = check;
     let cam = DemoCamera::new(
         DemoCameraConfig {
@@ -184,13 +189,21 @@ fn header_policy_rejects_a_non_beken_stream_instead_of_publishing_garbage() {
         let n = read_stamp(&j).expect("only real frames");
         assert_eq!(j.as_ref(), render_jpeg(&spec(), "lossy", n.1).as_slice());
     }
+    // What it could not verify it counted as dropped, not silently ignored.
+    let sent = p.device.handle().frames_sent();
+    let stats = p.contract.stats();
+    assert!(sent >= 20, "the camera streamed ({sent} frames)");
+    assert!(
+        stats.frames_dropped >= sent / 2,
+        "most of {sent} unverifiable frames counted as dropped: {stats:?}"
+    );
 }
 
 #[test]
 fn start_request_is_retried_until_video_flows() {
-    // The first start requests are lost; the session keeps asking.
+    // Every request is lost for 2.5 s (a camera still booting); the session keeps asking.
     let up = NetemConfig {
-        loss: 0.7,
+        loss: 1.0,
         ..NetemConfig::perfect(3)
     };
     let mut p = pair(
@@ -199,8 +212,20 @@ fn start_request_is_retried_until_video_flows() {
         FrameCheck::Header,
         SimHeader::Beken,
     );
-    p.run_for(Duration::from_secs(8));
-    assert!(!jpegs(&p.events).is_empty());
+    p.run_for(Duration::from_millis(2500));
+    assert!(jpegs(&p.events).is_empty());
+    p.up = Netem::new(NetemConfig::perfect(5));
+    p.run_for(Duration::from_secs(3));
+    assert!(
+        !jpegs(&p.events).is_empty(),
+        "video flows once requests get through"
+    );
+    let starts = p
+        .client_sent
+        .iter()
+        .filter(|(_, to, bytes)| *to == addr(VIDEO) && bytes.as_slice() == [0x42, 0x76])
+        .count();
+    assert!(starts >= 3, "the start request was sent {starts} times");
 }
 
 #[test]
@@ -221,8 +246,7 @@ fn a_camera_that_falls_silent_closes_the_session() {
 }
 
 fn command(p: &mut Pair<DemoSession, DemoCamera>, id: u64, cmd: CameraCommand) {
-    let now = p.now;
-    p.client.handle_command(now, CommandId(id), cmd);
+    p.command(id, cmd);
 }
 
 fn result_of(events: &[SessionEvent], id: u64) -> Option<Result<(), CommandError>> {

@@ -10,6 +10,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use cam2mqtt::config::CameraKind;
 use cam2mqtt::sim::pattern::read_stamp;
 use cam2mqtt::sim::runner::{DemoSimOptions, SimCamera};
 use support::{bridge_config, Bridge, Mosquitto, Msg, Recorder};
@@ -29,11 +30,8 @@ async fn sim(label: &str, seed: u64) -> SimCamera {
 }
 
 fn camera_toml(id: &str, cam: &SimCamera) -> String {
-    let c = cam.camera_config();
-    format!(
-        "[[cameras]]\nid = \"{id}\"\nprotocol = \"demo\"\nhost = \"{}\"\nvideo_port = {}\naudio_port = {}\ncommand_port = {}\n\n",
-        c.host, c.video_port, c.audio_port, c.command_port
-    )
+    cam.config_snippet()
+        .replacen("[[cameras]]\n", &format!("[[cameras]]\nid = \"{id}\"\n"), 1)
 }
 
 /// The entities CONTRACT.md lists that apply to a demo-mode camera.
@@ -349,8 +347,10 @@ async fn wifi_in_three_steps_and_a_camera_that_does_not_answer() {
     let cam = sim("steps", 3).await;
     // A second camera entry whose Wi-Fi port answers nothing (it is the first camera's audio port).
     let mut mute = camera_toml("mute", &cam);
-    let audio_port = cam.camera_config().audio_port;
-    let command_port = cam.camera_config().command_port;
+    let CameraKind::Demo(demo) = cam.camera_config().kind else {
+        unreachable!("a demo-mode camera")
+    };
+    let (audio_port, command_port) = (demo.audio_port, demo.command_port);
     mute = mute.replace(
         &format!("command_port = {command_port}"),
         &format!("command_port = {audio_port}"),

@@ -35,16 +35,15 @@ async fn no_secret_in_logs_state_events_or_check_config() {
     })
     .await
     .unwrap();
-    let c = cam.camera_config();
+    // A demo-mode camera has no password; the camera password sits on a PPPP entry.
     let config = format!(
         "[mqtt]\nurl = \"{}\"\nusername = \"bridge\"\npassword = \"{MQTT_PW}\"\nclient_id = \"secret-test\"\n\n\
          [wyze]\npassword = \"{WYZE_PW}\"\n\n[http]\nlisten = \"\"\n\n\
-         [[cameras]]\nid = \"cam\"\nprotocol = \"demo\"\nhost = \"{}\"\nvideo_port = {}\naudio_port = {}\ncommand_port = {}\npassword = \"{CAM_PW}\"\n",
+         {}\
+         [[cameras]]\nid = \"door\"\nprotocol = \"pppp\"\nhost = \"127.0.0.1\"\nusername = \"admin\"\npassword = \"{CAM_PW}\"\n",
         broker.url(),
-        c.host,
-        c.video_port,
-        c.audio_port,
-        c.command_port
+        cam.config_snippet()
+            .replacen("[[cameras]]\n", "[[cameras]]\nid = \"cam\"\n", 1),
     );
     let bridge = Bridge::run(&config, "debug");
     let rec = Recorder::connect(broker.port, &["#"]).await;

@@ -6,14 +6,20 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use cam2mqtt::config::CameraConfig;
-use cam2mqtt::io::{run_device, MemFactory, MemNet};
+use std::sync::Arc;
+
+use cam2mqtt::bus::{BridgeEvent, Request};
+use cam2mqtt::config::{CameraConfig, CameraKind};
+use cam2mqtt::discovery::configured::demo_spec;
+use cam2mqtt::discovery::DiscoveryEvent;
 use cam2mqtt::model::CameraCommand;
-use cam2mqtt::publisher::{BridgeEvent, Request};
 use cam2mqtt::sim::demo::{DemoCamera, DemoCameraConfig, DemoCameraHandle};
+use cam2mqtt::sim::memnet::{MemFactory, MemNet};
 use cam2mqtt::sim::pattern::{read_stamp, PatternSpec};
+use cam2mqtt::sim::runner::run_device;
 use cam2mqtt::supervisor::backoff::Backoff;
-use cam2mqtt::supervisor::{demo_spec, CameraSettings, DiscoveryEvent, Supervisor};
+use cam2mqtt::supervisor::core::CoreSettings;
+use cam2mqtt::supervisor::{CameraSettings, Supervisor};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -47,7 +53,9 @@ fn spawn_camera(
     tokio::spawn(run_device(cam, sockets, cancel.clone()));
     let mut cfg = CameraConfig::demo(&ip);
     cfg.id = label.into();
-    cfg.silence_timeout_s = 3;
+    if let CameraKind::Demo(d) = &mut cfg.kind {
+        d.silence_timeout_s = 3;
+    }
     cfg.snapshot_interval_s = Some(1);
     (cfg, handle)
 }
@@ -79,22 +87,31 @@ impl Bridge {
         let (disc_tx, disc_rx) = mpsc::channel(16);
         let (requests, req_rx) = mpsc::channel(16);
         let (rescan_tx, _rescan_rx) = mpsc::channel(1);
+        let (forget_tx, forget_rx) = mpsc::channel(16);
         let settings = CameraSettings {
             max_bytes: 500_000,
             jpeg_quality: 80,
-            backoff,
+            core: CoreSettings {
+                backoff,
+                ..CoreSettings::default()
+            },
             state_dir,
         };
         let sup = Supervisor::new(
-            MemFactory(net.clone()),
+            Arc::new(MemFactory(net.clone())),
             settings,
             events_tx,
+            forget_tx,
             cancel.clone(),
             42,
         );
         tokio::spawn(sup.run(disc_rx, req_rx, rescan_tx));
+        std::mem::forget(forget_rx);
         for c in cameras {
-            let spec = demo_spec(c, 1, "test").await.unwrap();
+            let CameraKind::Demo(d) = &c.kind else {
+                unreachable!("demo cameras")
+            };
+            let spec = demo_spec(c, d, 1, "test").await.unwrap();
             disc_tx
                 .send(DiscoveryEvent::Found(Box::new(spec)))
                 .await
@@ -231,7 +248,7 @@ async fn a_killed_session_restarts_with_backoff_while_another_camera_keeps_publi
     let mut downtimes = Vec::new();
     for round in 0..2 {
         let sock = net
-            .socket_bound_for(a_video)
+            .socket_talking_to(a_video)
             .expect("the bridge bound a socket for front");
         net.break_socket(sock);
         let down = bridge
@@ -259,7 +276,7 @@ async fn a_killed_session_restarts_with_backoff_while_another_camera_keeps_publi
         );
         downtimes.push(up - down);
         assert_ne!(
-            net.socket_bound_for(a_video),
+            net.socket_talking_to(a_video),
             Some(sock),
             "a new session, a new socket"
         );
@@ -278,7 +295,7 @@ async fn a_killed_session_restarts_with_backoff_while_another_camera_keeps_publi
 
 fn interval_in_state(e: &BridgeEvent) -> Option<u64> {
     match e {
-        BridgeEvent::State { state, .. } => state["snapshot_interval_s"].as_u64(),
+        BridgeEvent::State { state, .. } => Some(u64::from(state.snapshot_interval_s)),
         _ => None,
     }
 }

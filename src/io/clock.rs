@@ -27,3 +27,12 @@ pub fn wall() -> SystemTime {
 pub fn wall_rfc3339() -> String {
     humantime::format_rfc3339_seconds(wall()).to_string()
 }
+
+/// Sleeps until `at`, or forever when there is no deadline: the one timer
+/// helper every `select!` loop uses (tokio's clock, so paused tests control it).
+pub async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

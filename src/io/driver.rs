@@ -1,42 +1,50 @@
-//! The one `select!` loop: runs any sans-IO [`Session`] (or simulated
-//! [`Device`]) over real or in-memory sockets.
+//! The one `select!` loop that runs any sans-IO [`Session`] over real or
+//! in-memory sockets.
 //!
 //! After every input the driver drains `poll_transmit`/`poll_event` to `None`
 //! (the drain contract in [`crate::proto`]), then waits for the first of: a
-//! datagram, the session's deadline, a command, or cancellation. Events go to an
-//! [`EventSink`] that must not block, so a slow broker can never delay the
-//! packet path.
+//! datagram on any socket (polled fairly), the session's deadline, a command, or
+//! cancellation. A socket that became readable is drained (up to
+//! [`MAX_BURST`] datagrams) before the driver waits again. Events, including
+//! command results, go to an [`EventSink`] that must not block, so a slow
+//! broker can never delay the packet path.
+//!
+//! The caller runs the driver inside a tracing span naming the camera, so every
+//! log line here carries the camera's id and protocol.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::task::Poll;
 
-use tokio::io::ReadBuf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::clock;
-use super::socket::{send_to, DatagramSocket};
-use crate::model::{CameraCommand, CommandError};
-use crate::proto::{CloseReason, CommandId, Datagram, Session, SessionEvent, SocketIx, Transmit};
-use crate::sim::Device;
+use super::socket::{recv_any, send_to, try_recv, DatagramSocket, Received};
+use crate::model::CameraCommand;
+use crate::proto::codec::LimitedHex;
+use crate::proto::{CloseReason, CommandId, Datagram, Handled, Session, SessionEvent, Transmit};
 
 /// Largest datagram accepted (bigger ones are truncated by the OS; UDP max).
 const RECV_BUF: usize = 65_536;
+/// Datagrams handled from ready sockets before the driver looks at its timer,
+/// commands and cancellation again.
+pub const MAX_BURST: usize = 64;
+/// Bytes of a dropped datagram shown in the debug log.
+const LOG_HEAD: usize = 16;
 
-/// A command for a running session plus where to send its result.
+/// A command for a running session; its result comes back through the
+/// [`EventSink`] as [`SessionEvent::CommandDone`] with the same id.
 #[derive(Debug)]
 pub struct SessionCommand {
+    /// Chosen by the caller, echoed in the result.
+    pub id: CommandId,
     /// The command.
     pub command: CameraCommand,
-    /// Receives the result exactly once.
-    pub reply: oneshot::Sender<Result<(), CommandError>>,
 }
 
 /// Receives session events; must return quickly and never await.
 pub trait EventSink: Send {
-    /// Handle one event (not `CommandDone`, which the driver routes itself).
+    /// Handle one event.
     fn event(&mut self, event: SessionEvent);
 }
 
@@ -46,40 +54,17 @@ pub enum DriverError {
     /// A socket failed.
     #[error("socket error: {0}")]
     Socket(#[from] io::Error),
-    /// The session asked for more sockets than were given.
-    #[error("session needs {need} sockets, driver has {have}")]
-    Sockets {
-        /// Asked for.
-        need: usize,
-        /// Given.
-        have: usize,
-    },
+    /// The session was given no socket.
+    #[error("the session has no socket")]
+    NoSocket,
 }
 
-/// Waits for a datagram on any of `sockets`.
-async fn recv_any<S: DatagramSocket>(
-    sockets: &[S],
-    buf: &mut [u8],
-) -> io::Result<(SocketIx, SocketAddr, usize)> {
-    std::future::poll_fn(|cx| {
-        for (i, sock) in sockets.iter().enumerate() {
-            let mut rb = ReadBuf::new(buf);
-            if let Poll::Ready(r) = sock.poll_recv_from(cx, &mut rb) {
-                let n = rb.filled().len();
-                let ix = SocketIx(u8::try_from(i).unwrap_or(u8::MAX));
-                return Poll::Ready(r.map(|from| (ix, from, n)));
-            }
-        }
-        Poll::Pending
-    })
-    .await
-}
-
-async fn flush<S: DatagramSocket>(sockets: &[S], t: Transmit) {
+/// Sends one datagram; a send failure is logged and otherwise ignored.
+pub async fn flush<S: DatagramSocket>(sockets: &[S], t: Transmit) {
     let Some(sock) = sockets.get(usize::from(t.socket.0)) else {
         tracing::warn!(
             socket = t.socket.0,
-            "transmit on a socket that does not exist"
+            "transmit on a socket that does not exist (a bug)"
         );
         return;
     };
@@ -90,95 +75,9 @@ async fn flush<S: DatagramSocket>(sockets: &[S], t: Transmit) {
     }
 }
 
-/// Sleeps until `at`, or forever when there is no deadline.
-async fn sleep_until(at: Option<std::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Runs `session` until it closes, a socket fails or `cancel` fires.
-///
-/// Pending commands are answered with [`CommandError::Offline`] when it ends.
-pub async fn run_session<S: Session, D: DatagramSocket, K: EventSink>(
-    mut session: S,
-    sockets: Vec<D>,
-    mut commands: mpsc::Receiver<SessionCommand>,
-    sink: &mut K,
-    cancel: CancellationToken,
-) -> Result<CloseReason, DriverError> {
-    if sockets.len() < session.sockets() {
-        return Err(DriverError::Sockets {
-            need: session.sockets(),
-            have: sockets.len(),
-        });
-    }
-    let mut pending: HashMap<CommandId, oneshot::Sender<Result<(), CommandError>>> = HashMap::new();
-    let mut next_id = 0u64;
-    let mut buf = vec![0u8; RECV_BUF];
-    let mut commands_open = true;
-    session.start(clock::now());
-    let result = loop {
-        // Drain: every transmit, then every event.
-        while let Some(t) = session.poll_transmit() {
-            flush(&sockets, t).await;
-        }
-        let mut closed = None;
-        while let Some(ev) = session.poll_event() {
-            match ev {
-                SessionEvent::CommandDone { id, result } => {
-                    if let Some(reply) = pending.remove(&id) {
-                        let _ = reply.send(result);
-                    }
-                }
-                SessionEvent::Closed(reason) => {
-                    sink.event(SessionEvent::Closed(reason.clone()));
-                    closed = Some(reason);
-                }
-                other => sink.event(other),
-            }
-        }
-        if let Some(reason) = closed {
-            break Ok(reason);
-        }
-        let deadline = session.poll_timeout();
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => break Ok(CloseReason::Stopped),
-            r = recv_any(&sockets, &mut buf) => match r {
-                Ok((socket, from, n)) => {
-                    let d = Datagram { socket, from, payload: &buf[..n] };
-                    if session.handle_datagram(clock::now(), d) == crate::proto::Handled::NotMine {
-                        tracing::trace!(%from, len = n, "datagram not for this session");
-                    }
-                }
-                Err(e) if is_transient(&e) => {
-                    tracing::debug!(error = %e, "transient receive error");
-                }
-                Err(e) => break Err(DriverError::Socket(e)),
-            },
-            () = sleep_until(deadline) => session.handle_timeout(clock::now()),
-            cmd = commands.recv(), if commands_open => match cmd {
-                Some(SessionCommand { command, reply }) => {
-                    let id = CommandId(next_id);
-                    next_id += 1;
-                    pending.insert(id, reply);
-                    session.handle_command(clock::now(), id, command);
-                }
-                None => commands_open = false,
-            },
-        }
-    };
-    for (_, reply) in pending.drain() {
-        let _ = reply.send(Err(CommandError::Offline));
-    }
-    result
-}
-
 /// ICMP port-unreachable surfaces as `ConnectionRefused` on some platforms'
 /// UDP sockets; it says nothing about our socket, so keep going.
-fn is_transient(e: &io::Error) -> bool {
+pub fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionRefused
@@ -187,29 +86,102 @@ fn is_transient(e: &io::Error) -> bool {
     )
 }
 
-/// Runs a simulated camera until `cancel` fires or a socket fails.
-pub async fn run_device<V: Device, D: DatagramSocket>(
-    mut device: V,
-    sockets: Vec<D>,
-    cancel: CancellationToken,
-) -> Result<(), DriverError> {
-    let mut buf = vec![0u8; RECV_BUF];
-    loop {
-        while let Some(t) = device.poll_transmit() {
-            flush(&sockets, t).await;
+/// Drains the session's outputs: every transmit, then every event. Returns the
+/// close reason once the session has closed.
+async fn drain<S: Session, D: DatagramSocket, K: EventSink>(
+    session: &mut S,
+    sockets: &[D],
+    sink: &mut K,
+) -> Option<CloseReason> {
+    while let Some(t) = session.poll_transmit() {
+        flush(sockets, t).await;
+    }
+    let mut closed = None;
+    while let Some(ev) = session.poll_event() {
+        if let SessionEvent::Closed(reason) = &ev {
+            closed = Some(reason.clone());
         }
-        let deadline = device.poll_timeout();
+        sink.event(ev);
+    }
+    closed
+}
+
+fn deliver<S: Session>(session: &mut S, buf: &[u8], received: Received) {
+    let (socket, from, n) = received;
+    let payload = buf.get(..n).unwrap_or(buf);
+    let d = Datagram {
+        socket,
+        from,
+        payload,
+    };
+    if session.handle_datagram(clock::now(), d) == Handled::NotMine {
+        log_dropped(from, payload);
+    }
+}
+
+fn log_dropped(from: SocketAddr, payload: &[u8]) {
+    tracing::debug!(
+        peer = %from,
+        len = payload.len(),
+        head = %LimitedHex::new(payload, LOG_HEAD),
+        "datagram dropped: not for this session"
+    );
+}
+
+/// Runs `session` until it closes, a socket fails or `cancel` fires.
+///
+/// Commands still running when it ends are not answered here: the caller knows
+/// which it sent and answers them (the camera core reports them offline).
+pub async fn run_session<S: Session, D: DatagramSocket, K: EventSink>(
+    mut session: S,
+    sockets: Vec<D>,
+    mut commands: mpsc::Receiver<SessionCommand>,
+    sink: &mut K,
+    cancel: CancellationToken,
+) -> Result<CloseReason, DriverError> {
+    if sockets.is_empty() {
+        return Err(DriverError::NoSocket);
+    }
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut next_socket = 0usize;
+    let mut commands_open = true;
+    session.start(clock::now());
+    loop {
+        if let Some(reason) = drain(&mut session, &sockets, sink).await {
+            return Ok(reason);
+        }
+        let deadline = session.poll_timeout();
         tokio::select! {
             biased;
-            () = cancel.cancelled() => return Ok(()),
-            r = recv_any(&sockets, &mut buf) => match r {
-                Ok((socket, from, n)) => {
-                    device.handle_datagram(clock::now(), Datagram { socket, from, payload: &buf[..n] });
+            () = cancel.cancelled() => return Ok(CloseReason::Stopped),
+            r = recv_any(&sockets, &mut next_socket, &mut buf) => match r {
+                Ok(received) => {
+                    deliver(&mut session, &buf, received);
+                    // Drain what is already waiting before sleeping again.
+                    for _ in 1..MAX_BURST {
+                        if let Some(reason) = drain(&mut session, &sockets, sink).await {
+                            return Ok(reason);
+                        }
+                        match try_recv(&sockets, &mut next_socket, &mut buf) {
+                            Some(Ok(received)) => deliver(&mut session, &buf, received),
+                            Some(Err(e)) if is_transient(&e) => {}
+                            Some(Err(e)) => return Err(DriverError::Socket(e)),
+                            None => break,
+                        }
+                    }
                 }
-                Err(e) if is_transient(&e) => {}
+                Err(e) if is_transient(&e) => {
+                    tracing::debug!(error = %e, "transient receive error");
+                }
                 Err(e) => return Err(DriverError::Socket(e)),
             },
-            () = sleep_until(deadline) => device.handle_timeout(clock::now()),
+            () = clock::sleep_until(deadline) => session.handle_timeout(clock::now()),
+            cmd = commands.recv(), if commands_open => match cmd {
+                Some(SessionCommand { id, command }) => {
+                    session.handle_command(clock::now(), id, command);
+                }
+                None => commands_open = false,
+            },
         }
     }
 }

@@ -39,6 +39,12 @@ pub fn decode_bounded(jpeg: &[u8]) -> image::ImageResult<DynamicImage> {
     reader.decode()
 }
 
+/// True if `jpeg` decodes completely within the bounds of [`decode_bounded`]:
+/// the frame check injected into protocol cores (demo mode's `markers` policy).
+pub fn decodes(jpeg: &[u8]) -> bool {
+    decode_bounded(jpeg).is_ok()
+}
+
 fn encode(img: &DynamicImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     // Encoding RGB8 into a Vec cannot fail except on out-of-memory.

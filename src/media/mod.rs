@@ -2,3 +2,4 @@
 //! video decode and audio transcoding.
 
 pub mod jpeg;
+pub mod sink;

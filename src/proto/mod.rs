@@ -14,9 +14,10 @@
 //! drains them.
 //!
 //! # Sockets
-//! A session may use several local sockets (a Wyze intercom adds a second IOTC
-//! channel; some cameras want a fixed source port per stream). They are numbered
-//! by [`SocketIx`]; the driver binds as many as [`Session::sockets`] asks for.
+//! A session may use several local sockets (PPPP searches the LAN from one and
+//! talks to the camera from another; a Wyze intercom adds a second IOTC channel).
+//! Its [`SessionFactory`] declares them as [`SocketSpec`]s; the driver binds them
+//! in that order and they are numbered by [`SocketIx`].
 //!
 //! This module must not mention `tokio` or read `Instant::now()` (enforced by
 //! `clippy.toml` and `tests/sans_io.rs`).
@@ -24,6 +25,8 @@
 
 pub mod codec;
 pub mod demo;
+#[cfg(test)]
+pub mod testing;
 pub mod timer;
 
 use std::net::SocketAddr;
@@ -31,9 +34,45 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::model::{CameraCommand, CameraDetails, CommandError, MediaFrame};
+use crate::model::{CameraCommand, CameraDetails, CommandError, MediaFrame, Protocol};
 
 pub use timer::TimerTable;
+
+/// One local socket a session needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketSpec {
+    /// Local address to bind (port 0: any free port; an unspecified IP: every interface).
+    pub bind: SocketAddr,
+    /// Whether the socket may send to broadcast addresses (LAN searches).
+    pub broadcast: bool,
+}
+
+impl SocketSpec {
+    /// Any free port on every interface of `peer`'s address family, no broadcast.
+    pub fn any_for(peer: SocketAddr) -> Self {
+        let ip: std::net::IpAddr = match peer {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        };
+        Self {
+            bind: SocketAddr::new(ip, 0),
+            broadcast: false,
+        }
+    }
+}
+
+/// Builds a protocol's sessions for one camera and says which sockets they need.
+///
+/// A camera's spec holds one of these; every (re)start builds a fresh session.
+/// Implemented by each protocol's config type (e.g. [`demo::DemoConfig`]).
+pub trait SessionFactory: Send + Sync + std::fmt::Debug + 'static {
+    /// The protocol the sessions speak.
+    fn protocol(&self) -> Protocol;
+    /// The local sockets a session needs, in [`SocketIx`] order (at least one).
+    fn sockets(&self) -> Vec<SocketSpec>;
+    /// A new session, not started yet.
+    fn build(&self) -> Box<dyn Session>;
+}
 
 /// Index of one of a session's local sockets (0 is the primary one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -90,6 +129,9 @@ pub enum CloseReason {
     /// The camera left the protocol on purpose (e.g. demo mode after Wi-Fi setup).
     #[error("camera left {0}")]
     LeftMode(&'static str),
+    /// The camera answered the handshake but never sent media.
+    #[error("camera answered but sent no video for {0:?}")]
+    NoMedia(Duration),
     /// The local side asked to stop.
     #[error("stopped")]
     Stopped,
@@ -134,11 +176,6 @@ pub enum SessionEvent {
 
 /// The sans-IO session every protocol implements.
 pub trait Session: Send + 'static {
-    /// How many local sockets the driver must bind (at least 1).
-    fn sockets(&self) -> usize {
-        1
-    }
-
     /// Called once before anything else, with the time the session starts.
     fn start(&mut self, now: Instant);
 
@@ -167,6 +204,33 @@ pub trait Session: Send + 'static {
     /// True once [`SessionEvent::Closed`] has been emitted.
     #[must_use]
     fn is_closed(&self) -> bool;
+}
+
+impl Session for Box<dyn Session> {
+    fn start(&mut self, now: Instant) {
+        (**self).start(now);
+    }
+    fn handle_datagram(&mut self, now: Instant, datagram: Datagram<'_>) -> Handled {
+        (**self).handle_datagram(now, datagram)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        (**self).handle_timeout(now);
+    }
+    fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
+        (**self).handle_command(now, id, command);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        (**self).poll_transmit()
+    }
+    fn poll_event(&mut self) -> Option<SessionEvent> {
+        (**self).poll_event()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        (**self).poll_timeout()
+    }
+    fn is_closed(&self) -> bool {
+        (**self).is_closed()
+    }
 }
 
 /// Helper for sessions: an event queue plus a transmit queue, drained by `poll_*`.

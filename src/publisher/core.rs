@@ -5,8 +5,8 @@
 //! Behaviour (zigbee2mqtt's, per CONTRACT.md): on connect, publish the bridge
 //! state, discovery, availability and last states; on `homeassistant/status =
 //! online`, republish discovery, then availability and states; every command
-//! gets exactly one `event`, and after a successful one the state is
-//! republished.
+//! gets exactly one `event` (the camera republishes its state after a
+//! successful one).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 
 use super::ha::{DiscoveryMessage, HaContext};
 use super::topics::{parse_command, Route, Topics};
-use crate::model::{CameraCommand, CameraId, CameraInfo, CommandError};
+pub use crate::bus::{BridgeEvent, Request};
+use crate::model::{CameraId, CameraInfo, CommandError};
 
 /// MQTT delivery guarantee for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,66 +41,12 @@ pub struct OutboundMessage {
     pub qos: Qos,
 }
 
-/// What the rest of the bridge tells the publisher.
-#[derive(Debug, Clone)]
-pub enum BridgeEvent {
-    /// A camera exists (or its description changed): publish its discovery.
-    Registered(CameraInfo),
-    /// A camera is gone for good: remove its entities.
-    Removed(CameraId),
-    /// A camera came online or went offline.
-    Availability {
-        /// Which camera.
-        camera: CameraId,
-        /// Online?
-        online: bool,
-    },
-    /// A camera's state JSON changed.
-    State {
-        /// Which camera.
-        camera: CameraId,
-        /// The whole state object.
-        state: Value,
-    },
-    /// A snapshot to publish (already within the size cap).
-    Snapshot {
-        /// Which camera.
-        camera: CameraId,
-        /// JPEG bytes.
-        jpeg: Bytes,
-        /// When it was taken (RFC 3339), for the `last_snapshot` topic.
-        taken_at: String,
-    },
-    /// A command finished.
-    CommandResult {
-        /// Which camera.
-        camera: CameraId,
-        /// Command name.
-        command: &'static str,
-        /// Outcome.
-        result: Result<(), CommandError>,
-    },
-}
-
-/// What the publisher asks of the supervisor.
-#[derive(Debug, Clone)]
-pub enum Request {
-    /// Run a command on a camera; the result comes back as [`BridgeEvent::CommandResult`].
-    Command {
-        /// Which camera.
-        camera: CameraId,
-        /// The command.
-        command: CameraCommand,
-    },
-    /// Scan for cameras now.
-    Discover,
-}
-
 #[derive(Debug)]
 struct CameraEntry {
     info: CameraInfo,
     online: bool,
-    state: Option<Value>,
+    /// The state JSON last published (republished on reconnect and HA birth).
+    state: Option<String>,
 }
 
 /// Settings for [`PublisherCore`].
@@ -306,7 +253,7 @@ impl PublisherCore {
     fn publish_state(&mut self, id: &CameraId) {
         if let Some(state) = self.cameras.get(id).and_then(|e| e.state.clone()) {
             let topic = self.topics().camera(id.as_str(), "state");
-            self.push(topic, state.to_string(), true, Qos::AtLeastOnce);
+            self.push(topic, state, true, Qos::AtLeastOnce);
         }
     }
 
@@ -463,7 +410,8 @@ impl PublisherCore {
             }
             BridgeEvent::State { camera, state } => {
                 if let Some(e) = self.cameras.get_mut(&camera) {
-                    e.state = Some(state);
+                    // CameraState holds no secret and serialises infallibly.
+                    e.state = Some(serde_json::to_string(&state).unwrap_or_default());
                     self.publish_state(&camera);
                 }
             }
@@ -486,10 +434,8 @@ impl PublisherCore {
                 command,
                 result,
             } => {
+                // The camera sends its state after a successful command itself.
                 self.publish_event(&camera, command, &result);
-                if result.is_ok() {
-                    self.publish_state(&camera);
-                }
             }
         }
     }
@@ -529,7 +475,7 @@ impl PublisherCore {
 mod tests {
     use super::*;
     use crate::config::DiscoveryMode;
-    use crate::model::{Capability, Protocol};
+    use crate::model::{CameraCommand, Capability, Protocol};
 
     fn core() -> PublisherCore {
         PublisherCore::new(PublisherSettings {
@@ -550,13 +496,19 @@ mod tests {
             uid: "porch".into(),
             name: "Porch".into(),
             protocol: Protocol::Demo,
-            address: "127.0.0.1:8080".parse().unwrap(),
+            reach: crate::model::Reach::Host("127.0.0.1:8080".parse().unwrap()),
             model: "A9".into(),
             firmware: None,
             mac: None,
             resolutions: vec![],
             capabilities: vec![Capability::Snapshot, Capability::Wifi],
         }
+    }
+
+    fn state_with_fps(fps: f64) -> crate::bus::CameraState {
+        let mut s = crate::bus::CameraState::new(&cam(), 10);
+        s.fps = fps;
+        s
     }
 
     fn drain(c: &mut PublisherCore) -> Vec<OutboundMessage> {
@@ -578,7 +530,7 @@ mod tests {
         });
         c.on_event(BridgeEvent::State {
             camera: cam().id,
-            state: json!({"fps": 10}),
+            state: Box::new(state_with_fps(10.0)),
         });
         drain(&mut c);
         c.on_message("homeassistant/status", &payload("offline"), false);
@@ -597,9 +549,9 @@ mod tests {
             last_config < first_avail,
             "discovery comes before availability"
         );
-        assert!(out
-            .iter()
-            .any(|m| m.topic == "cam2mqtt/porch/state" && m.retain && m.payload == "{\"fps\":10}"));
+        assert!(out.iter().any(|m| m.topic == "cam2mqtt/porch/state"
+            && m.retain
+            && m.payload.windows(10).any(|w| w == b"\"fps\":10.0")));
         assert!(out.iter().all(|m| m.retain));
     }
 
@@ -641,12 +593,12 @@ mod tests {
     }
 
     #[test]
-    fn successful_command_republishes_state() {
+    fn a_command_result_is_one_event_and_no_extra_state() {
         let mut c = core();
         c.on_event(BridgeEvent::Registered(cam()));
         c.on_event(BridgeEvent::State {
             camera: cam().id,
-            state: json!({"snapshot_interval_s": 5}),
+            state: Box::new(state_with_fps(1.0)),
         });
         drain(&mut c);
         c.on_event(BridgeEvent::CommandResult {
@@ -655,9 +607,9 @@ mod tests {
             result: Ok(()),
         });
         let out = drain(&mut c);
+        assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].topic, "cam2mqtt/porch/event");
         assert!(!out[0].retain);
-        assert_eq!(out[1].topic, "cam2mqtt/porch/state");
     }
 
     #[test]

@@ -406,7 +406,7 @@ mod tests {
             uid: "demo_192_168_4_153".into(),
             name: "Porch".into(),
             protocol: Protocol::Demo,
-            address: "192.168.4.153:8080".parse().unwrap(),
+            reach: crate::model::Reach::Host("192.168.4.153:8080".parse().unwrap()),
             model: "A9 (demo mode)".into(),
             firmware: None,
             mac: None,

@@ -17,9 +17,8 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, Transport}
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use self::core::{
-    BridgeEvent, OutboundMessage, PublisherCore, PublisherSettings, Qos, Request,
-};
+pub use self::core::{OutboundMessage, PublisherCore, PublisherSettings, Qos};
+pub use crate::bus::{BridgeEvent, Request};
 use crate::config::{parse_broker_url, MqttConfig};
 use crate::io::clock;
 use crate::model::CommandError;
@@ -214,7 +213,7 @@ pub async fn run(
                 None => break,
             },
             Some(ev) = events.recv() => core.on_event(ev),
-            () = sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
+            () = clock::sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
             r = publish(&client, front.as_ref()), if front.is_some() && connected => match r {
                 Ok(()) => { queue.pop_front(); }
                 Err(e) => tracing::debug!(error = %e, "publish not queued"),
@@ -244,13 +243,6 @@ pub async fn run(
     }
     driver.abort();
     Ok(())
-}
-
-async fn sleep_until(at: Option<std::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn publish(

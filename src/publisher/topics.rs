@@ -6,24 +6,10 @@
 
 use bytes::Bytes;
 
-use crate::model::{CameraCommand, CommandError, IntercomSource, NightVision, PtzMove};
+use crate::model::{
+    CameraCommand, CommandError, CommandKind, IntercomSource, NightVision, PtzMove,
+};
 use crate::secret::Secret;
-
-/// Every command topic name (`<base>/<cam>/set/<name>`).
-pub const COMMAND_NAMES: &[&str] = &[
-    "snapshot",
-    "snapshot_interval",
-    "resolution",
-    "wifi",
-    "wifi_ssid",
-    "wifi_password",
-    "wifi_apply",
-    "intercom",
-    "night_vision",
-    "light",
-    "reboot",
-    "ptz",
-];
 
 /// Largest snapshot interval accepted (seconds).
 pub const MAX_SNAPSHOT_INTERVAL: u32 = 3600;
@@ -128,9 +114,12 @@ fn bad(command: &'static str, reason: impl Into<String>) -> CommandError {
 
 /// Parses the payload of `set/<name>` into a command.
 pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, CommandError> {
-    Ok(match name {
-        "snapshot" => CameraCommand::Snapshot,
-        "snapshot_interval" => {
+    let Some(kind) = CommandKind::from_name(name) else {
+        return Err(CommandError::UnknownCommand(truncate(name, 64)));
+    };
+    Ok(match kind {
+        CommandKind::Snapshot => CameraCommand::Snapshot,
+        CommandKind::SnapshotInterval => {
             let t = text("snapshot_interval", payload)?;
             // Home Assistant's number entity may send "10.0".
             let secs = t
@@ -146,7 +135,7 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
             // The filter above bounds `secs` to 0..=3600, so the cast is exact.
             CameraCommand::SetSnapshotInterval(secs as u32)
         }
-        "resolution" => {
+        CommandKind::Resolution => {
             let t = text("resolution", payload)?;
             if t.is_empty() {
                 return Err(bad(
@@ -156,16 +145,18 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
             }
             CameraCommand::SetResolution(t.to_string())
         }
-        "wifi" => parse_wifi_json(payload)?,
-        "wifi_ssid" => CameraCommand::StageWifiSsid(text("wifi_ssid", payload)?.to_string()),
-        "wifi_password" => {
+        CommandKind::Wifi => parse_wifi_json(payload)?,
+        CommandKind::WifiSsid => {
+            CameraCommand::StageWifiSsid(text("wifi_ssid", payload)?.to_string())
+        }
+        CommandKind::WifiPassword => {
             let t = std::str::from_utf8(payload)
                 .map_err(|_| bad("wifi_password", "payload is not UTF-8 text"))?;
             CameraCommand::StageWifiPassword(Secret::new(t))
         }
-        "wifi_apply" => CameraCommand::ApplyWifi,
-        "intercom" => parse_intercom(payload)?,
-        "night_vision" => {
+        CommandKind::WifiApply => CameraCommand::ApplyWifi,
+        CommandKind::Intercom => parse_intercom(payload)?,
+        CommandKind::NightVision => {
             let t = text("night_vision", payload)?.to_ascii_lowercase();
             CameraCommand::NightVision(match t.as_str() {
                 "on" => NightVision::On,
@@ -179,7 +170,7 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 }
             })
         }
-        "light" => {
+        CommandKind::Light => {
             let t = text("light", payload)?.to_ascii_lowercase();
             CameraCommand::Light(match t.as_str() {
                 "on" | "true" | "1" => true,
@@ -187,8 +178,8 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 _ => return Err(bad("light", format!("{t:?}; allowed: on, off"))),
             })
         }
-        "reboot" => CameraCommand::Reboot,
-        "ptz" => {
+        CommandKind::Reboot => CameraCommand::Reboot,
+        CommandKind::Ptz => {
             let t = text("ptz", payload)?.to_ascii_lowercase();
             CameraCommand::Ptz(match t.as_str() {
                 "up" => PtzMove::Up,
@@ -205,7 +196,6 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 }
             })
         }
-        other => return Err(CommandError::UnknownCommand(truncate(other, 64))),
     })
 }
 

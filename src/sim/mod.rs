@@ -4,9 +4,10 @@
 //! Simulators share only the wire codecs with the bridge (`proto::*::wire`);
 //! their device logic is written separately from the client state machines, from
 //! the protocol references, so a misreading in one is not mirrored in the other.
-//! Like sessions they are sans-IO: [`crate::io::run_device`] drives them.
+//! Like sessions they are sans-IO: [`runner::run_device`] drives them.
 
 pub mod demo;
+pub mod memnet;
 pub mod netem;
 pub mod pattern;
 pub mod runner;

@@ -127,14 +127,78 @@ impl<T> Ord for Slot<T> {
     }
 }
 
+/// The one packet-loss model of the test tools: independent losses, or
+/// Gilbert-Elliott bursts, from a seeded generator. Used by [`Netem`], by the
+/// in-memory network ([`super::memnet::MemNet`]) and by the simulators' lossy
+/// senders ([`super::runner::Lossy`]).
+#[derive(Debug, Clone)]
+pub struct LossModel {
+    loss: f64,
+    burst: Option<GilbertElliott>,
+    bad: bool,
+    rng: ChaCha8Rng,
+}
+
+impl LossModel {
+    /// Loses each packet with probability `loss` (in the good state when
+    /// `burst` is set), drawing from a generator seeded with `seed`.
+    pub fn new(loss: f64, burst: Option<GilbertElliott>, seed: u64) -> Self {
+        Self {
+            loss,
+            burst,
+            bad: false,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// Changes the (good-state) loss probability.
+    pub fn set_loss(&mut self, loss: f64) {
+        self.loss = loss;
+    }
+
+    /// Decides the fate of the next packet: true if it is lost.
+    pub fn lose(&mut self) -> bool {
+        let loss = match self.burst {
+            Some(ge) => {
+                let flip = if self.bad {
+                    ge.p_bad_to_good
+                } else {
+                    ge.p_good_to_bad
+                };
+                if chance(&mut self.rng, flip) {
+                    self.bad = !self.bad;
+                }
+                if self.bad {
+                    ge.loss_in_bad
+                } else {
+                    self.loss
+                }
+            }
+            None => self.loss,
+        };
+        chance(&mut self.rng, loss)
+    }
+}
+
+/// True when a draw in `[0, 1)` falls below `p` (NaN and p ≤ 0: never; p ≥ 1: always).
+fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
+    if p.is_nan() || p <= 0.0 {
+        return false;
+    }
+    if p >= 1.0 {
+        return true;
+    }
+    rng.random::<f64>() < p
+}
+
 /// A lossy one-way link carrying packets of type `T`.
 #[derive(Debug)]
 pub struct Netem<T> {
     cfg: NetemConfig,
     rng: ChaCha8Rng,
+    loss: LossModel,
     queue: BinaryHeap<Slot<T>>,
     seq: u64,
-    bad: bool,
     stats: NetemStats,
 }
 
@@ -142,12 +206,15 @@ impl<T: Clone> Netem<T> {
     /// A link with this behaviour, starting in the good state.
     pub fn new(cfg: NetemConfig) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        // The loss draws come from their own stream, so changing duplication or
+        // reordering does not change which packets are lost.
+        let loss = LossModel::new(cfg.loss, cfg.burst, cfg.seed ^ 0x1055_1055_1055_1055);
         Self {
             cfg,
             rng,
+            loss,
             queue: BinaryHeap::new(),
             seq: 0,
-            bad: false,
             stats: NetemStats::default(),
         }
     }
@@ -161,25 +228,7 @@ impl<T: Clone> Netem<T> {
     /// (once or twice) for delivery at `now + delay`.
     pub fn push(&mut self, now: Instant, packet: T) {
         self.stats.sent += 1;
-        let loss = match self.cfg.burst {
-            Some(ge) => {
-                let flip = if self.bad {
-                    ge.p_bad_to_good
-                } else {
-                    ge.p_good_to_bad
-                };
-                if self.chance(flip) {
-                    self.bad = !self.bad;
-                }
-                if self.bad {
-                    ge.loss_in_bad
-                } else {
-                    self.cfg.loss
-                }
-            }
-            None => self.cfg.loss,
-        };
-        if self.chance(loss) {
+        if self.loss.lose() {
             self.stats.lost += 1;
             return;
         }
@@ -236,10 +285,7 @@ impl<T: Clone> Netem<T> {
 
     /// True when a draw in `[0, 1)` falls below `p`.
     fn chance(&mut self, p: f64) -> bool {
-        if p.is_nan() || p <= 0.0 {
-            return false;
-        }
-        self.rng.random::<f64>() < p
+        chance(&mut self.rng, p)
     }
 
     fn schedule(&mut self, now: Instant, packet: T) {

@@ -1,28 +1,62 @@
-//! Runs simulated cameras on real UDP sockets (for `simulate`, `demo` and the
-//! end-to-end tests), with optional seeded loss on what the camera sends.
+//! Runs simulated cameras: [`run_device`] is the device loop (over real or
+//! in-memory sockets), [`SimCamera`] binds real UDP for `simulate`, `demo` and
+//! the end-to-end tests, and [`Lossy`] drops some of what a camera sends.
 
 #![allow(clippy::disallowed_types)] // binds the simulator's UDP sockets
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::demo::{DemoCamera, DemoCameraConfig, DemoCameraHandle};
+use super::netem::LossModel;
 use super::pattern::PatternSpec;
 use super::Device;
-use crate::config::CameraConfig;
+use crate::config::{CameraConfig, CameraKind};
+use crate::io::clock;
+use crate::io::driver::{flush, is_transient, DriverError};
+use crate::io::socket::{recv_any, DatagramSocket};
 use crate::proto::{Datagram, Transmit};
+
+/// Largest datagram a simulated camera accepts.
+const RECV_BUF: usize = 65_536;
+
+/// Runs a simulated camera until `cancel` fires or a socket fails.
+pub async fn run_device<V: Device, D: DatagramSocket>(
+    mut device: V,
+    sockets: Vec<D>,
+    cancel: CancellationToken,
+) -> Result<(), DriverError> {
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut next = 0usize;
+    loop {
+        while let Some(t) = device.poll_transmit() {
+            flush(&sockets, t).await;
+        }
+        let deadline = device.poll_timeout();
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Ok(()),
+            r = recv_any(&sockets, &mut next, &mut buf) => match r {
+                Ok((socket, from, n)) => {
+                    let payload = buf.get(..n).unwrap_or(&buf);
+                    device.handle_datagram(clock::now(), Datagram { socket, from, payload });
+                }
+                Err(e) if is_transient(&e) => {}
+                Err(e) => return Err(DriverError::Socket(e)),
+            },
+            () = clock::sleep_until(deadline) => device.handle_timeout(clock::now()),
+        }
+    }
+}
 
 /// Drops each datagram a device sends with probability `loss` (seeded).
 pub struct Lossy<D> {
     inner: D,
-    loss: f64,
-    rng: ChaCha8Rng,
+    loss: LossModel,
 }
 
 impl<D: Device> Lossy<D> {
@@ -30,8 +64,7 @@ impl<D: Device> Lossy<D> {
     pub fn new(inner: D, loss: f64, seed: u64) -> Self {
         Self {
             inner,
-            loss: loss.clamp(0.0, 1.0),
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            loss: LossModel::new(loss, None, seed),
         }
     }
 }
@@ -49,7 +82,7 @@ impl<D: Device> Device for Lossy<D> {
     fn poll_transmit(&mut self) -> Option<Transmit> {
         loop {
             let t = self.inner.poll_transmit()?;
-            if self.loss == 0.0 || !self.rng.random_bool(self.loss) {
+            if !self.loss.lose() {
                 return Some(t);
             }
         }
@@ -137,7 +170,7 @@ impl SimCamera {
         let device = Lossy::new(camera, opts.loss, opts.seed);
         let c = cancel.clone();
         let task = tokio::spawn(async move {
-            if let Err(e) = crate::io::run_device(device, sockets, c).await {
+            if let Err(e) = run_device(device, sockets, c).await {
                 tracing::warn!(error = %e, "simulated camera stopped");
             }
         });
@@ -163,18 +196,23 @@ impl SimCamera {
     /// A `[[cameras]]` entry pointing at this camera.
     pub fn camera_config(&self) -> CameraConfig {
         let mut c = CameraConfig::demo(&self.addrs[0].ip().to_string());
-        c.video_port = self.addrs[0].port();
-        c.audio_port = self.addrs[1].port();
-        c.command_port = self.addrs[2].port();
+        if let CameraKind::Demo(d) = &mut c.kind {
+            d.video_port = self.addrs[0].port();
+            d.audio_port = self.addrs[1].port();
+            d.command_port = self.addrs[2].port();
+        }
         c
     }
 
     /// The same entry as TOML.
     pub fn config_snippet(&self) -> String {
-        let c = self.camera_config();
+        let [video, audio, wifi] = self.addrs;
         format!(
             "[[cameras]]\nprotocol = \"demo\"\nhost = \"{}\"\nvideo_port = {}\naudio_port = {}\ncommand_port = {}\n\n",
-            c.host, c.video_port, c.audio_port, c.command_port
+            video.ip(),
+            video.port(),
+            audio.port(),
+            wifi.port()
         )
     }
 

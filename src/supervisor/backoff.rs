@@ -28,6 +28,17 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// After an authentication rejection: 5 minutes, doubling to 1 hour, so a
+    /// wrong password costs the camera at most a dozen logins a day (many
+    /// cameras lock the account after repeated failures).
+    pub fn auth() -> Self {
+        Self {
+            base: Duration::from_secs(300),
+            cap: Duration::from_secs(3600),
+            reset_after: Duration::from_secs(30),
+        }
+    }
+
     /// Delay before retry number `attempt` (0-based).
     pub fn delay(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
         let exp = self

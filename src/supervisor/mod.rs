@@ -1,178 +1,32 @@
-//! The supervisor: one [`camera::CameraTask`] per camera, started when
-//! discovery finds it, stopped when it is lost, with commands routed to it.
-//! A failing camera restarts with backoff inside its own task while the others
-//! run on.
+//! The supervisor: the registry of cameras. It starts a [`camera::CameraTask`]
+//! when discovery finds a camera, passes `Updated`/`Found` on to it (a new
+//! address or credentials restart its session), stops it when it is lost, and
+//! routes commands to it. Each camera restarts its own session, with the
+//! policy of its [`core::CameraCore`], while the others run on.
 
 pub mod backoff;
 pub mod camera;
+pub mod core;
 pub mod overrides;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use self::camera::{CameraRequest, CameraSettings};
-use crate::config::{CameraConfig, Config, ConfigError};
-use tokio::task::JoinHandle;
+pub use self::camera::{CameraInput, CameraSettings};
+use crate::bus::{BridgeEvent, Request};
+use crate::discovery::{CameraSpec, DiscoveryEvent};
+use crate::io::SocketFactory;
+use crate::model::{CameraCommand, CameraId, CommandError};
 
-use crate::io::{
-    run_session, DatagramSocket, DriverError, EventSink, SessionCommand, SocketFactory,
-};
-use crate::model::{CameraCommand, CameraId, CameraInfo, Capability, CommandError, Protocol};
-use crate::proto::demo::{DemoConfig, DemoSession};
-use crate::proto::CloseReason;
-use crate::publisher::{BridgeEvent, Request};
-
-/// How to talk to a camera.
-#[derive(Debug, Clone)]
-pub enum SessionSpec {
-    /// A9 demo mode.
-    Demo(DemoConfig),
-}
-
-impl SessionSpec {
-    /// Runs this protocol's session over `socket` in its own task, until it
-    /// closes or `cancel` fires. The one place a protocol is chosen.
-    pub fn spawn<S: DatagramSocket, K: EventSink + 'static>(
-        self,
-        socket: S,
-        commands: mpsc::Receiver<SessionCommand>,
-        mut sink: K,
-        cancel: CancellationToken,
-    ) -> JoinHandle<Result<CloseReason, DriverError>> {
-        tokio::spawn(async move {
-            match self {
-                Self::Demo(cfg) => {
-                    run_session(
-                        DemoSession::new(cfg),
-                        vec![socket],
-                        commands,
-                        &mut sink,
-                        cancel,
-                    )
-                    .await
-                }
-            }
-        })
-    }
-}
-
-/// Everything needed to run one camera.
-#[derive(Debug, Clone)]
-pub struct CameraSpec {
-    /// Identity and capabilities.
-    pub info: CameraInfo,
-    /// Snapshot interval (zero = on demand only).
-    pub snapshot_interval: Duration,
-    /// Protocol session settings.
-    pub session: SessionSpec,
-}
-
-/// What discovery reports.
-#[derive(Debug, Clone)]
-pub enum DiscoveryEvent {
-    /// A camera to run (ignored if already running).
-    Found(Box<CameraSpec>),
-    /// A camera gone for good.
-    Lost(CameraId),
-}
-
-/// Resolves `host` (IP or name) to one address.
-async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigError> {
-    let mut addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| ConfigError {
-            file: None,
-            key: key.to_string(),
-            message: format!("cannot resolve {host:?}: {e}"),
-        })?;
-    addrs.next().ok_or_else(|| ConfigError {
-        file: None,
-        key: key.to_string(),
-        message: format!("{host:?} has no address"),
-    })
-}
-
-/// Builds a demo-mode camera spec from its config entry.
-pub async fn demo_spec(
-    cam: &CameraConfig,
-    default_interval: u32,
-    key: &str,
-) -> Result<CameraSpec, ConfigError> {
-    let video = resolve(&cam.host, cam.video_port, key).await?;
-    let audio = SocketAddr::new(video.ip(), cam.audio_port);
-    let command = SocketAddr::new(video.ip(), cam.command_port);
-    let id = cam.effective_id();
-    let mut demo = DemoConfig::new(video, audio, command);
-    demo.frame_check = cam.frame_check;
-    demo.audio_start = cam.audio_start;
-    demo.silence_timeout = cam.silence_timeout();
-    let name = if cam.name.is_empty() {
-        format!("A9 {}", cam.host)
-    } else {
-        cam.name.clone()
-    };
-    Ok(CameraSpec {
-        info: CameraInfo {
-            uid: id.as_str().to_string(),
-            id,
-            name,
-            protocol: Protocol::Demo,
-            address: video,
-            model: "A9 (demo mode)".into(),
-            firmware: None,
-            mac: (!cam.mac.is_empty()).then(|| cam.mac.clone()),
-            resolutions: Vec::new(),
-            capabilities: vec![Capability::Snapshot, Capability::Wifi],
-        },
-        snapshot_interval: Duration::from_secs(u64::from(
-            cam.snapshot_interval_s.unwrap_or(default_interval),
-        )),
-        session: SessionSpec::Demo(demo),
-    })
-}
-
-/// The cameras the configuration names (static entries and demo-mode hosts).
-pub async fn configured_cameras(cfg: &Config) -> Result<Vec<CameraSpec>, ConfigError> {
-    let mut specs = Vec::new();
-    for (i, cam) in cfg.cameras.iter().enumerate() {
-        if !cam.enabled {
-            continue;
-        }
-        match cam.protocol {
-            Some(Protocol::Demo) => specs.push(
-                demo_spec(cam, cfg.snapshots.interval_s, &format!("cameras[{i}].host")).await?,
-            ),
-            Some(p) => {
-                tracing::warn!(camera = %cam.effective_id(), protocol = %p, "protocol not supported yet by this release; camera skipped")
-            }
-            None => {}
-        }
-    }
-    for (i, host) in cfg.discovery.demo_mode_hosts.iter().enumerate() {
-        let cam = CameraConfig::demo(host);
-        if specs.iter().any(|s| s.info.id == cam.effective_id()) {
-            continue; // configured explicitly as well
-        }
-        specs.push(
-            demo_spec(
-                &cam,
-                cfg.snapshots.interval_s,
-                &format!("discovery.demo_mode_hosts[{i}]"),
-            )
-            .await?,
-        );
-    }
-    Ok(specs)
-}
+/// Inputs queued for one camera task at most.
+const CAMERA_QUEUE: usize = 16;
 
 struct Running {
-    requests: mpsc::Sender<CameraRequest>,
+    inputs: mpsc::Sender<CameraInput>,
     cancel: CancellationToken,
 }
 
@@ -181,6 +35,7 @@ pub struct Supervisor<F: SocketFactory> {
     factory: Arc<F>,
     settings: CameraSettings,
     publisher: mpsc::Sender<BridgeEvent>,
+    rediscover: mpsc::Sender<CameraId>,
     cameras: HashMap<CameraId, Running>,
     tracker: TaskTracker,
     cancel: CancellationToken,
@@ -188,18 +43,21 @@ pub struct Supervisor<F: SocketFactory> {
 }
 
 impl<F: SocketFactory> Supervisor<F> {
-    /// A supervisor that binds sockets with `factory` and reports to `publisher`.
+    /// A supervisor that binds sockets with `factory`, reports to `publisher`
+    /// and asks discovery (through `rediscover`) to look for cameras again.
     pub fn new(
-        factory: F,
+        factory: Arc<F>,
         settings: CameraSettings,
         publisher: mpsc::Sender<BridgeEvent>,
+        rediscover: mpsc::Sender<CameraId>,
         cancel: CancellationToken,
         seed: u64,
     ) -> Self {
         Self {
-            factory: Arc::new(factory),
+            factory,
             settings,
             publisher,
+            rediscover,
             cameras: HashMap::new(),
             tracker: TaskTracker::new(),
             cancel,
@@ -208,11 +66,8 @@ impl<F: SocketFactory> Supervisor<F> {
     }
 
     fn start(&mut self, spec: CameraSpec) {
-        if self.cameras.contains_key(&spec.info.id) {
-            return;
-        }
-        tracing::info!(camera = %spec.info.id, protocol = %spec.info.protocol, address = %spec.info.address, "camera added");
-        let (tx, rx) = mpsc::channel(16);
+        tracing::info!(camera = %spec.info.id, protocol = %spec.info.protocol, reach = %spec.info.reach, "camera added");
+        let (tx, rx) = mpsc::channel(CAMERA_QUEUE);
         let cancel = self.cancel.child_token();
         self.seed = self.seed.wrapping_add(1);
         let id = spec.info.id.clone();
@@ -222,21 +77,38 @@ impl<F: SocketFactory> Supervisor<F> {
             self.settings.clone(),
             self.publisher.clone(),
             rx,
+            self.rediscover.clone(),
             cancel.clone(),
             self.seed,
         );
         self.tracker.spawn(task.run());
-        self.cameras.insert(
-            id,
-            Running {
-                requests: tx,
-                cancel,
-            },
-        );
+        self.cameras.insert(id, Running { inputs: tx, cancel });
+    }
+
+    async fn discovered(&mut self, spec: CameraSpec, changed: bool) {
+        match self.cameras.get(&spec.info.id) {
+            None => self.start(spec),
+            Some(r) => {
+                if changed {
+                    tracing::info!(camera = %spec.info.id, reach = %spec.info.reach, "camera changed; restarting its session");
+                }
+                let input = CameraInput::Discovered {
+                    spec: Box::new(spec),
+                    changed,
+                };
+                // An update must not be lost; an unchanged Found may be.
+                if changed {
+                    let _ = r.inputs.send(input).await;
+                } else {
+                    let _ = r.inputs.try_send(input);
+                }
+            }
+        }
     }
 
     async fn stop(&mut self, id: &CameraId) {
         if let Some(r) = self.cameras.remove(id) {
+            tracing::info!(camera = %id, "camera removed");
             r.cancel.cancel();
             let _ = self.publisher.send(BridgeEvent::Removed(id.clone())).await;
         }
@@ -246,10 +118,7 @@ impl<F: SocketFactory> Supervisor<F> {
         let name = command.name();
         let result = match self.cameras.get(&camera) {
             None => Err(CommandError::UnknownCamera(camera.to_string())),
-            Some(r) => match r.requests.try_send(CameraRequest {
-                command,
-                reply: None,
-            }) {
+            Some(r) => match r.inputs.try_send(CameraInput::Command(command)) {
                 Ok(()) => return,
                 Err(_) => Err(CommandError::Busy(
                     "too many commands queued for this camera".into(),
@@ -266,8 +135,9 @@ impl<F: SocketFactory> Supervisor<F> {
             .await;
     }
 
-    /// Runs until cancelled: starts/stops cameras on discovery events and routes requests.
-    /// `rescan` is asked for a fresh scan on `bridge/set/discover`.
+    /// Runs until cancelled: starts, updates and stops cameras on discovery
+    /// events and routes requests; `rescan` is asked for a scan on
+    /// `bridge/set/discover`.
     pub async fn run(
         mut self,
         mut discovery: mpsc::Receiver<DiscoveryEvent>,
@@ -278,13 +148,13 @@ impl<F: SocketFactory> Supervisor<F> {
             tokio::select! {
                 () = self.cancel.cancelled() => break,
                 Some(ev) = discovery.recv() => match ev {
-                    DiscoveryEvent::Found(spec) => self.start(*spec),
+                    DiscoveryEvent::Found(spec) => self.discovered(*spec, false).await,
+                    DiscoveryEvent::Updated(spec) => self.discovered(*spec, true).await,
                     DiscoveryEvent::Lost(id) => self.stop(&id).await,
                 },
                 Some(req) = requests.recv() => match req {
                     Request::Command { camera, command } => self.route(camera, command).await,
                     Request::Discover => {
-                        tracing::info!("discovery requested");
                         let _ = rescan.try_send(());
                     }
                 },

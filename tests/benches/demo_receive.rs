@@ -51,6 +51,7 @@ fn bench(c: &mut Criterion) {
                 video,
                 "127.0.0.2:8070".parse().unwrap(),
                 "127.0.0.2:8090".parse().unwrap(),
+                cam2mqtt::media::jpeg::decodes,
             ));
             s.start(now);
             let mut frames = 0;
@@ -74,7 +75,7 @@ fn bench(c: &mut Criterion) {
     for policy in [FrameCheck::Header, FrameCheck::Markers] {
         g.bench_function(format!("assembler_{policy}"), |b| {
             b.iter(|| {
-                let mut a = FrameAssembler::new(policy, 1 << 20);
+                let mut a = FrameAssembler::new(policy, 1 << 20, cam2mqtt::media::jpeg::decodes);
                 let mut ok = 0;
                 for d in &dgrams {
                     a.push(&VideoDatagram::decode(d).unwrap());

@@ -5,7 +5,9 @@
 // Out-of-process tests (mosquitto, the bridge binary) run in real time and measure it.
 #![allow(clippy::disallowed_methods)]
 
+pub mod contract;
 pub mod pair;
+pub mod two_socket;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -14,6 +14,7 @@ use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 use super::wire::{VideoDatagram, EOI, SOI};
+use crate::model::FrameValidator;
 
 /// Frames in progress at once (reordering across more frames than this is loss).
 pub const MAX_PARTIAL_FRAMES: usize = 4;
@@ -118,6 +119,10 @@ impl Partial {
 #[derive(Debug)]
 pub struct FrameAssembler {
     policy: FrameCheck,
+    /// Markers mode's only integrity check: does the frame decode? Injected
+    /// (the bridge passes a bounded JPEG decode) because `proto` must not
+    /// depend on `media`.
+    validate: FrameValidator,
     max_frame_bytes: usize,
     partial: VecDeque<Partial>,
     /// Frame id of the newest frame delivered; older ones are stale.
@@ -147,9 +152,11 @@ fn trim_jpeg(frame: Bytes) -> Result<Bytes, Dropped> {
 
 impl FrameAssembler {
     /// A new assembler; frames over `max_frame_bytes` are dropped.
-    pub fn new(policy: FrameCheck, max_frame_bytes: usize) -> Self {
+    /// `validate` is markers mode's integrity check (header mode does not call it).
+    pub fn new(policy: FrameCheck, max_frame_bytes: usize, validate: FrameValidator) -> Self {
         Self {
             policy,
+            validate,
             max_frame_bytes,
             partial: VecDeque::new(),
             last_delivered: None,
@@ -256,7 +263,7 @@ impl FrameAssembler {
                 let end = search_from + i + 2;
                 let frame = self.stream.split_to(end).freeze();
                 let tail = std::mem::take(&mut self.stream);
-                self.out.push_back(if decodes(&frame) {
+                self.out.push_back(if (self.validate)(&frame) {
                     Ok(frame)
                 } else {
                     Err(Dropped::NotJpeg)
@@ -274,16 +281,18 @@ impl FrameAssembler {
     }
 }
 
-/// True if `jpeg` decodes without error (markers mode's only integrity check),
-/// within bounded size and memory.
-fn decodes(jpeg: &[u8]) -> bool {
-    crate::media::jpeg::decode_bounded(jpeg).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::wire::VideoHeader;
     use super::*;
+
+    fn accept_all(_: &[u8]) -> bool {
+        true
+    }
+
+    fn decodes(jpeg: &[u8]) -> bool {
+        image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).is_ok()
+    }
 
     fn dg(frame: u8, packet: u8, eof: bool, payload: &[u8]) -> (VideoHeader, Vec<u8>) {
         (VideoHeader::new(frame, packet, eof), payload.to_vec())
@@ -308,7 +317,7 @@ mod tests {
 
     #[test]
     fn reorders_datagrams_within_a_frame() {
-        let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20);
+        let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20, accept_all);
         let out = push_all(
             &mut a,
             &[
@@ -327,7 +336,7 @@ mod tests {
 
     #[test]
     fn drops_a_frame_with_a_missing_datagram() {
-        let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20);
+        let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20, accept_all);
         let out = push_all(
             &mut a,
             &[
@@ -348,7 +357,7 @@ mod tests {
 
     #[test]
     fn frame_ids_wrap() {
-        let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20);
+        let mut a = FrameAssembler::new(FrameCheck::Header, 1 << 20, accept_all);
         let jpeg = [0xFF, 0xD8, 0xFF, 0xD9];
         let out = push_all(
             &mut a,
@@ -364,7 +373,7 @@ mod tests {
 
     #[test]
     fn bounds_memory() {
-        let mut a = FrameAssembler::new(FrameCheck::Header, 10);
+        let mut a = FrameAssembler::new(FrameCheck::Header, 10, accept_all);
         let out = push_all(&mut a, &[dg(1, 1, false, &[0; 11])]);
         assert_eq!(out, vec![Err(Dropped::TooLarge)]);
         let out = push_all(
@@ -383,7 +392,7 @@ mod tests {
         image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
             .encode_image(&img)
             .unwrap();
-        let mut a = FrameAssembler::new(FrameCheck::Markers, 1 << 20);
+        let mut a = FrameAssembler::new(FrameCheck::Markers, 1 << 20, decodes);
         let (head, tail) = jpeg.split_at(jpeg.len() / 2);
         let mut broken = jpeg.clone();
         broken.drain(jpeg.len() / 3..jpeg.len() / 2);
@@ -407,7 +416,7 @@ mod tests {
             dgs in proptest::collection::vec((0u8..4, 0u8..6, proptest::bool::ANY, proptest::collection::vec(proptest::num::u8::ANY, 0..40)), 0..60)
         ) {
             for policy in [FrameCheck::Header, FrameCheck::Markers] {
-                let mut a = FrameAssembler::new(policy, 4096);
+                let mut a = FrameAssembler::new(policy, 4096, accept_all);
                 for (f, p, e, payload) in &dgs {
                     a.push(&VideoDatagram { header: VideoHeader::new(*f, *p, *e), payload });
                     while let Some(r) = a.pull() {

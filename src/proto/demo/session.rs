@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::assembler::{FrameAssembler, FrameCheck};
 use super::wire::{VideoDatagram, WifiRequest, START_AUDIO, START_VIDEO};
-use crate::model::{CameraCommand, CameraDetails, CommandError, Protocol};
+use crate::model::{CameraCommand, CameraDetails, CommandError, FrameValidator, Protocol};
+use crate::proto::codec::LimitedHex;
 use crate::proto::{
     jpeg_event, CloseReason, CommandId, Datagram, Handled, Outbox, Session, SessionEvent,
-    SessionStats, SocketIx, TimerTable,
+    SessionFactory, SessionStats, SocketIx, SocketSpec, TimerTable,
 };
 
 /// Whether to ask the camera for audio on its audio port.
@@ -78,12 +79,22 @@ pub struct DemoConfig {
     pub wifi_timeout: Duration,
     /// Frames bigger than this are dropped (bounds memory).
     pub max_frame_bytes: usize,
+    /// `markers` mode's check that a frame decodes (the bridge injects a bounded
+    /// JPEG decode; `proto` must not depend on `media`).
+    pub validate_jpeg: FrameValidator,
 }
 
 impl DemoConfig {
-    /// Defaults for a camera whose ports are `video`, `audio`, `command`.
-    pub fn new(video: SocketAddr, audio: SocketAddr, command: SocketAddr) -> Self {
+    /// Defaults for a camera whose ports are `video`, `audio`, `command`;
+    /// `validate_jpeg` is the frame check `markers` mode uses.
+    pub fn new(
+        video: SocketAddr,
+        audio: SocketAddr,
+        command: SocketAddr,
+        validate_jpeg: FrameValidator,
+    ) -> Self {
         Self {
+            validate_jpeg,
             video,
             audio,
             command,
@@ -97,23 +108,19 @@ impl DemoConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timer {
-    /// Resend the start request.
-    StartRetry,
-    /// No frame for `silence_timeout`.
-    Silence,
-    /// Report counters.
-    Stats,
-    /// Wi-Fi answer overdue.
-    WifiDeadline,
+crate::timer_kind! {
+    /// The demo session's deadlines.
+    enum Timer {
+        /// Resend the start request.
+        StartRetry,
+        /// No frame for `silence_timeout`.
+        Silence,
+        /// Report counters.
+        Stats,
+        /// Wi-Fi answer overdue.
+        WifiDeadline,
+    }
 }
-crate::timer_kind!(Timer {
-    StartRetry,
-    Silence,
-    Stats,
-    WifiDeadline
-});
 
 const STATS_EVERY: Duration = Duration::from_secs(1);
 /// How often the Wi-Fi request is resent while no answer came (UDP may drop it).
@@ -154,7 +161,8 @@ pub struct DemoSession {
 impl DemoSession {
     /// A session for the camera in `cfg`; call [`Session::start`] next.
     pub fn new(cfg: DemoConfig) -> Self {
-        let assembler = FrameAssembler::new(cfg.frame_check, cfg.max_frame_bytes);
+        let assembler =
+            FrameAssembler::new(cfg.frame_check, cfg.max_frame_bytes, cfg.validate_jpeg);
         Self {
             cfg,
             state: State::AwaitVideo { attempts: 0 },
@@ -202,12 +210,18 @@ impl DemoSession {
         }
     }
 
-    fn on_video(&mut self, now: Instant, payload: &[u8]) {
+    fn on_video(&mut self, now: Instant, from: SocketAddr, payload: &[u8]) {
         let dgram = match VideoDatagram::decode(payload) {
             Ok(d) => d,
             Err(e) => {
                 self.stats.datagrams_rejected += 1;
-                tracing::debug!(error = %e, "dropping malformed video datagram");
+                tracing::debug!(
+                    peer = %from,
+                    len = payload.len(),
+                    head = %LimitedHex::new(payload, 16),
+                    error = %e,
+                    "dropping malformed video datagram"
+                );
                 return;
             }
         };
@@ -317,6 +331,21 @@ impl DemoSession {
     }
 }
 
+impl SessionFactory for DemoConfig {
+    fn protocol(&self) -> Protocol {
+        Protocol::Demo
+    }
+
+    /// One socket serves all three camera ports.
+    fn sockets(&self) -> Vec<SocketSpec> {
+        vec![SocketSpec::any_for(self.video)]
+    }
+
+    fn build(&self) -> Box<dyn Session> {
+        Box::new(DemoSession::new(self.clone()))
+    }
+}
+
 impl Session for DemoSession {
     fn start(&mut self, now: Instant) {
         self.send_start(now);
@@ -330,7 +359,7 @@ impl Session for DemoSession {
             return Handled::NotMine;
         }
         if d.from == self.cfg.video {
-            self.on_video(now, d.payload);
+            self.on_video(now, d.from, d.payload);
         } else if d.from == self.cfg.audio {
             self.stats.audio_packets += 1;
             self.stats.audio_bytes += d.payload.len() as u64;
@@ -409,6 +438,7 @@ mod tests {
             addr("127.0.0.2:8080"),
             addr("127.0.0.2:8070"),
             addr("127.0.0.2:8090"),
+            |_| true,
         );
         cfg.audio_start = audio;
         DemoSession::new(cfg)
@@ -418,7 +448,7 @@ mod tests {
     /// stream; the first scripts sent `30 67` then `30 66` to the audio port.
     #[test]
     fn start_sends_the_documented_bytes_and_repeats_until_video_arrives() {
-        let t0 = crate::io::clock::now();
+        let t0 = crate::proto::testing::t0();
         let mut s = session(AudioStart::Request);
         s.start(t0);
         let sent: Vec<(SocketAddr, Vec<u8>)> = std::iter::from_fn(|| s.poll_transmit())
@@ -443,7 +473,7 @@ mod tests {
 
     #[test]
     fn datagrams_from_strangers_are_not_mine_and_counted() {
-        let t0 = crate::io::clock::now();
+        let t0 = crate::proto::testing::t0();
         let mut s = session(AudioStart::Off);
         s.start(t0);
         let d = Datagram {

@@ -1,0 +1,209 @@
+//! The messages between the bridge's parts: what cameras report to the
+//! publisher ([`BridgeEvent`], with the typed [`CameraState`]) and what the
+//! publisher asks of the supervisor ([`Request`]).
+//!
+//! The publisher serialises these types; nothing here knows about MQTT topics.
+//! `supervisor/` and `model` never import `publisher/` (checked by
+//! `tests/layering.rs`), so these live beside `model`.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::model::{CameraCommand, CameraId, CameraInfo, CommandError, NightVision, Protocol};
+
+/// What a camera's session is doing, as shown in its `state.session`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionPhase {
+    /// A session is starting (handshake, waiting for the first frame).
+    #[default]
+    Connecting,
+    /// Frames are flowing.
+    Streaming,
+    /// The last session ended; the next attempt waits for its backoff.
+    Backoff,
+    /// The camera rejected our credentials; retried only after a long backoff.
+    AuthFailed,
+    /// The camera left the protocol (a demo-mode camera that joined Wi-Fi); it is
+    /// looked for again by discovery instead of being retried where it was.
+    AwaitingDiscovery,
+    /// The bridge stopped the session (shutdown or removal).
+    Stopped,
+}
+
+impl SessionPhase {
+    /// The name as published.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Streaming => "streaming",
+            Self::Backoff => "backoff",
+            Self::AuthFailed => "auth_failed",
+            Self::AwaitingDiscovery => "awaiting_discovery",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+/// `on` / `off`, as Home Assistant switches expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+impl From<bool> for OnOff {
+    fn from(on: bool) -> Self {
+        if on {
+            Self::On
+        } else {
+            Self::Off
+        }
+    }
+}
+
+/// A camera's `state` topic payload. Every field is always present (`null`
+/// when unknown), so every Home Assistant template that reads the state finds
+/// its field; `tests/ha_templates.rs` checks that for every capability set.
+/// Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CameraState {
+    /// Protocol the camera speaks.
+    pub protocol: Protocol,
+    /// Address it is reached at (empty while unknown).
+    pub address: String,
+    /// Stable hardware identity (UID, MAC or derived).
+    pub uid: String,
+    /// Model.
+    pub model: String,
+    /// Firmware version, once known.
+    pub firmware: Option<String>,
+    /// Current resolution, once known.
+    pub resolution: Option<String>,
+    /// Resolutions it offers.
+    pub resolutions: Vec<String>,
+    /// Frames per second over the last stats period.
+    pub fps: f64,
+    /// Media bitrate over the last stats period.
+    pub bitrate_kbps: f64,
+    /// Complete frames received in this session.
+    pub frames: u64,
+    /// Frames thrown away (missing parts, failed checks) in this session.
+    pub frames_dropped: u64,
+    /// Audio datagrams received in this session.
+    pub audio_packets: u64,
+    /// When the last snapshot was published (RFC 3339).
+    pub last_snapshot_at: Option<String>,
+    /// When the current session started streaming (RFC 3339).
+    pub connected_since: Option<String>,
+    /// Seconds between snapshots (0 = on demand only).
+    pub snapshot_interval_s: u32,
+    /// SSID staged for `wifi_apply`, or the last one sent.
+    pub wifi_ssid: String,
+    /// Whether a password is staged; the password itself is never published.
+    pub wifi_password_set: bool,
+    /// Night-vision mode, where the camera reports it.
+    pub night_vision: Option<NightVision>,
+    /// Light / status LED, where the camera reports it.
+    pub light: Option<OnOff>,
+    /// Wi-Fi signal strength, where the camera reports it.
+    pub signal_dbm: Option<i32>,
+    /// What the session is doing.
+    pub session: SessionPhase,
+    /// Why the last session ended or failed, in words (never a secret).
+    pub last_error: Option<String>,
+    /// Sessions restarted since the bridge started.
+    pub reconnects: u64,
+    /// Snapshots not published because the MQTT queue was full.
+    pub snapshots_dropped: u64,
+}
+
+impl CameraState {
+    /// The state of a camera before anything is known beyond its description.
+    pub fn new(info: &CameraInfo, snapshot_interval_s: u32) -> Self {
+        Self {
+            protocol: info.protocol,
+            address: info.address().map(|a| a.to_string()).unwrap_or_default(),
+            uid: info.uid.clone(),
+            model: info.model.clone(),
+            firmware: info.firmware.clone(),
+            resolution: None,
+            resolutions: info.resolutions.clone(),
+            fps: 0.0,
+            bitrate_kbps: 0.0,
+            frames: 0,
+            frames_dropped: 0,
+            audio_packets: 0,
+            last_snapshot_at: None,
+            connected_since: None,
+            snapshot_interval_s,
+            wifi_ssid: String::new(),
+            wifi_password_set: false,
+            night_vision: None,
+            light: None,
+            signal_dbm: None,
+            session: SessionPhase::Connecting,
+            last_error: None,
+            reconnects: 0,
+            snapshots_dropped: 0,
+        }
+    }
+}
+
+/// What the rest of the bridge tells the publisher.
+#[derive(Debug, Clone)]
+pub enum BridgeEvent {
+    /// A camera exists (or its description changed): publish its discovery.
+    Registered(CameraInfo),
+    /// A camera is gone for good: remove its entities.
+    Removed(CameraId),
+    /// A camera came online or went offline.
+    Availability {
+        /// Which camera.
+        camera: CameraId,
+        /// Online?
+        online: bool,
+    },
+    /// A camera's state changed.
+    State {
+        /// Which camera.
+        camera: CameraId,
+        /// The whole state.
+        state: Box<CameraState>,
+    },
+    /// A snapshot to publish (already within the size cap).
+    Snapshot {
+        /// Which camera.
+        camera: CameraId,
+        /// JPEG bytes.
+        jpeg: Bytes,
+        /// When it was taken (RFC 3339), for the `last_snapshot` topic.
+        taken_at: String,
+    },
+    /// A command finished.
+    CommandResult {
+        /// Which camera.
+        camera: CameraId,
+        /// Command name.
+        command: &'static str,
+        /// Outcome.
+        result: Result<(), CommandError>,
+    },
+}
+
+/// What the publisher asks of the supervisor.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Run a command on a camera; the result comes back as [`BridgeEvent::CommandResult`].
+    Command {
+        /// Which camera.
+        camera: CameraId,
+        /// The command.
+        command: CameraCommand,
+    },
+    /// Scan for cameras now.
+    Discover,
+}

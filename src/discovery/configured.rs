@@ -1,0 +1,172 @@
+//! The configured cameras as a discovery source: each enabled `[[cameras]]`
+//! entry and each `discovery.demo_mode_hosts` entry becomes a [`CameraSpec`],
+//! with its protocol session settings. The one place a protocol is chosen.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::demo_probe::DemoProbe;
+use super::{CameraSpec, Sources};
+use crate::config::{CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig};
+use crate::model::{CameraInfo, Capability, Protocol, Reach};
+use crate::proto::demo::DemoConfig;
+
+/// Resolves `host` (IP or name) to one address.
+async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigError> {
+    let err = |message: String| ConfigError {
+        file: None,
+        key: key.to_string(),
+        message,
+    };
+    let mut addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| err(format!("cannot resolve {host:?}: {e}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| err(format!("{host:?} has no address")))
+}
+
+/// Builds a demo-mode camera's spec from its config entry; `key` names the
+/// entry in errors.
+pub async fn demo_spec(
+    cam: &CameraConfig,
+    demo: &DemoCameraConfig,
+    default_interval: u32,
+    key: &str,
+) -> Result<CameraSpec, ConfigError> {
+    let video = resolve(&demo.host, demo.video_port, key).await?;
+    let audio = SocketAddr::new(video.ip(), demo.audio_port);
+    let command = SocketAddr::new(video.ip(), demo.command_port);
+    let id = cam.effective_id();
+    let mut session = DemoConfig::new(video, audio, command, crate::media::jpeg::decodes);
+    session.frame_check = demo.frame_check;
+    session.audio_start = demo.audio_start;
+    session.silence_timeout = demo.silence_timeout();
+    let name = if cam.name.is_empty() {
+        id.to_string()
+    } else {
+        cam.name.clone()
+    };
+    Ok(CameraSpec {
+        info: CameraInfo {
+            uid: id.as_str().to_string(),
+            id,
+            name,
+            protocol: Protocol::Demo,
+            reach: Reach::Host(video),
+            model: "A9 (demo mode)".into(),
+            firmware: None,
+            mac: (!demo.mac.is_empty()).then(|| demo.mac.clone()),
+            resolutions: Vec::new(),
+            capabilities: vec![Capability::Snapshot, Capability::Wifi],
+        },
+        snapshot_interval_s: cam.snapshot_interval_s.unwrap_or(default_interval),
+        // DemoConfig holds addresses and policies only, no secret.
+        fingerprint: format!("{session:?}"),
+        session: Arc::new(session),
+    })
+}
+
+/// A `discovery.demo_mode_hosts` entry: `host` or `host:video_port`. A
+/// non-default video port puts audio and Wi-Fi on the next two ports, as
+/// `cam2mqtt simulate` lays out its cameras.
+pub fn demo_host_entry(entry: &str) -> Result<CameraConfig, String> {
+    let entry = entry.trim();
+    let (host, port) = match entry.rsplit_once(':') {
+        // `[v6]:port`, or `name:port` / `v4:port`; a bare IPv6 has several colons.
+        Some((h, p)) if h.starts_with('[') || !h.contains(':') => {
+            let port = p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("bad port {p:?} in {entry:?}"))?;
+            (h.trim_start_matches('[').trim_end_matches(']'), Some(port))
+        }
+        _ => (entry, None),
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {entry:?}"));
+    }
+    let mut cam = CameraConfig::demo(host);
+    if let (Some(port), CameraKind::Demo(d)) = (port, &mut cam.kind) {
+        if port != d.video_port {
+            d.video_port = port;
+            d.audio_port = port.saturating_add(1);
+            d.command_port = port.saturating_add(2);
+        }
+    }
+    Ok(cam)
+}
+
+/// The sources a config names: its static cameras (resolved now) and its
+/// demo-mode hosts to probe. Errors name the config key.
+pub async fn sources(cfg: &Config) -> Result<Sources, ConfigError> {
+    let mut configured = Vec::new();
+    for (i, cam) in cfg.cameras.iter().enumerate() {
+        if !cam.enabled {
+            continue;
+        }
+        match &cam.kind {
+            CameraKind::Demo(demo) => configured.push(
+                demo_spec(
+                    cam,
+                    demo,
+                    cfg.snapshots.interval_s,
+                    &format!("cameras[{i}].host"),
+                )
+                .await?,
+            ),
+            other => {
+                let protocol = match other {
+                    CameraKind::Pppp(_) => Protocol::Pppp,
+                    _ => Protocol::Tutk,
+                };
+                tracing::warn!(camera = %cam.effective_id(), %protocol, "protocol not supported yet by this release; camera skipped");
+            }
+        }
+    }
+    let mut probe = Vec::new();
+    for (i, entry) in cfg.discovery.demo_mode_hosts.iter().enumerate() {
+        let key = format!("discovery.demo_mode_hosts[{i}]");
+        let cam = demo_host_entry(entry).map_err(|message| ConfigError {
+            file: None,
+            key: key.clone(),
+            message,
+        })?;
+        let id = cam.effective_id();
+        if configured.iter().any(|s: &CameraSpec| s.info.id == id) {
+            continue; // configured explicitly as well
+        }
+        let CameraKind::Demo(demo) = &cam.kind else {
+            continue;
+        };
+        probe.push(demo_spec(&cam, demo, cfg.snapshots.interval_s, &key).await?);
+    }
+    Ok(Sources {
+        configured,
+        demo_probe: DemoProbe::new(probe),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_host_entries_take_an_optional_video_port() {
+        let c = demo_host_entry("192.168.4.153").unwrap();
+        assert_eq!(c.effective_id().as_str(), "demo_192_168_4_153");
+        let c = demo_host_entry("127.0.0.1:18080").unwrap();
+        let CameraKind::Demo(d) = &c.kind else {
+            panic!("demo")
+        };
+        assert_eq!(
+            (d.video_port, d.audio_port, d.command_port),
+            (18080, 18081, 18082)
+        );
+        assert!(demo_host_entry("h:0").is_err());
+        assert!(demo_host_entry(":80").is_err());
+        let c = demo_host_entry("[::1]:9000").unwrap();
+        assert_eq!(c.host(), "::1");
+    }
+}

@@ -1,0 +1,1309 @@
+//! [`CameraCore`]: everything one camera does above its protocol session, as a
+//! sans-IO state machine (built like the publisher core).
+//!
+//! Inputs: [`CameraCore::handle_session_event`], [`CameraCore::handle_session_ended`],
+//! [`CameraCore::handle_request`], [`CameraCore::handle_discovered`],
+//! [`CameraCore::handle_job_done`], [`CameraCore::handle_timeout`] — each with `now`.
+//! Outputs, drained after every input: [`CameraCore::poll_bridge_event`] (to the
+//! publisher), [`CameraCore::poll_session_command`] (start/stop the session, run a
+//! command in it), [`CameraCore::poll_job`] (blocking or outside work: prepare a
+//! snapshot, save settings, ask discovery to look again) and
+//! [`CameraCore::poll_timeout`] (one [`TimerTable`]).
+//!
+//! It owns availability, the snapshot schedule and on-demand waiters, the media
+//! sink, Wi-Fi staging, runtime overrides, and the **restart policy keyed on
+//! [`CloseReason`]** ([`restart_policy`]). It never reads a clock, never awaits
+//! and never touches a socket or MQTT: `camera.rs` is the glue that does.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::backoff::Backoff;
+use super::overrides::{Overridden, Overrides};
+use crate::bus::{BridgeEvent, CameraState, SessionPhase};
+use crate::media::sink::{MediaSink, SnapshotSource};
+use crate::model::{
+    CameraCommand, CameraDetails, CameraId, CameraInfo, CommandError, CommandKind, MediaFrame,
+};
+use crate::proto::{CloseReason, CommandId, SessionEvent, SessionStats, TimerTable};
+use crate::secret::Secret;
+
+/// Tunables of the camera core (tests shorten them).
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// Restarts after ordinary failures (silence, peer closed, socket errors).
+    pub backoff: Backoff,
+    /// Restarts after the camera rejected our credentials: long, so a wrong
+    /// password never turns into a tight login loop (cameras lock accounts).
+    pub auth_backoff: Backoff,
+    /// How long `set/snapshot` waits for a frame newer than the one held.
+    pub snapshot_wait: Duration,
+    /// A held frame younger than this counts as fresh for `set/snapshot`.
+    pub fresh: Duration,
+    /// On-demand snapshot requests that may wait for the next frame at once.
+    pub max_waiting_snapshots: usize,
+    /// Counters in `state` are refreshed this often.
+    pub state_every: Duration,
+    /// Bound of the H.264/H.265 GOP cache.
+    pub max_gop_bytes: usize,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff::default(),
+            auth_backoff: Backoff::auth(),
+            snapshot_wait: Duration::from_secs(5),
+            fresh: Duration::from_secs(1),
+            max_waiting_snapshots: 8,
+            state_every: Duration::from_secs(10),
+            max_gop_bytes: 8 << 20,
+        }
+    }
+}
+
+/// What the core asks of the session glue.
+#[derive(Debug)]
+pub enum SessionControl {
+    /// Bind the sockets and start a new session.
+    Start,
+    /// Stop the running session (it then ends with [`CloseReason::Stopped`]).
+    Stop,
+    /// Run a command in the running session; the result comes back as
+    /// [`SessionEvent::CommandDone`] with `id`.
+    Command {
+        /// Chosen by the core.
+        id: CommandId,
+        /// The command.
+        command: CameraCommand,
+    },
+}
+
+/// Work the core cannot do itself (it blocks, or it belongs to another part).
+#[derive(Debug)]
+pub enum Job {
+    /// Turn `source` into a JPEG within the size cap (re-encode, or decode video),
+    /// then report [`JobDone::Snapshot`] with the same `job`.
+    PrepareSnapshot {
+        /// Echoed in the result.
+        job: u64,
+        /// The frame(s) to publish.
+        source: SnapshotSource,
+    },
+    /// Persist the runtime overrides in the state directory.
+    SaveOverrides(Overrides),
+    /// The camera left its protocol here: discovery should look for it again
+    /// (the core restarts once [`CameraCore::handle_discovered`] is called).
+    Rediscover,
+}
+
+/// The outcome of a [`Job`].
+#[derive(Debug)]
+pub enum JobDone {
+    /// A snapshot was prepared (or could not be: the error says why, in words).
+    Snapshot {
+        /// From [`Job::PrepareSnapshot`].
+        job: u64,
+        /// The JPEG to publish.
+        result: Result<Bytes, String>,
+    },
+}
+
+/// How a session ended, as the glue saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The session closed itself with a reason.
+    Closed(CloseReason),
+    /// It never ran or died: sockets could not be bound, a socket failed, it panicked.
+    Failed(String),
+}
+
+impl std::fmt::Display for SessionEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Closed(r) => write!(f, "{r}"),
+            Self::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What to do after a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// Retry after the ordinary backoff.
+    Backoff,
+    /// Retry after the long authentication backoff.
+    AuthBackoff,
+    /// Do not retry here; ask discovery to find the camera again.
+    AwaitDiscovery,
+    /// Do not retry (the bridge stopped it).
+    Never,
+}
+
+/// The restart policy, keyed on why the session ended.
+pub fn restart_policy(end: &SessionEnd) -> Restart {
+    match end {
+        SessionEnd::Closed(CloseReason::AuthRejected(_)) => Restart::AuthBackoff,
+        SessionEnd::Closed(CloseReason::LeftMode(_)) => Restart::AwaitDiscovery,
+        SessionEnd::Closed(CloseReason::Stopped) => Restart::Never,
+        SessionEnd::Closed(
+            CloseReason::Silent(_) | CloseReason::PeerClosed | CloseReason::NoMedia(_),
+        )
+        | SessionEnd::Failed(_) => Restart::Backoff,
+    }
+}
+
+crate::timer_kind! {
+    /// The core's deadlines.
+    enum Timer {
+        /// Start the next session after a backoff.
+        Restart,
+        /// The next interval snapshot.
+        SnapshotDue,
+        /// The oldest on-demand snapshot request gives up.
+        WaiterExpiry,
+        /// Refresh the counters in `state`.
+        StateRefresh,
+    }
+}
+
+/// Where the session is, with what each phase needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not started yet.
+    Idle,
+    /// A session runs (asked to start at `started`).
+    Running {
+        started: Instant,
+        /// When it started streaming, once it did.
+        streaming_since: Option<Instant>,
+        /// Start a new session as soon as this one has stopped (discovery update).
+        restart_when_stopped: bool,
+    },
+    /// Waiting for the `Restart` timer (backoff or auth backoff).
+    Waiting,
+    /// Left its protocol; waiting for discovery.
+    AwaitingDiscovery,
+    /// Stopped for good.
+    Stopped,
+}
+
+/// A snapshot being prepared by a job.
+#[derive(Debug)]
+struct SnapshotJob {
+    job: u64,
+    seq: u64,
+    /// On-demand requests this snapshot answers.
+    waiters: usize,
+}
+
+/// A command running in the session.
+#[derive(Debug)]
+struct InFlight {
+    kind: CommandKind,
+    /// The SSID a Wi-Fi command sets, applied to the state on success.
+    ssid: Option<String>,
+}
+
+/// One camera's logic above its session.
+#[derive(Debug)]
+pub struct CameraCore {
+    info: CameraInfo,
+    settings: CoreSettings,
+    rng: ChaCha8Rng,
+    /// Monotonic and wall time at construction, to turn `now` into timestamps.
+    anchor: (Instant, SystemTime),
+    phase: Phase,
+    /// Consecutive failed sessions (for the ordinary backoff).
+    attempt: u32,
+    /// Consecutive authentication rejections (for the auth backoff).
+    auth_attempt: u32,
+    timers: TimerTable<Timer>,
+    state: CameraState,
+    /// The state last handed to the publisher; an unchanged state is not resent.
+    sent_state: Option<CameraState>,
+    online: bool,
+    sink: MediaSink,
+    /// Sequence number of the newest picture published.
+    published_seq: Option<u64>,
+    snapshot_job: Option<SnapshotJob>,
+    /// An interval snapshot came due while a job ran.
+    snapshot_again: bool,
+    /// Deadlines of on-demand requests waiting for a new frame, oldest first.
+    waiters: VecDeque<Instant>,
+    next_job: u64,
+    next_command: u64,
+    in_flight: BTreeMap<CommandId, InFlight>,
+    staged_password: Secret,
+    /// The interval the config asks for (before any runtime override).
+    configured_interval: u32,
+    overrides: Overrides,
+    last_stats: Option<(Instant, SessionStats)>,
+    events: VecDeque<BridgeEvent>,
+    session: VecDeque<SessionControl>,
+    jobs: VecDeque<Job>,
+}
+
+impl CameraCore {
+    /// A core for `info`; `overrides` are the persisted runtime settings, `seed`
+    /// makes the backoff jitter reproducible, `now`/`wall` anchor timestamps.
+    pub fn new(
+        info: CameraInfo,
+        configured_interval: u32,
+        overrides: Overrides,
+        settings: CoreSettings,
+        seed: u64,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Self {
+        let interval = Overridden::resolve(overrides.snapshot_interval_s, configured_interval);
+        let state = CameraState::new(&info, interval);
+        let sink = MediaSink::new(settings.max_gop_bytes);
+        Self {
+            info,
+            settings,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            anchor: (now, wall),
+            phase: Phase::Idle,
+            attempt: 0,
+            auth_attempt: 0,
+            timers: TimerTable::default(),
+            state,
+            sent_state: None,
+            online: false,
+            sink,
+            published_seq: None,
+            snapshot_job: None,
+            snapshot_again: false,
+            waiters: VecDeque::new(),
+            next_job: 0,
+            next_command: 0,
+            in_flight: BTreeMap::new(),
+            staged_password: Secret::default(),
+            configured_interval,
+            overrides,
+            last_stats: None,
+            events: VecDeque::new(),
+            session: VecDeque::new(),
+            jobs: VecDeque::new(),
+        }
+    }
+
+    /// The camera's id.
+    pub fn id(&self) -> &CameraId {
+        &self.info.id
+    }
+
+    /// The camera's description.
+    pub fn info(&self) -> &CameraInfo {
+        &self.info
+    }
+
+    /// The current state (what `state` publishes).
+    pub fn state(&self) -> &CameraState {
+        &self.state
+    }
+
+    /// Whether frames are flowing.
+    pub fn is_online(&self) -> bool {
+        self.online
+    }
+
+    /// When the next session starts, while the camera waits out a backoff.
+    pub fn restart_at(&self) -> Option<Instant> {
+        self.timers.get(Timer::Restart)
+    }
+
+    fn wall(&self, now: Instant) -> String {
+        let (mono, wall) = self.anchor;
+        let t = wall + now.saturating_duration_since(mono);
+        humantime::format_rfc3339_seconds(t).to_string()
+    }
+
+    /// Registers the camera with the publisher and starts its first session.
+    pub fn start(&mut self, now: Instant) {
+        self.events
+            .push_back(BridgeEvent::Registered(self.info.clone()));
+        self.start_session(now);
+        self.timers
+            .set(Timer::StateRefresh, now + self.settings.state_every);
+    }
+
+    /// Stops the camera for good (bridge shutdown or removal).
+    pub fn stop(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Running { .. }) {
+            self.session.push_back(SessionControl::Stop);
+        }
+        self.phase = Phase::Stopped;
+        self.session_over(now);
+        self.timers.clear();
+        self.state.session = SessionPhase::Stopped;
+        self.emit_state(false);
+    }
+
+    fn start_session(&mut self, now: Instant) {
+        self.phase = Phase::Running {
+            started: now,
+            streaming_since: None,
+            restart_when_stopped: false,
+        };
+        self.timers.stop(Timer::Restart);
+        self.sink.clear();
+        self.state.session = SessionPhase::Connecting;
+        self.session.push_back(SessionControl::Start);
+        self.emit_state(false);
+    }
+
+    /// Discovery reported the camera. `changed` is true when its address or
+    /// credentials changed (`Updated`): the session restarts with the new
+    /// description. An unchanged `Found` restarts only a camera that was waiting
+    /// for discovery.
+    pub fn handle_discovered(&mut self, now: Instant, info: CameraInfo, changed: bool) {
+        if changed {
+            let registered = info != self.info;
+            self.info = info;
+            self.state.address = self
+                .info
+                .address()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            if registered {
+                self.events
+                    .push_back(BridgeEvent::Registered(self.info.clone()));
+            }
+        }
+        match self.phase {
+            Phase::Running {
+                ref mut restart_when_stopped,
+                ..
+            } if changed => {
+                *restart_when_stopped = true;
+                self.session.push_back(SessionControl::Stop);
+            }
+            Phase::Waiting | Phase::AwaitingDiscovery if changed => {
+                self.attempt = 0;
+                self.auth_attempt = 0;
+                self.start_session(now);
+            }
+            Phase::AwaitingDiscovery => {
+                self.attempt = 0;
+                self.start_session(now);
+            }
+            _ => self.emit_state(false),
+        }
+    }
+
+    /// Something came out of the session (`Closed` is ignored here: the glue
+    /// reports the end through [`CameraCore::handle_session_ended`]).
+    pub fn handle_session_event(&mut self, now: Instant, event: SessionEvent) {
+        if !matches!(self.phase, Phase::Running { .. }) {
+            // A late event of a session that is already over.
+            if let SessionEvent::CommandDone { id, result } = event {
+                self.command_done(id, result);
+            }
+            return;
+        }
+        match event {
+            SessionEvent::Streaming(details) => {
+                if let Phase::Running {
+                    ref mut streaming_since,
+                    ..
+                } = self.phase
+                {
+                    *streaming_since = Some(now);
+                }
+                self.apply_details(details);
+                self.state.connected_since = Some(self.wall(now));
+                self.state.session = SessionPhase::Streaming;
+                self.state.last_error = None;
+                self.emit_state(false);
+            }
+            SessionEvent::Media(frame) => self.on_media(now, frame),
+            SessionEvent::Stats(stats) => self.on_stats(now, stats),
+            SessionEvent::CommandDone { id, result } => self.command_done(id, result),
+            SessionEvent::Closed(_) => {}
+        }
+    }
+
+    fn apply_details(&mut self, d: CameraDetails) {
+        if let Some(m) = d.model {
+            self.state.model = m;
+        }
+        if d.firmware.is_some() {
+            self.state.firmware = d.firmware;
+        }
+        if d.resolution.is_some() {
+            self.state.resolution = d.resolution;
+        }
+        if !d.resolutions.is_empty() {
+            self.state.resolutions = d.resolutions;
+        }
+    }
+
+    fn on_media(&mut self, now: Instant, frame: MediaFrame) {
+        let fresh = match frame {
+            MediaFrame::Jpeg(jpeg) => Some(self.sink.push_jpeg(now, jpeg)),
+            MediaFrame::Video(v) => self.sink.push_video(now, v),
+            MediaFrame::VideoLost => {
+                self.sink.lost();
+                None
+            }
+            MediaFrame::Audio { .. } => None,
+        };
+        if fresh.is_none() {
+            return;
+        }
+        if !self.online {
+            // First picture after (re)connecting: online, and publish it now.
+            self.set_online(true);
+            self.request_snapshot(0);
+            self.schedule_snapshot(now);
+        }
+        if !self.waiters.is_empty() {
+            let n = self.waiters.len();
+            self.waiters.clear();
+            self.timers.stop(Timer::WaiterExpiry);
+            self.request_snapshot(n);
+        }
+    }
+
+    fn on_stats(&mut self, now: Instant, stats: SessionStats) {
+        if let Some((then, prev)) = &self.last_stats {
+            let secs = now.saturating_duration_since(*then).as_secs_f64();
+            if secs > 0.0 {
+                let frames = stats.frames.saturating_sub(prev.frames) as f64;
+                let bytes = stats.media_bytes.saturating_sub(prev.media_bytes) as f64;
+                self.state.fps = (frames / secs * 10.0).round() / 10.0;
+                self.state.bitrate_kbps = (bytes * 8.0 / 1000.0 / secs).round();
+            }
+        }
+        self.state.frames = stats.frames;
+        self.state.frames_dropped = stats.frames_dropped;
+        self.state.audio_packets = stats.audio_packets;
+        self.last_stats = Some((now, stats));
+    }
+
+    fn set_online(&mut self, online: bool) {
+        if self.online == online {
+            return;
+        }
+        self.online = online;
+        if !online {
+            self.state.fps = 0.0;
+            self.state.bitrate_kbps = 0.0;
+            self.last_stats = None;
+        }
+        self.events.push_back(BridgeEvent::Availability {
+            camera: self.info.id.clone(),
+            online,
+        });
+    }
+
+    /// The session is over (ended, or stopped): everything tied to it ends too.
+    fn session_over(&mut self, _now: Instant) {
+        self.set_online(false);
+        self.state.connected_since = None;
+        self.timers.stop(Timer::SnapshotDue);
+        self.timers.stop(Timer::WaiterExpiry);
+        for _ in std::mem::take(&mut self.waiters) {
+            self.result(CommandKind::Snapshot, Err(CommandError::Offline));
+        }
+        let ids: Vec<CommandId> = self.in_flight.keys().copied().collect();
+        for id in ids {
+            self.command_done(id, Err(CommandError::Offline));
+        }
+        self.sink.clear();
+    }
+
+    /// The session ended; decides when (and whether) the next one starts.
+    pub fn handle_session_ended(&mut self, now: Instant, end: SessionEnd) {
+        let Phase::Running {
+            started,
+            streaming_since,
+            restart_when_stopped,
+        } = self.phase
+        else {
+            return; // already stopped or restarted
+        };
+        self.session_over(now);
+        if restart_when_stopped {
+            self.attempt = 0;
+            self.auth_attempt = 0;
+            self.state.reconnects += 1;
+            self.start_session(now);
+            return;
+        }
+        let policy = restart_policy(&end);
+        if policy != Restart::Never {
+            self.state.last_error = Some(end.to_string());
+        }
+        if streaming_since
+            .is_some_and(|s| now.saturating_duration_since(s) >= self.settings.backoff.reset_after)
+        {
+            self.attempt = 0;
+        }
+        if streaming_since.is_some()
+            && !matches!(end, SessionEnd::Closed(CloseReason::AuthRejected(_)))
+        {
+            // It got in, so the credentials work.
+            self.auth_attempt = 0;
+        }
+        let _ = started;
+        match policy {
+            Restart::Backoff => {
+                let delay = self.settings.backoff.delay(self.attempt, &mut self.rng);
+                self.attempt = self.attempt.saturating_add(1);
+                tracing::info!(camera = %self.info.id, reason = %end, retry_in = ?delay, "session ended");
+                self.wait(now, delay, SessionPhase::Backoff);
+            }
+            Restart::AuthBackoff => {
+                let delay = self
+                    .settings
+                    .auth_backoff
+                    .delay(self.auth_attempt, &mut self.rng);
+                self.auth_attempt = self.auth_attempt.saturating_add(1);
+                tracing::warn!(camera = %self.info.id, reason = %end, retry_in = ?delay, "camera rejected the credentials; check them in the config");
+                self.wait(now, delay, SessionPhase::AuthFailed);
+            }
+            Restart::AwaitDiscovery => {
+                tracing::info!(camera = %self.info.id, reason = %end, "camera left; looking for it through discovery");
+                self.phase = Phase::AwaitingDiscovery;
+                self.state.session = SessionPhase::AwaitingDiscovery;
+                self.jobs.push_back(Job::Rediscover);
+                self.emit_state(false);
+            }
+            Restart::Never => {
+                self.phase = Phase::Stopped;
+                self.state.session = SessionPhase::Stopped;
+                self.emit_state(false);
+            }
+        }
+    }
+
+    fn wait(&mut self, now: Instant, delay: Duration, shown: SessionPhase) {
+        self.phase = Phase::Waiting;
+        self.state.session = shown;
+        self.timers.set(Timer::Restart, now + delay);
+        self.emit_state(false);
+    }
+
+    /// A deadline from [`CameraCore::poll_timeout`] has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for timer in self.timers.expired(now) {
+            match timer {
+                Timer::Restart => {
+                    if self.phase == Phase::Waiting {
+                        self.state.reconnects += 1;
+                        self.start_session(now);
+                    }
+                }
+                Timer::SnapshotDue => {
+                    self.schedule_snapshot(now);
+                    if self.online && self.sink.latest_seq() != self.published_seq {
+                        self.request_snapshot(0);
+                    }
+                }
+                Timer::WaiterExpiry => self.expire_waiters(now),
+                Timer::StateRefresh => {
+                    self.emit_state(false);
+                    self.timers
+                        .set(Timer::StateRefresh, now + self.settings.state_every);
+                }
+            }
+        }
+    }
+
+    fn expire_waiters(&mut self, now: Instant) {
+        while self.waiters.front().is_some_and(|d| *d <= now) {
+            self.waiters.pop_front();
+            let err = CommandError::TimedOut {
+                what: "no new frame from the camera".into(),
+                after: self.settings.snapshot_wait,
+            };
+            self.result(CommandKind::Snapshot, Err(err));
+        }
+        if let Some(next) = self.waiters.front() {
+            self.timers.set(Timer::WaiterExpiry, *next);
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.state.snapshot_interval_s))
+    }
+
+    fn schedule_snapshot(&mut self, now: Instant) {
+        if self.interval().is_zero() || !self.online {
+            self.timers.stop(Timer::SnapshotDue);
+        } else {
+            self.timers.set(Timer::SnapshotDue, now + self.interval());
+        }
+    }
+
+    /// Prepares the newest picture for publishing; `waiters` on-demand requests
+    /// are answered when it is published.
+    fn request_snapshot(&mut self, waiters: usize) {
+        if let Some(job) = &mut self.snapshot_job {
+            // One job at a time; the next one starts when this one is done.
+            job.waiters += waiters;
+            self.snapshot_again = true;
+            return;
+        }
+        let Some(source) = self.sink.snapshot_source() else {
+            for _ in 0..waiters {
+                self.result(
+                    CommandKind::Snapshot,
+                    Err(CommandError::Refused("no picture to publish yet".into())),
+                );
+            }
+            return;
+        };
+        self.next_job += 1;
+        self.snapshot_job = Some(SnapshotJob {
+            job: self.next_job,
+            seq: source.seq(),
+            waiters,
+        });
+        self.jobs.push_back(Job::PrepareSnapshot {
+            job: self.next_job,
+            source,
+        });
+    }
+
+    /// A job finished.
+    pub fn handle_job_done(&mut self, now: Instant, done: JobDone) {
+        let JobDone::Snapshot { job, result } = done;
+        let Some(sj) = self.snapshot_job.take_if(|sj| sj.job == job) else {
+            return;
+        };
+        match result {
+            Ok(jpeg) => {
+                self.published_seq = Some(sj.seq);
+                let taken_at = self.wall(now);
+                self.state.last_snapshot_at = Some(taken_at.clone());
+                self.events.push_back(BridgeEvent::Snapshot {
+                    camera: self.info.id.clone(),
+                    jpeg,
+                    taken_at,
+                });
+                for _ in 0..sj.waiters {
+                    self.result(CommandKind::Snapshot, Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(camera = %self.info.id, error = %e, "snapshot not published");
+                self.state.last_error = Some(format!("snapshot: {e}"));
+                // Do not retry the same picture forever.
+                self.published_seq = Some(sj.seq);
+                for _ in 0..sj.waiters {
+                    self.result(
+                        CommandKind::Snapshot,
+                        Err(CommandError::Refused(format!("snapshot failed: {e}"))),
+                    );
+                }
+            }
+        }
+        if std::mem::take(&mut self.snapshot_again)
+            && self.online
+            && self.sink.latest_seq() != self.published_seq
+        {
+            self.request_snapshot(0);
+        }
+        self.emit_state(false);
+    }
+
+    /// The glue could not hand a snapshot to the publisher (queue full).
+    pub fn snapshot_dropped(&mut self) {
+        self.state.snapshots_dropped += 1;
+    }
+
+    /// A command for this camera (already parsed and checked against its capabilities).
+    pub fn handle_request(&mut self, now: Instant, command: CameraCommand) {
+        let kind = command.kind();
+        match command {
+            CameraCommand::Snapshot => self.on_snapshot_request(now),
+            CameraCommand::SetSnapshotInterval(secs) => {
+                self.state.snapshot_interval_s = secs;
+                self.overrides.snapshot_interval_s =
+                    (secs != self.configured_interval).then_some(Overridden {
+                        value: secs,
+                        configured: self.configured_interval,
+                    });
+                self.jobs
+                    .push_back(Job::SaveOverrides(self.overrides.clone()));
+                if self.online {
+                    self.schedule_snapshot(now);
+                }
+                self.result(kind, Ok(()));
+            }
+            CameraCommand::StageWifiSsid(ssid) => {
+                self.state.wifi_ssid = ssid;
+                self.result(kind, Ok(()));
+            }
+            CameraCommand::StageWifiPassword(pw) => {
+                self.state.wifi_password_set = !pw.is_empty();
+                self.staged_password = pw;
+                self.result(kind, Ok(()));
+            }
+            CameraCommand::ApplyWifi => {
+                if self.state.wifi_ssid.is_empty() {
+                    let err = CommandError::BadValue {
+                        command: kind.name(),
+                        reason: "no SSID staged; publish it to set/wifi_ssid first".into(),
+                    };
+                    self.result(kind, Err(err));
+                    return;
+                }
+                let cmd = CameraCommand::SetWifi {
+                    ssid: self.state.wifi_ssid.clone(),
+                    password: self.staged_password.clone(),
+                };
+                self.forward(kind, cmd);
+            }
+            other => self.forward(kind, other),
+        }
+    }
+
+    fn on_snapshot_request(&mut self, now: Instant) {
+        if !self.online {
+            self.result(CommandKind::Snapshot, Err(CommandError::Offline));
+            return;
+        }
+        // A picture not yet published and at most `fresh` old answers at once;
+        // otherwise the user gets the next new frame, never a repeat.
+        let fresh = self.sink.snapshot_source().is_some_and(|s| {
+            Some(s.seq()) != self.published_seq
+                && now.saturating_duration_since(s.at()) <= self.settings.fresh
+        });
+        if fresh && self.snapshot_job.is_none() {
+            self.request_snapshot(1);
+        } else if self.waiters.len() >= self.settings.max_waiting_snapshots {
+            let busy = CommandError::Busy(
+                "snapshots already requested; waiting for the next frame".into(),
+            );
+            self.result(CommandKind::Snapshot, Err(busy));
+        } else {
+            let deadline = now + self.settings.snapshot_wait;
+            self.waiters.push_back(deadline);
+            self.timers.set_earliest(Timer::WaiterExpiry, deadline);
+        }
+    }
+
+    fn forward(&mut self, kind: CommandKind, command: CameraCommand) {
+        if !self.online || !matches!(self.phase, Phase::Running { .. }) {
+            self.result(kind, Err(CommandError::Offline));
+            return;
+        }
+        let ssid = match &command {
+            CameraCommand::SetWifi { ssid, .. } => Some(ssid.clone()),
+            _ => None,
+        };
+        self.next_command += 1;
+        let id = CommandId(self.next_command);
+        self.in_flight.insert(id, InFlight { kind, ssid });
+        self.session
+            .push_back(SessionControl::Command { id, command });
+    }
+
+    fn command_done(&mut self, id: CommandId, result: Result<(), CommandError>) {
+        let Some(cmd) = self.in_flight.remove(&id) else {
+            return;
+        };
+        if result.is_ok() {
+            if let Some(ssid) = cmd.ssid {
+                self.state.wifi_ssid = ssid;
+                self.staged_password = Secret::default();
+                self.state.wifi_password_set = false;
+            }
+        }
+        self.result(cmd.kind, result);
+    }
+
+    /// Reports a command's outcome; after a success the state is republished.
+    fn result(&mut self, kind: CommandKind, result: Result<(), CommandError>) {
+        let ok = result.is_ok();
+        self.events.push_back(BridgeEvent::CommandResult {
+            camera: self.info.id.clone(),
+            command: kind.name(),
+            result,
+        });
+        if ok {
+            self.emit_state(true);
+        }
+    }
+
+    /// Hands the state to the publisher if it changed (or if `force`).
+    fn emit_state(&mut self, force: bool) {
+        if !force && self.sent_state.as_ref() == Some(&self.state) {
+            return;
+        }
+        self.sent_state = Some(self.state.clone());
+        self.events.push_back(BridgeEvent::State {
+            camera: self.info.id.clone(),
+            state: Box::new(self.state.clone()),
+        });
+    }
+
+    /// Next event for the publisher.
+    #[must_use]
+    pub fn poll_bridge_event(&mut self) -> Option<BridgeEvent> {
+        self.events.pop_front()
+    }
+
+    /// Next instruction for the session glue.
+    #[must_use]
+    pub fn poll_session_command(&mut self) -> Option<SessionControl> {
+        self.session.pop_front()
+    }
+
+    /// Next job for the glue.
+    #[must_use]
+    pub fn poll_job(&mut self) -> Option<Job> {
+        self.jobs.pop_front()
+    }
+
+    /// When [`CameraCore::handle_timeout`] must be called next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_timeout()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Capability, Protocol, Reach};
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn info() -> CameraInfo {
+        CameraInfo {
+            id: CameraId::parse("porch").unwrap(),
+            uid: "porch".into(),
+            name: "Porch".into(),
+            protocol: Protocol::Demo,
+            reach: Reach::Host("127.0.0.1:8080".parse().unwrap()),
+            model: "A9".into(),
+            firmware: None,
+            mac: None,
+            resolutions: vec![],
+            capabilities: vec![Capability::Snapshot, Capability::Wifi],
+        }
+    }
+
+    /// A core and everything it said, stepped in virtual time.
+    struct Harness {
+        core: CameraCore,
+        now: Instant,
+        events: Vec<BridgeEvent>,
+        session: Vec<SessionControl>,
+        jobs: Vec<Job>,
+    }
+
+    impl Harness {
+        fn new(interval: u32, overrides: Overrides) -> Self {
+            let now = crate::io::clock::now();
+            let core = CameraCore::new(
+                info(),
+                interval,
+                overrides,
+                CoreSettings::default(),
+                7,
+                now,
+                SystemTime::UNIX_EPOCH,
+            );
+            let mut h = Self {
+                core,
+                now,
+                events: vec![],
+                session: vec![],
+                jobs: vec![],
+            };
+            h.core.start(now);
+            h.drain();
+            h
+        }
+
+        fn drain(&mut self) {
+            while let Some(e) = self.core.poll_bridge_event() {
+                self.events.push(e);
+            }
+            while let Some(c) = self.core.poll_session_command() {
+                self.session.push(c);
+            }
+            while let Some(j) = self.core.poll_job() {
+                self.jobs.push(j);
+            }
+        }
+
+        /// Advances virtual time by `d`, firing every deadline on the way.
+        fn advance(&mut self, d: Duration) {
+            let until = self.now + d;
+            while let Some(t) = self.core.poll_timeout().filter(|t| *t <= until) {
+                self.now = t;
+                self.core.handle_timeout(t);
+                self.drain();
+            }
+            self.now = until;
+        }
+
+        fn session_event(&mut self, ev: SessionEvent) {
+            self.core.handle_session_event(self.now, ev);
+            self.drain();
+        }
+
+        fn frame(&mut self) {
+            self.session_event(SessionEvent::Media(MediaFrame::Jpeg(Bytes::from_static(
+                b"\xff\xd8jpeg\xff\xd9",
+            ))));
+        }
+
+        fn ended(&mut self, end: SessionEnd) {
+            self.core.handle_session_ended(self.now, end);
+            self.drain();
+        }
+
+        fn request(&mut self, c: CameraCommand) {
+            self.core.handle_request(self.now, c);
+            self.drain();
+        }
+
+        /// Completes every snapshot job successfully.
+        fn finish_jobs(&mut self) {
+            for job in std::mem::take(&mut self.jobs) {
+                if let Job::PrepareSnapshot { job, source } = job {
+                    let SnapshotSource::Jpeg { jpeg, .. } = source else {
+                        panic!("jpeg source")
+                    };
+                    let done = JobDone::Snapshot {
+                        job,
+                        result: Ok(jpeg),
+                    };
+                    self.core.handle_job_done(self.now, done);
+                    self.drain();
+                } else {
+                    self.jobs.push(job);
+                }
+            }
+        }
+
+        fn take_events(&mut self) -> Vec<BridgeEvent> {
+            std::mem::take(&mut self.events)
+        }
+
+        fn starts(&self) -> usize {
+            self.session
+                .iter()
+                .filter(|c| matches!(c, SessionControl::Start))
+                .count()
+        }
+
+        fn streaming(&mut self) {
+            self.session_event(SessionEvent::Streaming(CameraDetails::default()));
+            self.frame();
+            self.finish_jobs();
+        }
+    }
+
+    fn availability(events: &[BridgeEvent]) -> Vec<bool> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                BridgeEvent::Availability { online, .. } => Some(*online),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn results(events: &[BridgeEvent]) -> Vec<(&'static str, Result<(), CommandError>)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                BridgeEvent::CommandResult {
+                    command, result, ..
+                } => Some((*command, result.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn snapshots(events: &[BridgeEvent]) -> usize {
+        events
+            .iter()
+            .filter(|e| matches!(e, BridgeEvent::Snapshot { .. }))
+            .count()
+    }
+
+    #[test]
+    fn start_registers_then_connects_and_the_first_frame_brings_it_online_with_a_snapshot() {
+        let mut h = Harness::new(10, Overrides::default());
+        assert!(matches!(h.events[0], BridgeEvent::Registered(_)));
+        assert_eq!(h.starts(), 1);
+        assert_eq!(h.core.state().session, SessionPhase::Connecting);
+        h.session_event(SessionEvent::Streaming(CameraDetails::default()));
+        assert_eq!(h.core.state().session, SessionPhase::Streaming);
+        assert_eq!(availability(&h.events), Vec::<bool>::new());
+        h.frame();
+        assert_eq!(availability(&h.events), vec![true]);
+        assert_eq!(h.jobs.len(), 1, "the first frame is published at once");
+        h.finish_jobs();
+        assert_eq!(snapshots(&h.events), 1);
+        assert_eq!(
+            h.core.state().last_snapshot_at.as_deref(),
+            Some("1970-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_silent_camera_goes_offline_and_restarts_after_a_short_backoff() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        h.take_events();
+        h.ended(SessionEnd::Closed(CloseReason::Silent(
+            Duration::from_secs(10),
+        )));
+        assert_eq!(availability(&h.events), vec![false]);
+        assert_eq!(h.core.state().session, SessionPhase::Backoff);
+        assert_eq!(
+            h.core.state().last_error.as_deref(),
+            Some("camera silent for 10s")
+        );
+        let retry = h.core.restart_at().unwrap() - h.now;
+        assert!(
+            retry >= Duration::from_millis(500) && retry <= Duration::from_secs(1),
+            "{retry:?}"
+        );
+        h.advance(Duration::from_secs(1));
+        assert_eq!(h.starts(), 2);
+        assert_eq!(h.core.state().reconnects, 1);
+        assert_eq!(h.core.state().session, SessionPhase::Connecting);
+    }
+
+    #[test]
+    fn an_auth_rejection_backs_off_long_and_is_not_retried_like_a_silent_camera() {
+        let mut silent = Harness::new(10, Overrides::default());
+        let mut rejected = Harness::new(10, Overrides::default());
+        for round in 1..=3u32 {
+            silent.ended(SessionEnd::Failed("socket error".into()));
+            rejected.ended(SessionEnd::Closed(CloseReason::AuthRejected(
+                "wrong password".into(),
+            )));
+            assert_eq!(rejected.core.state().session, SessionPhase::AuthFailed);
+            assert_eq!(
+                rejected.core.state().last_error.as_deref(),
+                Some("authentication rejected: wrong password")
+            );
+            let auth_wait = rejected.core.restart_at().unwrap() - rejected.now;
+            let silent_wait = silent.core.restart_at().unwrap() - silent.now;
+            // Auth: 5 min doubling (jittered ×0.5–1); ordinary: 1 s doubling.
+            let floor = Duration::from_secs(150 << (round - 1));
+            assert!(auth_wait >= floor, "round {round}: {auth_wait:?}");
+            assert!(silent_wait <= Duration::from_secs(1 << (round - 1)));
+            silent.advance(silent_wait);
+            rejected.advance(auth_wait);
+        }
+        assert_eq!(rejected.starts(), 4);
+        assert_eq!(silent.starts(), 4);
+        // Over the same ten minutes, a camera failing at every attempt: an
+        // ordinary failure is retried many times, a rejection once or twice.
+        let attempts_in_ten_minutes = |end: SessionEnd| {
+            let mut h = Harness::new(10, Overrides::default());
+            for _ in 0..600 {
+                if h.core.state().session == SessionPhase::Connecting {
+                    h.ended(end.clone());
+                }
+                h.advance(Duration::from_secs(1));
+            }
+            h.starts()
+        };
+        let rejected =
+            attempts_in_ten_minutes(SessionEnd::Closed(CloseReason::AuthRejected("no".into())));
+        let silent = attempts_in_ten_minutes(SessionEnd::Closed(CloseReason::PeerClosed));
+        assert!(rejected <= 3, "{rejected}");
+        assert!(silent >= 10, "{silent}");
+    }
+
+    #[test]
+    fn a_camera_that_left_demo_mode_waits_for_discovery_instead_of_retrying() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        h.ended(SessionEnd::Closed(CloseReason::LeftMode("demo mode")));
+        assert_eq!(h.core.state().session, SessionPhase::AwaitingDiscovery);
+        assert!(matches!(h.jobs.as_slice(), [Job::Rediscover]));
+        h.advance(10 * MIN);
+        assert_eq!(h.starts(), 1, "no retry by itself");
+        h.core.handle_discovered(h.now, info(), false);
+        h.drain();
+        assert_eq!(h.starts(), 2, "found again: restarted");
+    }
+
+    #[test]
+    fn an_update_restarts_a_running_session_once_it_stopped() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        let mut moved = info();
+        moved.reach = Reach::Host("127.0.0.9:8080".parse().unwrap());
+        h.core.handle_discovered(h.now, moved, true);
+        h.drain();
+        assert!(matches!(h.session.last(), Some(SessionControl::Stop)));
+        assert!(h
+            .events
+            .iter()
+            .any(|e| matches!(e, BridgeEvent::Registered(i) if i.address().unwrap().ip().to_string() == "127.0.0.9")));
+        h.ended(SessionEnd::Closed(CloseReason::Stopped));
+        assert_eq!(h.starts(), 2, "restarted at once, no backoff");
+        assert_eq!(h.core.state().address, "127.0.0.9:8080");
+        // An unchanged Found leaves a running camera alone.
+        h.core
+            .handle_discovered(h.now, h.core.info().clone(), false);
+        h.drain();
+        assert_eq!(h.starts(), 2);
+    }
+
+    #[test]
+    fn interval_snapshots_publish_only_new_frames() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        h.take_events();
+        h.advance(Duration::from_secs(10));
+        assert!(h.jobs.is_empty(), "no new frame since the last snapshot");
+        h.frame();
+        h.advance(Duration::from_secs(10));
+        assert_eq!(h.jobs.len(), 1);
+        h.finish_jobs();
+        assert_eq!(snapshots(&h.events), 1);
+    }
+
+    #[test]
+    fn on_demand_snapshots_use_a_fresh_frame_or_wait_for_the_next_and_time_out() {
+        let mut h = Harness::new(0, Overrides::default());
+        h.streaming();
+        h.take_events();
+        // The held frame was published already: wait for the next one.
+        h.request(CameraCommand::Snapshot);
+        assert!(h.jobs.is_empty());
+        h.advance(Duration::from_millis(200));
+        h.frame();
+        h.finish_jobs();
+        let ev = h.take_events();
+        assert_eq!(snapshots(&ev), 1);
+        assert_eq!(results(&ev), vec![("snapshot", Ok(()))]);
+        // A fresh unpublished frame answers at once.
+        h.frame();
+        h.request(CameraCommand::Snapshot);
+        assert_eq!(h.jobs.len(), 1);
+        h.finish_jobs();
+        assert_eq!(results(&h.take_events()), vec![("snapshot", Ok(()))]);
+        // No frame comes: the request times out after snapshot_wait.
+        h.request(CameraCommand::Snapshot);
+        h.advance(Duration::from_secs(5));
+        let r = results(&h.take_events());
+        assert!(
+            matches!(
+                r.as_slice(),
+                [("snapshot", Err(CommandError::TimedOut { .. }))]
+            ),
+            "{r:?}"
+        );
+        // Offline: refused at once.
+        h.ended(SessionEnd::Closed(CloseReason::PeerClosed));
+        h.take_events();
+        h.request(CameraCommand::Snapshot);
+        assert_eq!(
+            results(&h.take_events()),
+            vec![("snapshot", Err(CommandError::Offline))]
+        );
+    }
+
+    #[test]
+    fn commands_in_flight_are_answered_offline_when_the_session_ends() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        h.take_events();
+        h.request(CameraCommand::Reboot);
+        assert!(matches!(
+            h.session.last(),
+            Some(SessionControl::Command { .. })
+        ));
+        h.ended(SessionEnd::Closed(CloseReason::PeerClosed));
+        assert_eq!(
+            results(&h.take_events()),
+            vec![("reboot", Err(CommandError::Offline))]
+        );
+    }
+
+    #[test]
+    fn a_runtime_interval_is_persisted_and_survives_until_the_config_changes() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.take_events();
+        h.request(CameraCommand::SetSnapshotInterval(7));
+        assert_eq!(h.core.state().snapshot_interval_s, 7);
+        let saved = h
+            .jobs
+            .iter()
+            .find_map(|j| match j {
+                Job::SaveOverrides(o) => Some(o.clone()),
+                _ => None,
+            })
+            .expect("saved");
+        assert_eq!(
+            saved.snapshot_interval_s,
+            Some(Overridden {
+                value: 7,
+                configured: 10
+            })
+        );
+        let again = Harness::new(10, saved.clone());
+        assert_eq!(again.core.state().snapshot_interval_s, 7);
+        let edited = Harness::new(30, saved);
+        assert_eq!(
+            edited.core.state().snapshot_interval_s,
+            30,
+            "a config edit wins"
+        );
+        // Exactly one event and one state for the command.
+        let ev = h.take_events();
+        let states = ev
+            .iter()
+            .filter(|e| matches!(e, BridgeEvent::State { .. }))
+            .count();
+        assert_eq!((results(&ev).len(), states), (1, 1), "{ev:?}");
+    }
+
+    #[test]
+    fn the_restart_policy_is_keyed_on_the_close_reason() {
+        use CloseReason as R;
+        let d = Duration::from_secs(1);
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::Silent(d))),
+            Restart::Backoff
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::PeerClosed)),
+            Restart::Backoff
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::NoMedia(d))),
+            Restart::Backoff
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Failed("x".into())),
+            Restart::Backoff
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::AuthRejected("x".into()))),
+            Restart::AuthBackoff
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::LeftMode("demo mode"))),
+            Restart::AwaitDiscovery
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::Stopped)),
+            Restart::Never
+        );
+    }
+}
