@@ -32,6 +32,16 @@ pub enum SessionPhase {
 }
 
 impl SessionPhase {
+    /// Every phase.
+    pub const ALL: [SessionPhase; 6] = [
+        Self::Connecting,
+        Self::Streaming,
+        Self::Backoff,
+        Self::AuthFailed,
+        Self::AwaitingDiscovery,
+        Self::Stopped,
+    ];
+
     /// The name as published.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +51,18 @@ impl SessionPhase {
             Self::AuthFailed => "auth_failed",
             Self::AwaitingDiscovery => "awaiting_discovery",
             Self::Stopped => "stopped",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionPhase;
+
+    #[test]
+    fn phase_names_are_their_serialised_form() {
+        for p in SessionPhase::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }
     }
 }

@@ -1,23 +1,35 @@
 //! cam2mqtt: cheap Wi-Fi cameras → MQTT with Home Assistant discovery.
 //!
 //! ```text
-//!  camera ──UDP── io::driver ── proto::<protocol>::Session (sans-IO)
-//!                     │ events (frames via watch, the rest try_send)
-//!                     ▼
-//!            supervisor::camera::CameraTask ──BridgeEvent──▶ publisher::core ──▶ rumqttc ──▶ broker
-//!                     ▲                                              │
-//!            supervisor ◀──────────── Request (commands) ────────────┘
+//!  discovery::{configured, demo_probe, …} ──Found|Updated|Lost──▶ supervisor (registry)
+//!         ▲ forget (camera left its mode)                              │ spawn, route
+//!         │                                                            ▼
+//!  camera ──UDP── io::driver ── proto::<protocol> Session   supervisor::camera (glue)
+//!                    │ (every socket the SessionFactory asks for)  around CameraCore (sans-IO)
+//!                    └────── SessionEvents ───────────────────────────▶ │
+//!                                                                      │ bus::BridgeEvent
+//!                                                                      ▼
+//!            supervisor ◀──── bus::Request ──── publisher::core ──▶ rumqttc ──▶ broker
 //! ```
 //!
 //! * `proto/` holds the protocol state machines. They never read a clock or
 //!   touch a socket: they are fed datagrams, commands and `now`, and hand back
 //!   datagrams, events and their next deadline (see [`proto`] for the drain
-//!   contract). `clippy.toml` and `tests/sans_io.rs` enforce this.
+//!   contract). `clippy.toml` and `tests/sans_io.rs` enforce this; the camera
+//!   core ([`supervisor::core`]), the media sink and the publisher core are
+//!   sans-IO in the same way.
+//! * `model` and `bus` are the shared vocabulary: camera identity and reach,
+//!   commands ([`model::CommandKind`]), media, and the typed events and state
+//!   the publisher serialises.
 //! * `io/` is the only place that awaits sockets and reads the clock.
-//! * `sim/` holds the camera side of each protocol, for tests and `simulate`.
-//! * `supervisor/` runs one task per camera and restarts failed sessions with
-//!   backoff; `publisher/` turns bridge events into MQTT topics and Home
-//!   Assistant discovery, and MQTT commands into requests.
+//! * `discovery/` turns its sources' reports into camera specs.
+//! * `sim/` holds the camera side of each protocol, the in-memory network and
+//!   the lossy link, for tests and `simulate`.
+//! * `supervisor/` runs one task per camera; `publisher/` turns bridge events into
+//!   MQTT topics and Home Assistant discovery, and MQTT commands into requests.
+//!
+//! The layering (`proto` → `model` only; `io` ↛ `sim`; `supervisor`, `model` ↛
+//! `publisher`; …) is checked by `tests/layering.rs`.
 #![forbid(unsafe_code)]
 
 pub mod app;

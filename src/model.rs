@@ -134,6 +134,21 @@ pub enum Capability {
     Signal,
 }
 
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 9] = [
+        Self::Snapshot,
+        Self::Wifi,
+        Self::Resolution,
+        Self::NightVision,
+        Self::Light,
+        Self::Reboot,
+        Self::Ptz,
+        Self::Intercom,
+        Self::Signal,
+    ];
+}
+
 /// The static description of a camera: identity and capabilities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CameraInfo {

@@ -45,7 +45,9 @@ const DEMO_ENTITIES: &[&str] = &[
     "sensor/bitrate",
     "sensor/fps",
     "sensor/frames_dropped",
+    "sensor/last_error",
     "sensor/last_snapshot",
+    "sensor/session",
     "text/wifi_password",
     "text/wifi_ssid",
 ];
@@ -184,9 +186,15 @@ async fn two_cameras_end_to_end_with_commands_birth_and_last_will() {
     );
     let after = newest_stamp(&msgs, "front").expect("a snapshot after the command");
     assert!(after > before, "fresh frame: {after} > {before}");
+    let state = msgs
+        .iter()
+        .rfind(|m| m.topic == "cam2mqtt/front/state")
+        .expect("state republished after success")
+        .json();
+    assert_eq!(state["session"], "streaming", "{state}");
     assert!(
-        msgs.iter().any(|m| m.topic == "cam2mqtt/front/state"),
-        "state republished after success"
+        state.as_object().unwrap().contains_key("last_error"),
+        "the state carries last_error: {state}"
     );
 
     // Malformed and unsupported commands: one clear event each; the bridge keeps running.

@@ -1,5 +1,5 @@
 //! Finding cameras. Each *source* reports the cameras it can see; the
-//! [`Discovery`] runner turns its reports into [`DiscoveryEvent`]s for the
+//! runner ([`run`], with a [`Tracker`]) turns its reports into [`DiscoveryEvent`]s for the
 //! supervisor: `Found` for a new camera, `Updated` when a known camera's address
 //! or credentials changed, `Lost` when an authoritative source (the config, a
 //! cloud device list) no longer lists it.

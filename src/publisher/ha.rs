@@ -9,6 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::topics::Topics;
+use crate::bus::SessionPhase;
 use crate::config::DiscoveryMode;
 use crate::model::{CameraInfo, Capability};
 
@@ -232,6 +233,20 @@ impl HaContext {
                 "entity_category": "diagnostic",
             })));
         }
+        // Session phase and last error stay available while the camera is offline:
+        // that is when they explain why.
+        let bridge_only = json!([{ "topic": self.topics.bridge_state() }]);
+        out.push(entity("sensor", "session", json!({
+            "name": "Session", "state_topic": state, "value_template": "{{ value_json.session }}",
+            "device_class": "enum", "options": SessionPhase::ALL.map(SessionPhase::as_str), "entity_category": "diagnostic",
+            "icon": "mdi:lan-connect", "availability": bridge_only,
+        })));
+        // HA states are at most 255 characters.
+        out.push(entity("sensor", "last_error", json!({
+            "name": "Last error", "state_topic": state,
+            "value_template": "{{ (value_json.last_error or '')[:250] }}",
+            "entity_category": "diagnostic", "icon": "mdi:alert-circle-outline", "availability": bridge_only,
+        })));
         // The connectivity sensor must stay available while the camera is offline.
         out.push(entity("binary_sensor", "connectivity", json!({
             "name": "Connectivity", "state_topic": t("availability"), "payload_on": "online",
@@ -480,7 +495,7 @@ mod tests {
         assert_eq!(v["device"]["name"], "Porch");
         assert_eq!(v["origin"]["name"], "cam2mqtt");
         let cmps = v["components"].as_object().unwrap();
-        assert_eq!(cmps.len(), 12);
+        assert_eq!(cmps.len(), 14);
         assert_eq!(cmps["snapshot"]["platform"], "camera");
         assert_eq!(cmps["wifi_apply"]["platform"], "button");
         assert!(cmps.values().all(|c| c["unique_id"].is_string()));
@@ -492,7 +507,7 @@ mod tests {
             .camera_configs(&demo_cam())
             .is_empty());
         let removal = ctx(DiscoveryMode::Entity).camera_removal(&demo_cam());
-        assert_eq!(removal.len(), 12);
+        assert_eq!(removal.len(), 14);
         assert!(removal.iter().all(|m| m.payload.is_empty()));
     }
 

@@ -220,7 +220,7 @@ struct VideoOut {
 }
 
 /// The simulated demo-mode camera. Drive it with [`Device`] (e.g.
-/// [`crate::io::run_device`]); observe and control it with [`DemoCamera::handle`].
+/// [`crate::sim::runner::run_device`]); observe and control it with [`DemoCamera::handle`].
 #[derive(Debug)]
 pub struct DemoCamera {
     cfg: DemoCameraConfig,

@@ -35,8 +35,16 @@ fn drain(a: &mut FrameAssembler, policy: FrameCheck) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut header = FrameAssembler::new(FrameCheck::Header, MAX_FRAME);
-    let mut markers = FrameAssembler::new(FrameCheck::Markers, MAX_FRAME);
+    let mut header = FrameAssembler::new(
+        FrameCheck::Header,
+        MAX_FRAME,
+        cam2mqtt::media::jpeg::decodes,
+    );
+    let mut markers = FrameAssembler::new(
+        FrameCheck::Markers,
+        MAX_FRAME,
+        cam2mqtt::media::jpeg::decodes,
+    );
     let mut rest = data;
     while let Some((&len, tail)) = rest.split_first() {
         let (chunk, next) = tail.split_at(usize::from(len).min(tail.len()));

@@ -11,7 +11,12 @@
 //! command that was issued and answers it once; stats never go backwards.
 #![no_main]
 
-use std::collections::HashSet;
+// The protocol-neutral drain-contract checks, shared with every `Pair` test.
+#[path = "../../support/contract.rs"]
+#[allow(dead_code)]
+mod contract;
+
+use contract::ContractChecker;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -20,9 +25,7 @@ use arbitrary::Arbitrary;
 use cam2mqtt::model::{CameraCommand, MediaFrame};
 use cam2mqtt::proto::demo::wire::{VideoHeader, EOI, SOI};
 use cam2mqtt::proto::demo::{AudioStart, DemoConfig, DemoSession, FrameCheck};
-use cam2mqtt::proto::{
-    CommandId, Datagram, Handled, Session, SessionEvent, SessionStats, SocketIx,
-};
+use cam2mqtt::proto::{CommandId, Datagram, Handled, Session, SessionEvent, SocketIx};
 use cam2mqtt::secret::Secret;
 use cam2mqtt::sim::pattern::{render_jpeg, PatternSpec};
 use libfuzzer_sys::fuzz_target;
@@ -103,11 +106,8 @@ struct Harness {
     cfg: DemoConfig,
     offset: Duration,
     next_id: u64,
-    issued: HashSet<u64>,
-    answered: HashSet<u64>,
+    contract: ContractChecker,
     closed: bool,
-    streaming: bool,
-    stats: SessionStats,
 }
 
 impl Harness {
@@ -126,13 +126,9 @@ impl Harness {
             );
         }
         while let Some(event) = self.session.poll_event() {
-            match event {
-                SessionEvent::Streaming(_) => {
-                    assert!(!self.streaming, "Streaming emitted twice");
-                    self.streaming = true;
-                }
+            self.contract.observe(&event);
+            match &event {
                 SessionEvent::Media(MediaFrame::Jpeg(jpeg)) => {
-                    assert!(self.streaming, "frame before Streaming");
                     assert!(
                         jpeg.starts_with(&SOI) && jpeg.ends_with(&EOI),
                         "frame is not a JPEG"
@@ -144,37 +140,11 @@ impl Harness {
                     );
                 }
                 SessionEvent::Media(other) => panic!("demo mode emitted {other:?}"),
-                SessionEvent::Stats(s) => {
-                    let old = &self.stats;
-                    assert!(
-                        s.frames >= old.frames
-                            && s.frames_dropped >= old.frames_dropped
-                            && s.media_bytes >= old.media_bytes
-                            && s.audio_packets >= old.audio_packets
-                            && s.audio_bytes >= old.audio_bytes
-                            && s.datagrams_rejected >= old.datagrams_rejected,
-                        "stats went backwards: {old:?} -> {s:?}"
-                    );
-                    self.stats = s;
-                }
-                SessionEvent::CommandDone { id, .. } => {
-                    assert!(
-                        self.issued.contains(&id.0),
-                        "answer to command {id:?} never issued"
-                    );
-                    assert!(self.answered.insert(id.0), "command {id:?} answered twice");
-                }
-                SessionEvent::Closed(_) => {
-                    assert!(!self.closed, "Closed emitted twice");
-                    self.closed = true;
-                }
+                SessionEvent::Closed(_) => self.closed = true,
+                _ => {}
             }
         }
-        assert_eq!(
-            self.session.is_closed(),
-            self.closed,
-            "is_closed disagrees with Closed events"
-        );
+        self.contract.check_is_closed(self.session.is_closed());
     }
 
     fn datagram(&mut self, from: SocketAddr, payload: &[u8]) {
@@ -204,7 +174,7 @@ impl Harness {
     fn command(&mut self, command: CameraCommand) {
         let id = self.next_id;
         self.next_id += 1;
-        self.issued.insert(id);
+        self.contract.issued(CommandId(id));
         let now = self.now();
         self.session.handle_command(now, CommandId(id), command);
         self.drain();
@@ -218,7 +188,12 @@ impl Harness {
 }
 
 fuzz_target!(|input: Input| {
-    let mut cfg = DemoConfig::new(addr(8080), addr(8070), addr(8090));
+    let mut cfg = DemoConfig::new(
+        addr(8080),
+        addr(8070),
+        addr(8090),
+        cam2mqtt::media::jpeg::decodes,
+    );
     cfg.frame_check = if input.markers {
         FrameCheck::Markers
     } else {
@@ -241,11 +216,8 @@ fuzz_target!(|input: Input| {
         cfg,
         offset: Duration::ZERO,
         next_id: 0,
-        issued: HashSet::new(),
-        answered: HashSet::new(),
+        contract: ContractChecker::default(),
         closed: false,
-        streaming: false,
-        stats: SessionStats::default(),
     };
     let start = h.now();
     h.session.start(start);

@@ -1,7 +1,7 @@
 //! `publisher::topics::parse_command`: MQTT `set/<name>` payloads are untrusted.
 //!
 //! Input: the first byte picks the command name. `b % 16 < 12` picks
-//! `COMMAND_NAMES[b % 16]`; otherwise the name is the bytes up to the first NUL
+//! `CommandKind::ALL[b % 16]`; otherwise the name is the bytes up to the first NUL
 //! (lossily made UTF-8) and the payload is what follows the NUL. For a picked
 //! name the payload is everything after the first byte.
 //!
@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use cam2mqtt::model::CameraCommand;
-use cam2mqtt::publisher::topics::{parse_command, COMMAND_NAMES};
+use cam2mqtt::model::CommandKind;
+use cam2mqtt::publisher::topics::parse_command;
 use libfuzzer_sys::fuzz_target;
 
 /// The wording (`Display` and `Debug`) of every `wifi` error for a payload that
@@ -102,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let pick = usize::from(selector % 16);
-    let (name, payload): (String, &[u8]) = match COMMAND_NAMES.get(pick) {
+    let (name, payload): (String, &[u8]) = match CommandKind::ALL.get(pick).map(|k| k.name()) {
         Some(name) => ((*name).to_string(), rest),
         None => match rest.iter().position(|&b| b == 0) {
             Some(nul) => (
