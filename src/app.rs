@@ -92,17 +92,29 @@ pub async fn run_with<F: SocketFactory>(
             "no cameras configured: add [[cameras]] or discovery.demo_mode_hosts (see config/cam2mqtt.example.toml), or try `cam2mqtt demo`"
         );
     }
-    let core = PublisherCore::new(PublisherSettings {
-        ha: HaContext {
-            topics: Topics::new(&cfg.mqtt.base_topic),
-            prefix: cfg.homeassistant.discovery_prefix.clone(),
-            mode: cfg.homeassistant.discovery,
-            bridge_id: cfg.mqtt.client_id.clone(),
-            // The web UI is not served yet, so no configuration_url until it is.
-            web_url: None,
+    let configured = sources
+        .configured
+        .iter()
+        .chain(sources.demo_probe.targets())
+        .map(|s| s.info.id.clone())
+        .collect();
+    let record_path = opts.state_dir.as_ref().map(|d| d.join("discovery.json"));
+    let record = record_path.as_deref().map(crate::publisher::load_record);
+    let core = PublisherCore::new(
+        PublisherSettings {
+            ha: HaContext {
+                topics: Topics::new(&cfg.mqtt.base_topic),
+                prefix: cfg.homeassistant.discovery_prefix.clone(),
+                mode: cfg.homeassistant.discovery,
+                bridge_id: cfg.mqtt.client_id.clone(),
+                // The web UI is not served yet, so no configuration_url until it is.
+                web_url: None,
+            },
+            status_topic: cfg.homeassistant.status_topic.clone(),
+            configured,
         },
-        status_topic: cfg.homeassistant.status_topic.clone(),
-    });
+        record,
+    );
 
     let cancel = CancellationToken::new();
     let (events_tx, events_rx) = mpsc::channel(1024);
@@ -120,6 +132,7 @@ pub async fn run_with<F: SocketFactory>(
         events_rx,
         requests_tx,
         cancel.clone(),
+        record_path,
     ));
     let settings = CameraSettings {
         max_bytes: cfg.snapshots.max_bytes,

@@ -214,6 +214,15 @@ pub enum BridgeEvent {
         /// Outcome.
         result: Result<(), CommandError>,
     },
+    /// A requested discovery scan finished.
+    Scanned(ScanReport),
+}
+
+/// A discovery scan asked for with `bridge/set/discover` finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Cameras the sources reported.
+    pub found: usize,
 }
 
 /// What the publisher asks of the supervisor.

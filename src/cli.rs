@@ -97,7 +97,7 @@ pub enum SimProtocol {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Protocol to speak.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "demo")]
     pub protocol: SimProtocol,
     /// First listen address; demo cameras use three consecutive ports each
     /// (video, audio, Wi-Fi). Port 0 picks free ports.
@@ -163,25 +163,44 @@ impl Cli {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Finds a camera by config id or UID, or parses `host[:port]` as a demo-mode camera.
-async fn find_camera(cfg: &Config, name: &str) -> anyhow::Result<CameraSpec> {
+/// Finds a camera by config id or UID, or takes `ip` / `host:port` as a
+/// demo-mode camera's address. A camera reached by address counts as silent
+/// only after `silence` (the command's own timeout).
+async fn find_camera(cfg: &Config, name: &str, silence: Duration) -> anyhow::Result<CameraSpec> {
     let sources = crate::discovery::configured::sources(cfg).await?;
-    let mut all = sources
+    let known: Vec<&CameraSpec> = sources
         .configured
         .iter()
-        .chain(sources.demo_probe.targets());
-    if let Some(spec) = all.find(|c| c.info.id.as_str() == name || c.info.uid == name) {
-        return Ok(spec.clone());
+        .chain(sources.demo_probe.targets())
+        .collect();
+    if let Some(spec) = known
+        .iter()
+        .find(|c| c.info.id.as_str() == name || c.info.uid == name)
+    {
+        return Ok((*spec).clone());
     }
-    let cam = crate::discovery::configured::demo_host_entry(name).map_err(|e| {
-        UsageError(format!(
-            "{name:?} is neither a configured camera nor host[:port]: {e}"
-        ))
-    })?;
-    let CameraKind::Demo(demo) = &cam.kind else {
+    // Not a configured camera: only an address is taken, never a name to look up.
+    let is_address = name.parse::<std::net::IpAddr>().is_ok() || name.contains(':');
+    if !is_address {
+        let ids: Vec<&str> = known.iter().map(|c| c.info.id.as_str()).collect();
+        bail!(UsageError(format!(
+            "no camera {name:?} in the config ({}); to reach a demo-mode camera by address, give its IP or host:port, e.g. 192.168.4.153",
+            if ids.is_empty() {
+                "it names no cameras".to_string()
+            } else {
+                format!("configured: {}", ids.join(", "))
+            }
+        )));
+    }
+    let mut cam = crate::discovery::configured::demo_host_entry(name)
+        .map_err(|e| UsageError(format!("{name:?} is not an address: {e}")))?;
+    let CameraKind::Demo(demo) = &mut cam.kind else {
         bail!(UsageError(format!("{name:?} is not a camera")));
     };
-    Ok(crate::discovery::configured::demo_spec(&cam, demo, 0, "camera").await?)
+    // Silent only after the command's own timeout, which then speaks first.
+    demo.silence_timeout_s = u32::try_from(silence.as_secs().saturating_add(2)).unwrap_or(u32::MAX);
+    let demo = demo.clone();
+    Ok(crate::discovery::configured::demo_spec(&cam, &demo, 0, "camera").await?)
 }
 
 /// Collects what a one-shot session reports.
@@ -265,25 +284,29 @@ async fn or_closed<T>(
     what: &str,
 ) -> anyhow::Result<T> {
     tokio::select! {
-        r = rx => r.context("session ended"),
+        biased;
         r = closed => match r {
-            Ok(reason) => bail!("{what}: the session ended ({reason})"),
+            Ok(reason) => bail!("{what}: {reason}"),
             Err(_) => bail!("{what}: the session ended"),
         },
-        () = tokio::time::sleep(timeout) => bail!("{what}: nothing within {}", humantime::format_duration(timeout)),
+        r = rx => r.context("session ended"),
+        () = tokio::time::sleep(timeout) => bail!("{what}"),
     }
 }
 
 /// `cam2mqtt snapshot`.
 pub async fn snapshot(cfg: &Config, args: SnapshotArgs) -> anyhow::Result<()> {
-    let spec = find_camera(cfg, &args.camera).await?;
+    let spec = find_camera(cfg, &args.camera, args.timeout).await?;
     let reach = spec.info.reach.to_string();
     let jpeg = with_session(&spec, async |s| {
         or_closed(
             &mut s.frame,
             &mut s.closed,
             args.timeout,
-            &format!("no complete frame from {reach}"),
+            &format!(
+                "no complete frame from {reach} within {} (is it in demo mode and reachable?)",
+                humantime::format_duration(args.timeout)
+            ),
         )
         .await
     })
@@ -311,7 +334,7 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
         (None, Some(_)) => bail!(UsageError("--password only takes '-' (read from stdin), so the password stays out of shell history; or use --password-file".into())),
         (None, None) => Secret::default(),
     };
-    let spec = find_camera(cfg, &args.camera).await?;
+    let spec = find_camera(cfg, &args.camera, Duration::from_secs(30)).await?;
     if !spec.info.can(crate::model::Capability::Wifi) {
         bail!(
             "Wi-Fi setup is not supported by camera {} ({} protocol)",
@@ -335,7 +358,7 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
             &mut s.done,
             &mut s.closed,
             Duration::from_secs(30),
-            "no answer to Wi-Fi setup",
+            "no answer to Wi-Fi setup within 30s",
         )
         .await
     })
@@ -376,8 +399,13 @@ pub async fn discover(cfg: &Config, args: DiscoverArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cam2mqtt check-config`.
-pub fn check_config(cfg: &Config) {
+/// `cam2mqtt check-config`; `from_file` is false when no config file was given.
+pub fn check_config(cfg: &Config, from_file: bool) {
+    if !from_file {
+        eprintln!(
+            "note: no --config file given (nor CAM2MQTT_CONFIG): this is the built-in default configuration with any CAM2MQTT__* environment overrides"
+        );
+    }
     print!("{}", cfg.redacted_toml());
     let _ = std::io::stdout().flush();
 }
@@ -426,6 +454,7 @@ pub async fn simulate(
             fps: args.fps,
             loss: args.loss,
             seed: u64::from(i),
+            return_to_demo_after: Some(RETURN_TO_DEMO),
         };
         cams.push(SimCamera::spawn_demo(opts).await?);
     }
@@ -444,6 +473,20 @@ pub async fn simulate(
     Ok(())
 }
 
+/// A simulated camera that was sent Wi-Fi settings comes back in demo mode this
+/// much later (a real one does when it cannot join the network it was given),
+/// so a demo survives trying `set/wifi`.
+pub const RETURN_TO_DEMO: Duration = Duration::from_secs(30);
+
+/// The `mosquitto_sub` lines that watch a bridge without dumping JPEG bytes
+/// into the terminal: everything but snapshots as text, snapshots as sizes.
+pub fn watch_lines(ip: std::net::IpAddr, port: u16) -> [String; 2] {
+    [
+        format!("mosquitto_sub -h {ip} -p {port} -v -t 'cam2mqtt/#' -T 'cam2mqtt/+/snapshot'"),
+        format!("mosquitto_sub -h {ip} -p {port} -t 'cam2mqtt/+/snapshot' -F '%t %l bytes'"),
+    ]
+}
+
 /// `cam2mqtt demo`.
 pub async fn demo(
     args: DemoArgs,
@@ -455,6 +498,8 @@ pub async fn demo(
     cfg.mqtt.client_id = "cam2mqtt-demo".into();
     cfg.snapshots.interval_s = args.snapshot_interval;
     cfg.http.listen = args.http_listen.to_string();
+    // A camera that left demo mode is looked for again soon.
+    cfg.discovery.interval_s = 10;
     let mut cam = sim.camera_config();
     cam.id = "demo_a9".into();
     cam.name = "Demo A9 camera".into();
@@ -472,11 +517,13 @@ pub async fn demo(
         "  simulated cameras:      demo_a9 (A9 demo mode, video on {})",
         sim.video_addr()
     );
+    let [text, snapshots] = watch_lines(ip, port);
+    println!("  watch states, events:   {text}");
+    println!("  watch snapshots:        {snapshots}");
     println!(
-        "  web UI:                 http://{} (arrives in a later release)",
-        args.http_listen
+        "  note: set/wifi makes the simulated camera leave demo mode, as a real one does; it comes back after {}s",
+        RETURN_TO_DEMO.as_secs()
     );
-    println!("  watch it:               mosquitto_sub -h {ip} -p {port} -t 'cam2mqtt/#' -v");
     println!("  press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
     let result = crate::app::run_with(cfg, sources, UdpFactory, opts, shutdown).await;

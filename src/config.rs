@@ -832,7 +832,7 @@ impl Config {
             if cam.enabled {
                 if let Some(first) = seen.insert(id.clone(), i) {
                     return Err(error(&format!(
-                        "duplicate camera id {id:?}, also the id of cameras[{first}]"
+                        "duplicate camera id \"{id}\", also the id of cameras[{first}]"
                     )));
                 }
             }

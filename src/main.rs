@@ -1,6 +1,8 @@
 //! The `cam2mqtt` binary: parse, initialise logging, load config, hand over.
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal as _;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -39,9 +41,12 @@ fn main() {
             })
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal, and never with NO_COLOR set (no-color.org).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -54,6 +59,7 @@ fn main() {
         }
     };
     let result = runtime.block_on(async move {
+        let from_file = args.config.is_some();
         match args.command.unwrap_or(Command::Run) {
             Command::Demo(a) => cli::demo(a, shutdown_signal()).await,
             Command::Simulate(a) => cli::simulate(a, shutdown_signal()).await,
@@ -65,7 +71,7 @@ fn main() {
                     Command::Wifi(a) => cli::wifi(&cfg, a).await,
                     Command::Discover(a) => cli::discover(&cfg, a).await,
                     Command::CheckConfig => {
-                        cli::check_config(&cfg);
+                        cli::check_config(&cfg, from_file);
                         Ok(())
                     }
                     Command::Demo(_) | Command::Simulate(_) => unreachable!("handled above"),

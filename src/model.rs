@@ -507,8 +507,11 @@ pub enum CommandError {
     #[error("unknown command {0:?}; known commands: {known}", known = CommandKind::names())]
     UnknownCommand(String),
     /// No such camera.
-    #[error("unknown camera {0:?}")]
+    #[error("unknown camera {0}")]
     UnknownCamera(String),
+    /// No such bridge command.
+    #[error("unknown bridge command {0:?}; known: discover")]
+    UnknownBridgeCommand(String),
     /// The camera's protocol or model cannot do this.
     #[error("{command:?} is not supported by this camera ({protocol} protocol)")]
     Unsupported {
@@ -542,4 +545,20 @@ pub enum CommandError {
     /// Another command of the same kind is still running.
     #[error("busy: {0}")]
     Busy(String),
+    /// The payload is larger than the command takes (it was not read).
+    #[error("payload of {len} bytes is too big for {command:?}; it takes at most {max} bytes")]
+    TooBig {
+        /// Command name.
+        command: String,
+        /// Payload size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A retained command would run again at every reconnect, so it is ignored.
+    #[error("retained commands are ignored (they would run again at every reconnect); publish {command:?} without the retain flag")]
+    Retained {
+        /// Command name.
+        command: String,
+    },
 }

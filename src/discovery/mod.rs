@@ -26,6 +26,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::ScanReport;
 use crate::io::SocketFactory;
 use crate::model::{CameraId, CameraInfo};
 use crate::proto::SessionFactory;
@@ -53,6 +54,8 @@ pub enum DiscoveryEvent {
     Updated(Box<CameraSpec>),
     /// A camera gone for good: stop it and remove its entities.
     Lost(CameraId),
+    /// A scan finished (after its other events).
+    Scanned(ScanReport),
 }
 
 /// One camera as a source reported it.
@@ -232,10 +235,14 @@ pub async fn run<F: SocketFactory>(
             () = cancel.cancelled() => return,
             found = sources.scan(&*factory, SCAN_TIMEOUT, &running) => found,
         };
+        let report = ScanReport { found: found.len() };
         for ev in tracker.diff(found) {
             if events.send(ev).await.is_err() {
                 return;
             }
+        }
+        if events.send(DiscoveryEvent::Scanned(report)).await.is_err() {
+            return;
         }
         let next = crate::io::clock::now() + interval;
         loop {

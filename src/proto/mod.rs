@@ -72,6 +72,14 @@ pub trait SessionFactory: Send + Sync + std::fmt::Debug + 'static {
     fn sockets(&self) -> Vec<SocketSpec>;
     /// A new session, not started yet.
     fn build(&self) -> Box<dyn Session>;
+
+    /// Checks a command's values against what this protocol can carry, before
+    /// it is staged or sent (the same check for `set/wifi_ssid` as for
+    /// `set/wifi`). The default accepts everything.
+    fn check(&self, command: &CameraCommand) -> Result<(), CommandError> {
+        let _ = command;
+        Ok(())
+    }
 }
 
 /// Index of one of a session's local sockets (0 is the primary one).

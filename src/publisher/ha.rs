@@ -451,6 +451,8 @@ mod tests {
                 "homeassistant/text/cam2mqtt_demo_192_168_4_153/wifi_ssid/config",
                 "homeassistant/text/cam2mqtt_demo_192_168_4_153/wifi_password/config",
                 "homeassistant/button/cam2mqtt_demo_192_168_4_153/wifi_apply/config",
+                "homeassistant/sensor/cam2mqtt_demo_192_168_4_153/session/config",
+                "homeassistant/sensor/cam2mqtt_demo_192_168_4_153/last_error/config",
                 "homeassistant/binary_sensor/cam2mqtt_demo_192_168_4_153/connectivity/config",
                 "homeassistant/event/cam2mqtt_demo_192_168_4_153/event/config",
             ]

@@ -10,6 +10,7 @@ pub mod ha;
 pub mod topics;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, Transport}
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use self::core::{OutboundMessage, PublisherCore, PublisherSettings, Qos};
+pub use self::core::{DiscoveryRecord, OutboundMessage, PublisherCore, PublisherSettings, Qos};
 pub use crate::bus::{BridgeEvent, Request};
 use crate::config::{parse_broker_url, MqttConfig};
 use crate::io::clock;
@@ -57,7 +58,7 @@ pub fn mqtt_options(
     let mut opts = MqttOptions::new(cfg.client_id.clone(), host, port);
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_clean_session(true);
-    opts.set_max_packet_size(max_payload + PACKET_HEADROOM, max_payload + PACKET_HEADROOM);
+    opts.set_max_packet_size(MAX_INCOMING, max_payload + PACKET_HEADROOM);
     opts.set_last_will(LastWill::new(
         will.topic.clone(),
         will.payload.clone(),
@@ -99,6 +100,23 @@ fn enqueue(queue: &mut VecDeque<OutboundMessage>, m: OutboundMessage) {
     queue.push_back(m);
 }
 
+/// Largest incoming MQTT packet accepted. A bigger one makes rumqttc drop the
+/// connection (it cannot skip a packet), so the limit is far above any command
+/// (commands are checked against their own, much smaller, limits and answered
+/// with an event) and we subscribe to nothing but our command topics and HA's
+/// birth topic, where no other device publishes.
+pub const MAX_INCOMING: usize = 16 << 20;
+/// A connection that lasted this long counts as good: the reconnect backoff
+/// starts over. One that dies sooner (a broker that kicks us out at once)
+/// keeps growing the backoff instead of looping.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// Reconnect delays: from this, doubling, to [`BACKOFF_CAP`].
+const BACKOFF_START: Duration = Duration::from_millis(250);
+/// The longest reconnect delay.
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// How long shutdown waits for the broker to acknowledge the final publishes.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
 /// What the network task reports.
 enum Net {
     /// ConnAck received.
@@ -109,31 +127,60 @@ enum Net {
     Down { error: String, retry_in: Duration },
 }
 
+/// QoS 1 publishes the network task saw leave and acknowledged, so shutdown
+/// can wait until its final messages are safely at the broker.
+#[derive(Debug, Default)]
+struct Acks {
+    /// QoS 1 publishes written to the socket.
+    sent: AtomicU64,
+    /// Packet id of the last one written.
+    last_sent: AtomicU64,
+    /// Packet id of the last PubAck (the broker acknowledges in order).
+    last_acked: AtomicU64,
+}
+
 /// Polls rumqttc's event loop in its own task. `EventLoop::poll` must not be
 /// dropped mid-connect (it would open a second connection and fire our last
 /// will), so it never sits in a `select!` with other work.
-async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>) {
-    let mut backoff = Duration::from_millis(250);
+async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>, acks: Arc<Acks>) {
+    let mut backoff = BACKOFF_START;
+    let mut up_since = None;
     loop {
         let report = match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = Duration::from_millis(250);
+                up_since = Some(clock::now());
                 Some(Net::Connected)
             }
             Ok(Event::Incoming(Packet::Publish(p))) => Some(Net::Message(p)),
+            Ok(Event::Incoming(Packet::PubAck(a))) => {
+                acks.last_acked.store(u64::from(a.pkid), Ordering::SeqCst);
+                None
+            }
+            Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) if pkid != 0 => {
+                acks.last_sent.store(u64::from(pkid), Ordering::SeqCst);
+                acks.sent.fetch_add(1, Ordering::SeqCst);
+                None
+            }
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
             Ok(_) => None,
             Err(e) => {
+                let stable = up_since.take().is_some_and(|t: std::time::Instant| {
+                    clock::now().duration_since(t) >= STABLE_AFTER
+                });
+                if stable {
+                    backoff = BACKOFF_START;
+                }
                 let retry_in = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                if net
-                    .send(Net::Down {
-                        error: e.to_string(),
-                        retry_in,
-                    })
-                    .await
-                    .is_err()
-                {
+                backoff = (backoff * 2).min(BACKOFF_CAP);
+                let error = match &e {
+                    rumqttc::ConnectionError::MqttState(rumqttc::StateError::Deserialization(
+                        rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(size),
+                    )) => format!(
+                        "a message of {size} bytes arrived on a subscribed topic, over the {MAX_INCOMING}-byte limit; the client had to drop the connection"
+                    ),
+                    other => other.to_string(),
+                };
+                if net.send(Net::Down { error, retry_in }).await.is_err() {
                     return;
                 }
                 tokio::time::sleep(retry_in).await;
@@ -148,7 +195,39 @@ async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>) {
     }
 }
 
-/// Runs the publisher until `shutdown` fires; then publishes the offline states.
+/// Saves the discovery record next to the other state (atomic; blocking, small).
+fn save_record(path: &std::path::Path, record: &DiscoveryRecord) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads the discovery record; a missing file is an empty record, an
+/// unreadable one is logged and treated as empty.
+pub fn load_record(path: &std::path::Path) -> DiscoveryRecord {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable discovery record");
+            DiscoveryRecord::default()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DiscoveryRecord::default(),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read the discovery record");
+            DiscoveryRecord::default()
+        }
+    }
+}
+
+/// Runs the publisher until `shutdown` fires; then publishes the offline
+/// states and waits (at most [`SHUTDOWN_WAIT`]) until the broker has them.
+/// `record_path` is where the discovery record is kept (`None`: not kept).
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     mut core: PublisherCore,
     cfg: MqttConfig,
@@ -157,13 +236,17 @@ pub async fn run(
     mut events: mpsc::Receiver<BridgeEvent>,
     requests: mpsc::Sender<Request>,
     shutdown: CancellationToken,
+    record_path: Option<std::path::PathBuf>,
 ) -> Result<(), PublisherError> {
     let opts = mqtt_options(&cfg, &url, &core.last_will(), max_payload)?;
     let (client, eventloop) = AsyncClient::new(opts, 256);
     let (net_tx, mut net) = mpsc::channel(256);
-    let driver = tokio::spawn(drive(eventloop, net_tx));
+    let acks = Arc::new(Acks::default());
+    let driver = tokio::spawn(drive(eventloop, net_tx, acks.clone()));
     let mut queue: VecDeque<OutboundMessage> = VecDeque::new();
     let mut connected = false;
+    let mut requested_qos1: u64 = 0;
+    let mut saving: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         while let Some(m) = core.poll_outbound() {
             enqueue(&mut queue, m);
@@ -173,19 +256,33 @@ pub async fn run(
             | Err(mpsc::error::TrySendError::Closed(Request::Command { camera, command })) =
                 requests.try_send(r)
             {
-                core.on_event(BridgeEvent::CommandResult {
-                    camera,
-                    command: command.name(),
-                    result: Err(CommandError::Busy(
-                        "too many commands queued; try again".into(),
-                    )),
-                });
+                core.on_event(
+                    clock::now(),
+                    BridgeEvent::CommandResult {
+                        camera,
+                        command: command.name(),
+                        result: Err(CommandError::Busy(
+                            "too many commands queued; try again".into(),
+                        )),
+                    },
+                );
             }
         }
-        while let Some(filter) = core.poll_unsubscribe() {
-            if let Err(e) = client.try_unsubscribe(filter) {
-                tracing::debug!(error = %e, "unsubscribe not queued");
-            }
+        if let (Some(record), Some(path)) = (core.poll_record(), record_path.clone()) {
+            // One save at a time, in order.
+            let previous = saving.take();
+            saving = Some(tokio::spawn(async move {
+                if let Some(p) = previous {
+                    let _ = p.await;
+                }
+                let saved = tokio::task::spawn_blocking(move || {
+                    save_record(&path, &record).map_err(|e| (path, e))
+                })
+                .await;
+                if let Ok(Err((path, e))) = saved {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot save the discovery record; removed cameras may keep their entities");
+                }
+            }));
         }
         let front = queue.front().cloned();
         tokio::select! {
@@ -195,6 +292,7 @@ pub async fn run(
                 Some(Net::Connected) => {
                     tracing::info!(%url, "connected to MQTT broker");
                     connected = true;
+                    queue.clear();
                     let subs = core.subscriptions().into_iter().map(|t| rumqttc::SubscribeFilter::new(t, QoS::AtLeastOnce));
                     if let Err(e) = client.subscribe_many(subs).await {
                         tracing::warn!(error = %e, "subscribe failed");
@@ -204,23 +302,30 @@ pub async fn run(
                 Some(Net::Message(p)) => core.on_message(&p.topic, &p.payload, p.retain),
                 Some(Net::Down { error, retry_in }) => {
                     if connected {
-                        tracing::warn!(%error, "MQTT connection lost; reconnecting");
+                        tracing::warn!(%error, "MQTT connection lost; reconnecting in {retry_in:?}");
                     } else {
                         tracing::warn!(%error, %url, "cannot reach MQTT broker; retrying in {retry_in:?}");
                     }
                     connected = false;
+                    core.on_disconnected();
+                    queue.clear();
                 }
                 None => break,
             },
-            Some(ev) = events.recv() => core.on_event(ev),
+            Some(ev) = events.recv() => core.on_event(clock::now(), ev),
             () = clock::sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
             r = publish(&client, front.as_ref()), if front.is_some() && connected => match r {
-                Ok(()) => { queue.pop_front(); }
+                Ok(()) => {
+                    if let Some(m) = queue.pop_front() {
+                        requested_qos1 += u64::from(m.qos == Qos::AtLeastOnce);
+                    }
+                }
                 Err(e) => tracing::debug!(error = %e, "publish not queued"),
             },
         }
     }
-    // Shutdown: offline states, then a clean disconnect, in a bounded time.
+    // Shutdown: offline states, wait until the broker acknowledged them, then
+    // a clean disconnect; all within SHUTDOWN_WAIT.
     core.on_shutdown();
     while let Some(m) = core.poll_outbound() {
         enqueue(&mut queue, m);
@@ -228,18 +333,33 @@ pub async fn run(
     let flush = async {
         if connected {
             while let Some(m) = queue.pop_front() {
-                let _ = publish(&client, Some(&m)).await;
+                if publish(&client, Some(&m)).await.is_ok() {
+                    requested_qos1 += u64::from(m.qos == Qos::AtLeastOnce);
+                }
+            }
+            // Every QoS 1 publish has left; the broker acks in order, so the
+            // ack of the last one means all of them arrived.
+            loop {
+                let sent = acks.sent.load(Ordering::SeqCst);
+                let last = acks.last_sent.load(Ordering::SeqCst);
+                if sent >= requested_qos1 && acks.last_acked.load(Ordering::SeqCst) == last {
+                    break;
+                }
+                tokio::select! {
+                    _ = net.recv() => {}
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
             }
         }
         let _ = client.disconnect().await;
         // Keep draining reports so the network task can flush and see the disconnect.
         while net.recv().await.is_some() {}
     };
-    if tokio::time::timeout(Duration::from_secs(2), flush)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(SHUTDOWN_WAIT, flush).await.is_err() {
         tracing::warn!("MQTT shutdown timed out; the broker will publish the last will");
+    }
+    if let Some(s) = saving {
+        let _ = s.await;
     }
     driver.abort();
     Ok(())

@@ -72,12 +72,16 @@ impl Topics {
         format!("{}/{camera}/set/{name}", self.base)
     }
 
-    /// Subscriptions that bring us every command.
-    pub fn command_filters(&self) -> [String; 2] {
-        [
-            format!("{}/+/set/+", self.base),
-            format!("{}/bridge/set/+", self.base),
-        ]
+    /// The one subscription that brings every command, the bridge's included
+    /// (`bridge` is matched by the `+`; a second filter would deliver it twice).
+    pub fn command_filter(&self) -> String {
+        format!("{}/+/set/+", self.base)
+    }
+
+    /// `<base>/bridge/event`: results of bridge commands and of commands for
+    /// cameras that do not exist.
+    pub fn bridge_event(&self) -> String {
+        format!("{}/bridge/event", self.base)
     }
 
     /// Splits a command topic; `None` if it is not one of ours.
@@ -112,28 +116,48 @@ fn bad(command: &'static str, reason: impl Into<String>) -> CommandError {
     }
 }
 
+/// The largest payload a command takes: audio files for the intercom, a few
+/// bytes for everything else. Bigger payloads are refused unread.
+pub fn max_payload(kind: CommandKind) -> usize {
+    match kind {
+        CommandKind::Intercom => 8 << 20,
+        _ => 4096,
+    }
+}
+
 /// Parses the payload of `set/<name>` into a command.
 pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, CommandError> {
     let Some(kind) = CommandKind::from_name(name) else {
         return Err(CommandError::UnknownCommand(truncate(name, 64)));
     };
+    if payload.len() > max_payload(kind) {
+        return Err(CommandError::TooBig {
+            command: kind.name().to_string(),
+            len: payload.len(),
+            max: max_payload(kind),
+        });
+    }
     Ok(match kind {
         CommandKind::Snapshot => CameraCommand::Snapshot,
         CommandKind::SnapshotInterval => {
-            let t = text("snapshot_interval", payload)?;
-            // Home Assistant's number entity may send "10.0".
-            let secs = t
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(MAX_SNAPSHOT_INTERVAL)).contains(v))
+            // Exactly what Home Assistant's number entity sends for a whole
+            // number: decimal digits. No sign, exponent, fraction or spaces.
+            let raw = std::str::from_utf8(payload)
+                .map_err(|_| bad("snapshot_interval", "payload is not UTF-8 text"))?;
+            let secs = (!raw.is_empty() && raw.len() <= 4 && raw.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| raw.parse::<u32>().ok())
+                .flatten()
+                .filter(|v| *v <= MAX_SNAPSHOT_INTERVAL)
                 .ok_or_else(|| {
                     bad(
                         "snapshot_interval",
-                        format!("{t:?} is not a whole number of seconds from 0 to {MAX_SNAPSHOT_INTERVAL}"),
+                        format!(
+                            "{:?} is not a whole number of seconds from 0 to {MAX_SNAPSHOT_INTERVAL} (digits only, e.g. 10)",
+                            truncate(raw, 32)
+                        ),
                     )
                 })?;
-            // The filter above bounds `secs` to 0..=3600, so the cast is exact.
-            CameraCommand::SetSnapshotInterval(secs as u32)
+            CameraCommand::SetSnapshotInterval(secs)
         }
         CommandKind::Resolution => {
             let t = text("resolution", payload)?;
@@ -203,38 +227,83 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// `{"ssid": "...", "password": "..."}`, checked without echoing the payload.
+/// `{"ssid": "...", "password": "..."}`, checked without echoing the payload:
+/// exactly these keys, each at most once, `password` optional (an open network).
 fn parse_wifi_json(payload: &[u8]) -> Result<CameraCommand, CommandError> {
-    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
-        // serde_json's syntax errors carry only a position, never the input.
-        bad(
-            "wifi",
-            format!("not JSON ({e}); send {{\"ssid\": \"...\", \"password\": \"...\"}}"),
-        )
-    })?;
-    let obj = value.as_object().ok_or_else(|| {
-        bad(
-            "wifi",
-            "expected a JSON object {\"ssid\": \"...\", \"password\": \"...\"}",
-        )
-    })?;
-    let ssid = match obj.get("ssid") {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(_) => return Err(bad("wifi", "\"ssid\" must be a string")),
-        None => return Err(bad("wifi", "missing \"ssid\"")),
-    };
-    let password = match obj.get("password") {
-        Some(serde_json::Value::String(s)) => Secret::new(s.clone()),
-        Some(serde_json::Value::Null) | None => Secret::default(),
-        Some(_) => return Err(bad("wifi", "\"password\" must be a string")),
-    };
-    // The key is not echoed: a pasted password may sit there (found by cargo fuzz, mqtt_command).
-    if obj.keys().any(|k| k != "ssid" && k != "password") {
-        return Err(bad(
-            "wifi",
-            "unexpected key; only \"ssid\" and \"password\" are allowed",
-        ));
+    use serde::de::{Deserializer as _, Error as _, MapAccess, Visitor};
+
+    struct Wifi(Option<String>, Option<Option<String>>);
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Wifi;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object {\"ssid\": \"...\", \"password\": \"...\"}")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wifi, A::Error> {
+            let mut w = Wifi(None, None);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                // Keys are never echoed: a pasted password may sit there
+                // (found by cargo fuzz, mqtt_command).
+                match key.as_ref() {
+                    "ssid" if w.0.is_some() => {
+                        return Err(A::Error::custom("duplicate key \"ssid\""))
+                    }
+                    "password" if w.1.is_some() => {
+                        return Err(A::Error::custom("duplicate key \"password\""))
+                    }
+                    "ssid" => {
+                        w.0 = Some(
+                            map.next_value::<String>()
+                                .map_err(|_| A::Error::custom("\"ssid\" must be a string"))?,
+                        )
+                    }
+                    "password" => {
+                        w.1 = Some(
+                            map.next_value::<Option<String>>()
+                                .map_err(|_| A::Error::custom("\"password\" must be a string"))?,
+                        )
+                    }
+                    _ => {
+                        return Err(A::Error::custom(
+                            "unexpected key; only \"ssid\" and \"password\" are allowed",
+                        ))
+                    }
+                }
+            }
+            Ok(w)
+        }
     }
+
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let parsed = de.deserialize_map(V).and_then(|w| de.end().map(|()| w));
+    let Wifi(ssid, password) = parsed.map_err(|e| {
+        // Our own messages, or serde_json's, which carry a position or a type
+        // name but never the input.
+        let what = if e.is_data() {
+            let text = e.to_string();
+            let ours = text.starts_with("duplicate key")
+                || text.starts_with("unexpected key")
+                || text.starts_with("\"ssid\" must")
+                || text.starts_with("\"password\" must");
+            if ours {
+                text.split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                // serde_json's type errors can quote the value (a password).
+                "expected a JSON object".to_string()
+            }
+        } else {
+            format!("not JSON ({e})")
+        };
+        bad(
+            "wifi",
+            format!("{what}; send {{\"ssid\": \"...\", \"password\": \"...\"}}"),
+        )
+    })?;
+    let ssid = ssid.ok_or_else(|| bad("wifi", "missing \"ssid\""))?;
+    let password = Secret::new(password.flatten().unwrap_or_default());
     Ok(CameraCommand::SetWifi { ssid, password })
 }
 
@@ -294,8 +363,16 @@ mod tests {
     #[test]
     fn parses_values_and_explains_bad_ones() {
         assert!(matches!(
-            p("snapshot_interval", "10.0"),
+            p("snapshot_interval", "10"),
             Ok(CameraCommand::SetSnapshotInterval(10))
+        ));
+        for loose in ["1e3", "5.0", " 5", "5 ", "+5", "-0", "0x10", "", "00005"] {
+            let e = p("snapshot_interval", loose).unwrap_err().to_string();
+            assert!(e.contains("digits only"), "{loose:?}: {e}");
+        }
+        assert!(matches!(
+            p("snapshot_interval", "0"),
+            Ok(CameraCommand::SetSnapshotInterval(0))
         ));
         let e = p("snapshot_interval", "5000").unwrap_err().to_string();
         assert!(e.contains("0 to 3600"), "{e}");
@@ -328,6 +405,51 @@ mod tests {
         }
         let ok = p("wifi", r#"{"ssid": "home", "password": "98765432"}"#).unwrap();
         assert!(!format!("{ok:?}").contains("98765432"));
+    }
+
+    #[test]
+    fn wifi_json_rejects_duplicate_keys_and_takes_an_optional_password() {
+        for dup in [
+            r#"{"ssid": "a", "ssid": "b", "password": "12345678"}"#,
+            r#"{"ssid": "a", "password": "12345678", "password": "87654321"}"#,
+        ] {
+            let e = p("wifi", dup).unwrap_err().to_string();
+            assert!(e.contains("duplicate key"), "{dup}: {e}");
+            assert!(!e.contains("12345678") && !e.contains("87654321"), "{e}");
+        }
+        assert!(
+            matches!(p("wifi", r#"{"ssid": "open-net"}"#), Ok(CameraCommand::SetWifi { password, .. }) if password.is_empty())
+        );
+        assert!(matches!(
+            p("wifi", r#"{"ssid": "n", "password": null}"#),
+            Ok(CameraCommand::SetWifi { .. })
+        ));
+        let e = p("wifi", r#""98765432""#).unwrap_err().to_string();
+        assert!(!e.contains("98765432"), "{e}");
+        let e = p("wifi", r#"{"password": "x"}"#).unwrap_err().to_string();
+        assert!(e.contains("missing \"ssid\""), "{e}");
+    }
+
+    #[test]
+    fn payloads_over_the_commands_limit_are_refused_unread() {
+        let big = Bytes::from(vec![b'a'; 4097]);
+        let e = parse_command("wifi_ssid", &big).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CommandError::TooBig {
+                    len: 4097,
+                    max: 4096,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let audio = Bytes::from(vec![0u8; 1 << 20]);
+        assert!(
+            parse_command("intercom", &audio).is_ok(),
+            "audio files are bigger"
+        );
     }
 
     #[test]

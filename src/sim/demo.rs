@@ -96,6 +96,10 @@ pub struct DemoCameraConfig {
     pub header: SimHeader,
     /// Whether a valid Wi-Fi request ends demo mode (as on the real camera).
     pub leave_demo_after_wifi: bool,
+    /// After leaving demo mode, come back to it this much later, as a camera
+    /// does when it cannot join the network it was given (`None`: never). The
+    /// `demo` and `simulate` commands use 30 s, so a demo survives `set/wifi`.
+    pub return_to_demo_after: Option<Duration>,
     /// Audio sample rate in Hz (0 is treated as 8000).
     pub audio_rate: u32,
 }
@@ -110,6 +114,7 @@ impl Default for DemoCameraConfig {
             fps: 10,
             header: SimHeader::Beken,
             leave_demo_after_wifi: true,
+            return_to_demo_after: None,
             audio_rate: 8000,
         }
     }
@@ -243,6 +248,8 @@ pub struct DemoCamera {
     audio_q: VecDeque<Transmit>,
     /// At most [`MAX_CONTROL_QUEUE`] datagrams.
     control_q: VecDeque<Transmit>,
+    /// When the camera comes back to demo mode after leaving it.
+    back_at: Option<Instant>,
 }
 
 impl DemoCamera {
@@ -269,6 +276,7 @@ impl DemoCamera {
             pending_jpeg: None,
             audio_q: VecDeque::new(),
             control_q: VecDeque::new(),
+            back_at: None,
         }
     }
 
@@ -301,7 +309,7 @@ impl DemoCamera {
         a.anchor.checked_add(d).unwrap_or(a.anchor)
     }
 
-    fn handle_wifi(&mut self, from: SocketAddr, payload: &[u8]) {
+    fn handle_wifi(&mut self, now: Instant, from: SocketAddr, payload: &[u8]) {
         let Ok(req) = WifiRequest::decode(payload) else {
             tracing::debug!(%from, len = payload.len(), "sim demo: invalid wifi request ignored");
             return;
@@ -333,6 +341,16 @@ impl DemoCamera {
             self.video = None;
             self.audio = None;
             self.clear_media_queues();
+            self.back_at = self.cfg.return_to_demo_after.map(|d| now + d);
+        }
+    }
+
+    /// Comes back to demo mode when its time has come.
+    fn maybe_return(&mut self, now: Instant) {
+        if self.back_at.is_some_and(|t| t <= now) {
+            self.back_at = None;
+            self.shared.left_demo.store(false, Ordering::SeqCst);
+            tracing::info!("sim demo: could not join the network it was given; back in demo mode");
         }
     }
 
@@ -483,6 +501,7 @@ impl Device for DemoCamera {
     }
 
     fn handle_datagram(&mut self, now: Instant, datagram: Datagram<'_>) {
+        self.maybe_return(now);
         if self.left_demo() {
             // Rebooted into station mode: the demo ports are closed.
             return;
@@ -512,7 +531,7 @@ impl Device for DemoCamera {
                 }
             },
             // A hung camera does not act on Wi-Fi requests.
-            WIFI_SOCKET if !self.paused() => self.handle_wifi(from, datagram.payload),
+            WIFI_SOCKET if !self.paused() => self.handle_wifi(now, from, datagram.payload),
             // Other bytes on the video port, and unknown sockets, are ignored.
             _ => {}
         }
@@ -520,6 +539,7 @@ impl Device for DemoCamera {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        self.maybe_return(now);
         self.advance(now);
     }
 
@@ -548,7 +568,7 @@ impl Device for DemoCamera {
 
     fn poll_timeout(&self) -> Option<Instant> {
         if self.left_demo() {
-            return None;
+            return self.back_at;
         }
         let video = self.video.as_ref().map(|v| v.next_at);
         let audio = self.audio.as_ref().map(|a| self.audio_due(a, a.packets));
@@ -776,6 +796,44 @@ mod tests {
         assert!(drain(&mut cam).is_empty());
         assert_eq!(h.video_requests(), 1);
         assert_eq!(h.wifi_requests().len(), 1);
+    }
+
+    #[test]
+    fn a_camera_that_left_demo_mode_comes_back_when_configured_to() {
+        let t0 = crate::io::clock::now();
+        let mut cam = DemoCamera::new(
+            DemoCameraConfig {
+                return_to_demo_after: Some(Duration::from_secs(30)),
+                ..DemoCameraConfig::default()
+            },
+            t0,
+        );
+        let client: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut req = Vec::new();
+        WifiRequest::new("home", "password1")
+            .unwrap()
+            .encode(&mut req);
+        cam.handle_datagram(
+            t0,
+            Datagram {
+                socket: WIFI_SOCKET,
+                from: client,
+                payload: &req,
+            },
+        );
+        assert!(cam.handle().left_demo());
+        assert_eq!(cam.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+        cam.handle_timeout(t0 + Duration::from_secs(30));
+        assert!(!cam.handle().left_demo(), "back in demo mode");
+        cam.handle_datagram(
+            t0 + Duration::from_secs(31),
+            Datagram {
+                socket: VIDEO_SOCKET,
+                from: client,
+                payload: &START_VIDEO,
+            },
+        );
+        assert!(cam.poll_timeout().is_some(), "streams again");
     }
 
     #[test]

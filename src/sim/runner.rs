@@ -111,6 +111,9 @@ pub struct DemoSimOptions {
     pub loss: f64,
     /// Seed for the loss.
     pub seed: u64,
+    /// After Wi-Fi setup the camera leaves demo mode; it comes back this much
+    /// later (`None`: never), as a camera that could not join the network does.
+    pub return_to_demo_after: Option<std::time::Duration>,
 }
 
 impl Default for DemoSimOptions {
@@ -125,6 +128,7 @@ impl Default for DemoSimOptions {
             fps: 10,
             loss: 0.0,
             seed: 0,
+            return_to_demo_after: Some(std::time::Duration::from_secs(30)),
         }
     }
 }
@@ -162,6 +166,7 @@ impl SimCamera {
                 ..PatternSpec::default()
             },
             fps: opts.fps.max(1),
+            return_to_demo_after: opts.return_to_demo_after,
             ..DemoCameraConfig::default()
         };
         let camera = DemoCamera::new(cfg, crate::io::clock::now());

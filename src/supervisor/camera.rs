@@ -133,6 +133,7 @@ impl<F: SocketFactory> CameraTask<F> {
         let overrides = store.as_ref().map(OverrideStore::load).unwrap_or_default();
         let core = CameraCore::new(
             spec.info.clone(),
+            spec.session.clone(),
             spec.snapshot_interval_s,
             overrides,
             settings.core.clone(),
@@ -190,11 +191,11 @@ impl<F: SocketFactory> CameraTask<F> {
             input = self.inputs.recv() => match input {
                 Some(CameraInput::Command(c)) => self.core.handle_request(clock::now(), c),
                 Some(CameraInput::Discovered { spec, changed }) => {
-                    let info = spec.info.clone();
+                    let (info, factory) = (spec.info.clone(), spec.session.clone());
                     if changed {
                         self.spec = *spec;
                     }
-                    self.core.handle_discovered(clock::now(), info, changed);
+                    self.core.handle_discovered(clock::now(), info, factory, changed);
                 }
                 None => return false,
             },

@@ -16,6 +16,7 @@
 //! and never touches a socket or MQTT: `camera.rs` is the glue that does.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -29,7 +30,9 @@ use crate::media::sink::{MediaSink, SnapshotSource};
 use crate::model::{
     CameraCommand, CameraDetails, CameraId, CameraInfo, CommandError, CommandKind, MediaFrame,
 };
-use crate::proto::{CloseReason, CommandId, SessionEvent, SessionStats, TimerTable};
+use crate::proto::{
+    CloseReason, CommandId, SessionEvent, SessionFactory, SessionStats, TimerTable,
+};
 use crate::secret::Secret;
 
 /// Tunables of the camera core (tests shorten them).
@@ -205,14 +208,17 @@ struct SnapshotJob {
 #[derive(Debug)]
 struct InFlight {
     kind: CommandKind,
-    /// The SSID a Wi-Fi command sets, applied to the state on success.
-    ssid: Option<String>,
+    /// The SSID a Wi-Fi command sets and whether it has a password, applied
+    /// to the state on success.
+    wifi: Option<(String, bool)>,
 }
 
 /// One camera's logic above its session.
 #[derive(Debug)]
 pub struct CameraCore {
     info: CameraInfo,
+    /// The protocol's session factory: checks command values (pure).
+    factory: Arc<dyn SessionFactory>,
     settings: CoreSettings,
     rng: ChaCha8Rng,
     /// Monotonic and wall time at construction, to turn `now` into timestamps.
@@ -251,8 +257,10 @@ pub struct CameraCore {
 impl CameraCore {
     /// A core for `info`; `overrides` are the persisted runtime settings, `seed`
     /// makes the backoff jitter reproducible, `now`/`wall` anchor timestamps.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         info: CameraInfo,
+        factory: Arc<dyn SessionFactory>,
         configured_interval: u32,
         overrides: Overrides,
         settings: CoreSettings,
@@ -265,6 +273,7 @@ impl CameraCore {
         let sink = MediaSink::new(settings.max_gop_bytes);
         Self {
             info,
+            factory,
             settings,
             rng: ChaCha8Rng::seed_from_u64(seed),
             anchor: (now, wall),
@@ -362,10 +371,17 @@ impl CameraCore {
     /// credentials changed (`Updated`): the session restarts with the new
     /// description. An unchanged `Found` restarts only a camera that was waiting
     /// for discovery.
-    pub fn handle_discovered(&mut self, now: Instant, info: CameraInfo, changed: bool) {
+    pub fn handle_discovered(
+        &mut self,
+        now: Instant,
+        info: CameraInfo,
+        factory: Arc<dyn SessionFactory>,
+        changed: bool,
+    ) {
         if changed {
             let registered = info != self.info;
             self.info = info;
+            self.factory = factory;
             self.state.address = self
                 .info
                 .address()
@@ -723,6 +739,11 @@ impl CameraCore {
     /// A command for this camera (already parsed and checked against its capabilities).
     pub fn handle_request(&mut self, now: Instant, command: CameraCommand) {
         let kind = command.kind();
+        // The protocol's value rules, the same for the staged and one-step paths.
+        if let Err(e) = self.factory.check(&command) {
+            self.result(kind, Err(e));
+            return;
+        }
         match command {
             CameraCommand::Snapshot => self.on_snapshot_request(now),
             CameraCommand::SetSnapshotInterval(secs) => {
@@ -761,6 +782,10 @@ impl CameraCore {
                     ssid: self.state.wifi_ssid.clone(),
                     password: self.staged_password.clone(),
                 };
+                if let Err(e) = self.factory.check(&cmd) {
+                    self.result(kind, Err(e));
+                    return;
+                }
                 self.forward(kind, cmd);
             }
             other => self.forward(kind, other),
@@ -797,13 +822,13 @@ impl CameraCore {
             self.result(kind, Err(CommandError::Offline));
             return;
         }
-        let ssid = match &command {
-            CameraCommand::SetWifi { ssid, .. } => Some(ssid.clone()),
+        let wifi = match &command {
+            CameraCommand::SetWifi { ssid, password } => Some((ssid.clone(), !password.is_empty())),
             _ => None,
         };
         self.next_command += 1;
         let id = CommandId(self.next_command);
-        self.in_flight.insert(id, InFlight { kind, ssid });
+        self.in_flight.insert(id, InFlight { kind, wifi });
         self.session
             .push_back(SessionControl::Command { id, command });
     }
@@ -813,10 +838,12 @@ impl CameraCore {
             return;
         };
         if result.is_ok() {
-            if let Some(ssid) = cmd.ssid {
+            if let Some((ssid, with_password)) = cmd.wifi {
+                // The camera has it now: show what it was given (never the
+                // password itself) and drop our copy of the secret.
                 self.state.wifi_ssid = ssid;
                 self.staged_password = Secret::default();
-                self.state.wifi_password_set = false;
+                self.state.wifi_password_set = with_password;
             }
         }
         self.result(cmd.kind, result);
@@ -894,6 +921,11 @@ mod tests {
         }
     }
 
+    fn factory() -> Arc<dyn SessionFactory> {
+        let a: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        Arc::new(crate::proto::demo::DemoConfig::new(a, a, a, |_| true))
+    }
+
     /// A core and everything it said, stepped in virtual time.
     struct Harness {
         core: CameraCore,
@@ -908,6 +940,7 @@ mod tests {
             let now = crate::io::clock::now();
             let core = CameraCore::new(
                 info(),
+                factory(),
                 interval,
                 overrides,
                 CoreSettings::default(),
@@ -1135,7 +1168,7 @@ mod tests {
         assert!(matches!(h.jobs.as_slice(), [Job::Rediscover]));
         h.advance(10 * MIN);
         assert_eq!(h.starts(), 1, "no retry by itself");
-        h.core.handle_discovered(h.now, info(), false);
+        h.core.handle_discovered(h.now, info(), factory(), false);
         h.drain();
         assert_eq!(h.starts(), 2, "found again: restarted");
     }
@@ -1146,7 +1179,7 @@ mod tests {
         h.streaming();
         let mut moved = info();
         moved.reach = Reach::Host("127.0.0.9:8080".parse().unwrap());
-        h.core.handle_discovered(h.now, moved, true);
+        h.core.handle_discovered(h.now, moved, factory(), true);
         h.drain();
         assert!(matches!(h.session.last(), Some(SessionControl::Stop)));
         assert!(h
@@ -1158,7 +1191,7 @@ mod tests {
         assert_eq!(h.core.state().address, "127.0.0.9:8080");
         // An unchanged Found leaves a running camera alone.
         h.core
-            .handle_discovered(h.now, h.core.info().clone(), false);
+            .handle_discovered(h.now, h.core.info().clone(), factory(), false);
         h.drain();
         assert_eq!(h.starts(), 2);
     }

@@ -117,7 +117,10 @@ impl<F: SocketFactory> Supervisor<F> {
     async fn route(&mut self, camera: CameraId, command: CameraCommand) {
         let name = command.name();
         let result = match self.cameras.get(&camera) {
-            None => Err(CommandError::UnknownCamera(camera.to_string())),
+            None => Err(CommandError::UnknownCamera(format!(
+                "{:?}",
+                camera.as_str()
+            ))),
             Some(r) => match r.inputs.try_send(CameraInput::Command(command)) {
                 Ok(()) => return,
                 Err(_) => Err(CommandError::Busy(
@@ -151,6 +154,9 @@ impl<F: SocketFactory> Supervisor<F> {
                     DiscoveryEvent::Found(spec) => self.discovered(*spec, false).await,
                     DiscoveryEvent::Updated(spec) => self.discovered(*spec, true).await,
                     DiscoveryEvent::Lost(id) => self.stop(&id).await,
+                    DiscoveryEvent::Scanned(report) => {
+                        let _ = self.publisher.send(BridgeEvent::Scanned(report)).await;
+                    }
                 },
                 Some(req) = requests.recv() => match req {
                     Request::Command { camera, command } => self.route(camera, command).await,

@@ -252,7 +252,18 @@ pub struct Bridge {
 impl Bridge {
     /// Starts `cam2mqtt run --config <toml>` with `RUST_LOG`-style `log_level`.
     pub fn run(config_toml: &str, log_level: &str) -> Self {
+        Self::run_with_state(config_toml, log_level, None)
+    }
+
+    /// The same, keeping its state in `state_dir` (a fresh one when `None`).
+    pub fn run_with_state(
+        config_toml: &str,
+        log_level: &str,
+        state_dir: Option<&std::path::Path>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let state =
+            state_dir.map_or_else(|| dir.path().join("state"), std::path::Path::to_path_buf);
         let conf = dir.path().join("cam2mqtt.toml");
         std::fs::write(&conf, config_toml).expect("write config");
         let log = dir.path().join("bridge.log");
@@ -260,7 +271,7 @@ impl Bridge {
             .args(["--log-level", log_level, "--config"])
             .arg(&conf)
             .arg("--state-dir")
-            .arg(dir.path().join("state"))
+            .arg(state)
             .arg("run")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
@@ -277,6 +288,22 @@ impl Bridge {
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM, then waits (at most `limit`) for a clean exit; true if it exited.
+    pub fn terminate(&mut self, limit: Duration) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// SIGKILL: no clean shutdown, so the broker must publish the last will.

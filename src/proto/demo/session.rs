@@ -344,6 +344,25 @@ impl SessionFactory for DemoConfig {
     fn build(&self) -> Box<dyn Session> {
         Box::new(DemoSession::new(self.clone()))
     }
+
+    fn check(&self, command: &CameraCommand) -> Result<(), CommandError> {
+        let bad = |command: &'static str, e: super::wire::WifiFieldError| CommandError::BadValue {
+            command,
+            reason: e.to_string(),
+        };
+        match command {
+            CameraCommand::SetWifi { ssid, password } => WifiRequest::new(ssid, password.expose())
+                .map(|_| ())
+                .map_err(|e| bad("wifi", e)),
+            CameraCommand::StageWifiSsid(ssid) => {
+                WifiRequest::check_ssid(ssid).map_err(|e| bad("wifi_ssid", e))
+            }
+            CameraCommand::StageWifiPassword(pw) => {
+                WifiRequest::check_password(pw.expose()).map_err(|e| bad("wifi_password", e))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Session for DemoSession {

@@ -136,18 +136,22 @@ pub enum WifiFieldError {
 impl<'a> WifiRequest<'a> {
     /// Checks the fields against what the camera's framing can carry.
     pub fn new(ssid: &'a str, password: &'a str) -> Result<Self, WifiFieldError> {
-        let (s, p) = (ssid.as_bytes(), password.as_bytes());
+        Self::check_ssid(ssid)?;
+        Self::check_password(password)?;
+        Ok(Self {
+            ssid: ssid.as_bytes(),
+            password: password.as_bytes(),
+        })
+    }
+
+    /// The SSID rules alone (for an SSID staged before its password).
+    pub fn check_ssid(ssid: &str) -> Result<(), WifiFieldError> {
+        let s = ssid.as_bytes();
         if s.is_empty() {
             return Err(WifiFieldError::EmptySsid);
         }
         if s.len() > MAX_WIFI_FIELD {
             return Err(WifiFieldError::SsidTooLong(s.len()));
-        }
-        if p.len() > MAX_WIFI_FIELD {
-            return Err(WifiFieldError::PasswordTooLong(p.len()));
-        }
-        if !p.is_empty() && p.len() < 8 {
-            return Err(WifiFieldError::PasswordTooShort(p.len()));
         }
         if ssid.contains("###") {
             return Err(WifiFieldError::Forbidden {
@@ -155,18 +159,31 @@ impl<'a> WifiRequest<'a> {
                 what: "\"###\" (it separates ssid and password)",
             });
         }
-        for (field, bytes) in [("ssid", s), ("password", p)] {
-            if bytes.contains(&0) {
-                return Err(WifiFieldError::Forbidden {
-                    field,
-                    what: "a NUL byte",
-                });
-            }
+        if s.contains(&0) {
+            return Err(WifiFieldError::Forbidden {
+                field: "ssid",
+                what: "a NUL byte",
+            });
         }
-        Ok(Self {
-            ssid: s,
-            password: p,
-        })
+        Ok(())
+    }
+
+    /// The password rules alone (for a password staged before its SSID).
+    pub fn check_password(password: &str) -> Result<(), WifiFieldError> {
+        let p = password.as_bytes();
+        if p.len() > MAX_WIFI_FIELD {
+            return Err(WifiFieldError::PasswordTooLong(p.len()));
+        }
+        if !p.is_empty() && p.len() < 8 {
+            return Err(WifiFieldError::PasswordTooShort(p.len()));
+        }
+        if p.contains(&0) {
+            return Err(WifiFieldError::Forbidden {
+                field: "password",
+                what: "a NUL byte",
+            });
+        }
+        Ok(())
     }
 
     /// `66` ssid `###` password `00 99`.
