@@ -38,7 +38,12 @@ pub async fn demo_spec(
     let audio = SocketAddr::new(video.ip(), demo.audio_port);
     let command = SocketAddr::new(video.ip(), demo.command_port);
     let id = cam.effective_id();
-    let mut session = DemoConfig::new(video, audio, command, crate::media::jpeg::decodes);
+    let mut session = DemoConfig::new(
+        video,
+        audio,
+        command,
+        crate::media::jpeg::decodes_demo_sized,
+    );
     session.frame_check = demo.frame_check;
     session.audio_start = demo.audio_start;
     session.silence_timeout = demo.silence_timeout();

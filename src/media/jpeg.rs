@@ -45,6 +45,49 @@ pub fn decodes(jpeg: &[u8]) -> bool {
     decode_bounded(jpeg).is_ok()
 }
 
+/// The largest picture a demo-mode camera sends, with room to spare: the A9's
+/// demo stream is 640x480; nothing that claims more than 1280x960 is decoded.
+pub const DEMO_MAX_PIXELS: u32 = 1280 * 960;
+
+/// Width and height from a JPEG's frame header (SOF), without decoding it:
+/// walks the marker segments; `None` if there is no well-formed SOF.
+pub fn dimensions(jpeg: &[u8]) -> Option<(u16, u16)> {
+    let mut i = 2; // after SOI
+    if jpeg.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    loop {
+        // Skip fill bytes before a marker.
+        while *jpeg.get(i)? == 0xFF && *jpeg.get(i + 1)? == 0xFF {
+            i += 1;
+        }
+        if *jpeg.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *jpeg.get(i + 1)?;
+        let len = usize::from(u16::from_be_bytes([*jpeg.get(i + 2)?, *jpeg.get(i + 3)?]));
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let h = u16::from_be_bytes([*jpeg.get(i + 5)?, *jpeg.get(i + 6)?]);
+            let w = u16::from_be_bytes([*jpeg.get(i + 7)?, *jpeg.get(i + 8)?]);
+            return Some((w, h));
+        }
+        if marker == 0xDA || len < 2 {
+            return None; // scan data before any frame header
+        }
+        i = i.checked_add(2 + len)?;
+    }
+}
+
+/// Demo mode's `markers` check: the picture claims at most
+/// [`DEMO_MAX_PIXELS`] (checked before any decoding, so a stream of huge
+/// hostile headers costs next to nothing) and then decodes completely.
+pub fn decodes_demo_sized(jpeg: &[u8]) -> bool {
+    dimensions(jpeg)
+        .is_some_and(|(w, h)| w > 0 && h > 0 && u32::from(w) * u32::from(h) <= DEMO_MAX_PIXELS)
+        && decodes(jpeg)
+}
+
 fn encode(img: &DynamicImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     // Encoding RGB8 into a Vec cannot fail except on out-of-memory.
@@ -78,6 +121,45 @@ pub fn fit(jpeg: Bytes, max_bytes: usize, quality: u8) -> Result<Bytes, JpegErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 50)
+            .encode_image(&DynamicImage::new_rgb8(w, h))
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn dimensions_come_from_the_frame_header_and_big_pictures_are_not_decoded() {
+        assert_eq!(dimensions(&jpeg(640, 480)), Some((640, 480)));
+        assert!(decodes_demo_sized(&jpeg(640, 480)));
+        // 1600x1200 is valid JPEG but beyond a demo-mode camera: refused unread.
+        let big = jpeg(1600, 1200);
+        assert!(decodes(&big));
+        assert!(!decodes_demo_sized(&big));
+        // A header claiming 4096x4096 in front of nothing.
+        let mut hostile = jpeg(16, 16);
+        let sof = hostile.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        hostile[sof + 5..sof + 9].copy_from_slice(&[0x10, 0x00, 0x10, 0x00]);
+        assert_eq!(dimensions(&hostile), Some((4096, 4096)));
+        assert!(!decodes_demo_sized(&hostile));
+        for junk in [
+            &b""[..],
+            b"\xff\xd8",
+            b"\xff\xd8\xff\xda\x00\x02",
+            b"\xff\xd8\xff\xe0\xff\xff",
+        ] {
+            assert_eq!(dimensions(junk), None);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dimensions_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = dimensions(&bytes);
+        }
+    }
 
     fn noisy_jpeg(w: u32, h: u32) -> Bytes {
         let img = image::RgbImage::from_fn(w, h, |x, y| {

@@ -164,14 +164,11 @@ async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>, acks: 
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
             Ok(_) => None,
             Err(e) => {
-                let stable = up_since.take().is_some_and(|t: std::time::Instant| {
-                    clock::now().duration_since(t) >= STABLE_AFTER
-                });
-                if stable {
-                    backoff = BACKOFF_START;
-                }
-                let retry_in = backoff;
-                backoff = (backoff * 2).min(BACKOFF_CAP);
+                let lasted = up_since
+                    .take()
+                    .map(|t: std::time::Instant| clock::now().duration_since(t));
+                let (retry_in, next) = reconnect_delay(backoff, lasted);
+                backoff = next;
                 let error = match &e {
                     rumqttc::ConnectionError::MqttState(rumqttc::StateError::Deserialization(
                         rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(size),
@@ -193,6 +190,18 @@ async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>, acks: 
             }
         }
     }
+}
+
+/// The delay before the next connection attempt and the one after it, given
+/// the current delay and how long the lost connection lasted (`None`: it never
+/// came up). Only a connection that lasted [`STABLE_AFTER`] starts over.
+fn reconnect_delay(current: Duration, lasted: Option<Duration>) -> (Duration, Duration) {
+    let current = if lasted.is_some_and(|d| d >= STABLE_AFTER) {
+        BACKOFF_START
+    } else {
+        current
+    };
+    (current, (current * 2).min(BACKOFF_CAP))
 }
 
 /// Saves the discovery record next to the other state (atomic; blocking, small).
@@ -376,5 +385,39 @@ async fn publish(
                 .await
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_that_dies_at_once_does_not_reset_the_backoff() {
+        let mut delay = BACKOFF_START;
+        let mut waits = Vec::new();
+        for _ in 0..10 {
+            // Connected, then kicked out after a second: every time.
+            let (wait, next) = reconnect_delay(delay, Some(Duration::from_secs(1)));
+            waits.push(wait);
+            delay = next;
+        }
+        assert_eq!(waits[0], BACKOFF_START);
+        assert!(waits.windows(2).all(|w| w[1] >= w[0]), "{waits:?}");
+        assert_eq!(*waits.last().unwrap(), BACKOFF_CAP);
+        let total: Duration = waits.iter().sum();
+        assert!(
+            total >= Duration::from_secs(100),
+            "ten retries take {total:?}, not a loop"
+        );
+        // A connection that held for a while starts over.
+        let (wait, _) = reconnect_delay(BACKOFF_CAP, Some(STABLE_AFTER));
+        assert_eq!(wait, BACKOFF_START);
+        // Never connected: keeps growing.
+        let (wait, next) = reconnect_delay(Duration::from_secs(4), None);
+        assert_eq!(
+            (wait, next),
+            (Duration::from_secs(4), Duration::from_secs(8))
+        );
     }
 }

@@ -1307,6 +1307,68 @@ mod tests {
     }
 
     #[test]
+    fn staged_wifi_values_are_checked_like_the_one_step_command() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        h.take_events();
+        for bad in ["", &"x".repeat(40), "a###b"] {
+            h.request(CameraCommand::StageWifiSsid(bad.to_string()));
+        }
+        h.request(CameraCommand::StageWifiPassword(Secret::new("12345")));
+        let r = results(&h.take_events());
+        assert_eq!(r.len(), 4);
+        assert!(
+            r.iter()
+                .all(|(_, res)| matches!(res, Err(CommandError::BadValue { .. }))),
+            "{r:?}"
+        );
+        assert_eq!(h.core.state().wifi_ssid, "", "nothing bad was staged");
+        assert!(!h.core.state().wifi_password_set);
+        // The same values through set/wifi are refused with the same words.
+        h.request(CameraCommand::SetWifi {
+            ssid: "a###b".into(),
+            password: Secret::new("password1"),
+        });
+        let r = results(&h.take_events());
+        assert!(
+            matches!(&r[0], ("wifi", Err(CommandError::BadValue { reason, .. })) if reason.contains("###"))
+        );
+        assert!(!h
+            .session
+            .iter()
+            .any(|c| matches!(c, SessionControl::Command { .. })));
+    }
+
+    #[test]
+    fn a_successful_wifi_setup_shows_the_ssid_and_that_a_password_was_set() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        h.request(CameraCommand::SetWifi {
+            ssid: "home".into(),
+            password: Secret::new("password1"),
+        });
+        let id = h
+            .session
+            .iter()
+            .find_map(|c| match c {
+                SessionControl::Command { id, .. } => Some(*id),
+                _ => None,
+            })
+            .expect("sent to the session");
+        h.take_events();
+        h.session_event(SessionEvent::CommandDone { id, result: Ok(()) });
+        let ev = h.take_events();
+        assert_eq!(results(&ev), vec![("wifi", Ok(()))]);
+        assert_eq!(h.core.state().wifi_ssid, "home");
+        assert!(h.core.state().wifi_password_set);
+        let states = ev
+            .iter()
+            .filter(|e| matches!(e, BridgeEvent::State { .. }))
+            .count();
+        assert_eq!(states, 1, "one state after the command");
+    }
+
+    #[test]
     fn the_restart_policy_is_keyed_on_the_close_reason() {
         use CloseReason as R;
         let d = Duration::from_secs(1);

@@ -74,6 +74,32 @@ impl Mosquitto {
         panic!("mosquitto did not start");
     }
 
+    /// Kills the broker (losing every retained message: no persistence) and
+    /// starts a fresh one on the same port.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let conf = self._dir.path().join("mosquitto.conf");
+        for _ in 0..50 {
+            if let Ok(child) = Command::new("mosquitto")
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                self.child = child;
+                if wait_tcp(self.addr(), Duration::from_secs(2)) {
+                    return;
+                }
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("mosquitto did not restart on port {}", self.port);
+    }
+
     /// `127.0.0.1:<port>`.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
