@@ -273,6 +273,15 @@ fn wifi_setup_reaches_the_camera_byte_for_byte() {
     let recs = p.device.handle().wifi_requests();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].raw, b"\x66home###p4ssw0rd!\x00\x99");
+    // The camera now leaves demo mode; so does the session, saying why.
+    assert!(
+        matches!(
+            p.events.last(),
+            Some(SessionEvent::Closed(CloseReason::LeftMode(_)))
+        ),
+        "{:?}",
+        p.events.last()
+    );
 }
 
 #[test]

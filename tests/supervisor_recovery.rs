@@ -376,3 +376,112 @@ async fn interval_after_restart(
     tokio::time::sleep(Duration::from_millis(100)).await;
     interval
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back() {
+    use cam2mqtt::discovery::{demo_probe::DemoProbe, Sources};
+
+    let net = MemNet::new(5);
+    let cancel = CancellationToken::new();
+    let ip = "127.0.0.4";
+    let sockets = [8080u16, 8070, 8090]
+        .iter()
+        .map(|p| net.bind(format!("{ip}:{p}").parse().unwrap()).unwrap())
+        .collect::<Vec<_>>();
+    let cam = DemoCamera::new(
+        DemoCameraConfig {
+            label: "lobby".into(),
+            pattern: PatternSpec {
+                width: 160,
+                height: 120,
+                ..PatternSpec::default()
+            },
+            fps: 5,
+            return_to_demo_after: Some(Duration::from_secs(8)),
+            ..DemoCameraConfig::default()
+        },
+        cam2mqtt::io::clock::now(),
+    );
+    tokio::spawn(run_device(cam, sockets, cancel.clone()));
+    let mut cfg = CameraConfig::demo(ip);
+    cfg.id = "lobby".into();
+    let CameraKind::Demo(d) = &cfg.kind else {
+        unreachable!()
+    };
+    let spec = demo_spec(&cfg, d, 5, "test").await.unwrap();
+
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let (disc_tx, disc_rx) = mpsc::channel(16);
+    let (requests, req_rx) = mpsc::channel(16);
+    let (rescan_tx, rescan_rx) = mpsc::channel(1);
+    let (forget_tx, forget_rx) = mpsc::channel(16);
+    let factory = Arc::new(MemFactory(net.clone()));
+    let settings = CameraSettings {
+        max_bytes: 500_000,
+        jpeg_quality: 80,
+        core: CoreSettings::default(),
+        state_dir: None,
+    };
+    let sup = Supervisor::new(
+        factory.clone(),
+        settings,
+        events_tx,
+        forget_tx,
+        cancel.clone(),
+        3,
+    );
+    tokio::spawn(sup.run(disc_rx, req_rx, rescan_tx));
+    tokio::spawn(cam2mqtt::discovery::run(
+        Sources {
+            configured: vec![spec],
+            demo_probe: DemoProbe::default(),
+        },
+        factory,
+        Duration::from_secs(3),
+        disc_tx,
+        rescan_rx,
+        forget_rx,
+        cancel.clone(),
+    ));
+
+    let mut log: Vec<(Instant, BridgeEvent)> = Vec::new();
+    let mut wait = async |what: &str, pred: &dyn Fn(&BridgeEvent) -> bool| {
+        let deadline = cam2mqtt::io::clock::deadline_now() + Duration::from_secs(60);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within 60 s"))
+                .expect("events");
+            let hit = pred(&ev);
+            log.push((cam2mqtt::io::clock::deadline_now(), ev));
+            if hit {
+                return cam2mqtt::io::clock::deadline_now();
+            }
+        }
+    };
+    wait("online", &availability("lobby", true)).await;
+    requests
+        .send(Request::Command {
+            camera: cam2mqtt::model::CameraId::parse("lobby").unwrap(),
+            command: CameraCommand::SetWifi {
+                ssid: "home".into(),
+                password: cam2mqtt::secret::Secret::new("password1"),
+            },
+        })
+        .await
+        .unwrap();
+    let left = wait("awaiting discovery", &|e| {
+        matches!(e, BridgeEvent::State { state, .. }
+            if state.session == cam2mqtt::bus::SessionPhase::AwaitingDiscovery
+            && state.last_error.as_deref().is_some_and(|e| e.contains("demo mode")))
+    })
+    .await;
+    let back = wait("online again", &availability("lobby", true)).await;
+    let away = back - left;
+    // The camera returns after 8 s; discovery scans every 3 s.
+    assert!(
+        away >= Duration::from_secs(8) && away <= Duration::from_secs(13),
+        "away for {away:?}"
+    );
+    cancel.cancel();
+}

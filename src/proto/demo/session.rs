@@ -264,6 +264,9 @@ impl DemoSession {
                 id: w.id,
                 result: Ok(()),
             });
+            // The camera reboots into station mode: this session is over, and
+            // the camera is looked for again through discovery, not retried here.
+            self.close(CloseReason::LeftMode("demo mode after Wi-Fi setup"));
         }
     }
 
