@@ -236,3 +236,38 @@ mod tests {
         assert!(net.bind("127.0.0.1:1000".parse().unwrap()).is_err());
     }
 }
+
+#[cfg(test)]
+mod fairness {
+    use super::*;
+    use crate::io::socket::{recv_any, send_to, try_recv};
+
+    /// Two sockets with datagrams waiting: reception alternates between them
+    /// (socket 0 cannot starve socket 1), and `try_recv` drains what is waiting
+    /// without blocking, then reports empty.
+    #[tokio::test]
+    async fn sockets_are_polled_fairly_and_drained_without_waiting() {
+        let net = MemNet::new(1);
+        let s0 = net.bind("127.0.0.1:1100".parse().unwrap()).unwrap();
+        let s1 = net.bind("127.0.0.1:1101".parse().unwrap()).unwrap();
+        let peer = net.bind("127.0.0.1:1200".parse().unwrap()).unwrap();
+        for i in 0..4u8 {
+            send_to(&peer, &[0, i], s0.local_addr().unwrap())
+                .await
+                .unwrap();
+            send_to(&peer, &[1, i], s1.local_addr().unwrap())
+                .await
+                .unwrap();
+        }
+        let sockets = [s0, s1];
+        let mut next = 0;
+        let mut buf = [0u8; 8];
+        let (first, _, _) = recv_any(&sockets, &mut next, &mut buf).await.unwrap();
+        let mut order = vec![first.0];
+        while let Some(r) = try_recv(&sockets, &mut next, &mut buf) {
+            order.push(r.unwrap().0 .0);
+        }
+        assert_eq!(order, vec![0, 1, 0, 1, 0, 1, 0, 1]);
+        assert!(try_recv(&sockets, &mut next, &mut buf).is_none());
+    }
+}
