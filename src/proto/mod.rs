@@ -25,6 +25,7 @@
 
 pub mod codec;
 pub mod demo;
+pub mod pppp;
 #[cfg(test)]
 pub mod testing;
 pub mod timer;

@@ -1,0 +1,11 @@
+//! PPPP (CS2 P2P, "iLnk"): the protocol of most cheap A9-style cameras after
+//! they leave demo mode ("Little Stars", "HDWiFiCamPro", "YsxLite" apps).
+//!
+//! Layers, bottom up (`pppp.md` §8): [`obfuscate`] (XOR of whole datagrams,
+//! key detection by first byte) → [`wire`] (framing, lenient lengths) and
+//! [`uid`] → [`xq`] (binary-dialect payload obfuscation).
+
+pub mod obfuscate;
+pub mod uid;
+pub mod wire;
+pub mod xq;
