@@ -153,7 +153,14 @@ pub async fn run_session<S: Session, D: DatagramSocket, K: EventSink>(
         let deadline = session.poll_timeout();
         tokio::select! {
             biased;
-            () = cancel.cancelled() => return Ok(CloseReason::Stopped),
+            () = cancel.cancelled() => {
+                // Say goodbye (bounded: a UDP send does not block for long).
+                session.close(clock::now());
+                while let Some(t) = session.poll_transmit() {
+                    flush(&sockets, t).await;
+                }
+                return Ok(CloseReason::Stopped);
+            }
             r = recv_any(&sockets, &mut next_socket, &mut buf) => match r {
                 Ok(received) => {
                     deliver(&mut session, &buf, received);

@@ -213,6 +213,13 @@ pub trait Session: Send + 'static {
     /// True once [`SessionEvent::Closed`] has been emitted.
     #[must_use]
     fn is_closed(&self) -> bool;
+
+    /// The bridge stops the session: queue whatever tells the camera goodbye
+    /// (PPPP sends CLOSE three times). The driver sends what this queues, then
+    /// ends; no event is expected. The default sends nothing.
+    fn close(&mut self, now: Instant) {
+        let _ = now;
+    }
 }
 
 impl Session for Box<dyn Session> {
@@ -239,6 +246,9 @@ impl Session for Box<dyn Session> {
     }
     fn is_closed(&self) -> bool {
         (**self).is_closed()
+    }
+    fn close(&mut self, now: Instant) {
+        (**self).close(now);
     }
 }
 

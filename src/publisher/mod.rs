@@ -234,7 +234,7 @@ pub fn load_record(path: &std::path::Path) -> DiscoveryRecord {
 }
 
 /// Runs the publisher until `shutdown` fires; then publishes the offline
-/// states and waits (at most [`SHUTDOWN_WAIT`]) until the broker has them.
+/// states and waits (at most 2 s) until the broker has them.
 /// `record_path` is where the discovery record is kept (`None`: not kept).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
