@@ -4,11 +4,14 @@
 //! Layers, bottom up (`pppp.md` §8): [`obfuscate`] (XOR of whole datagrams,
 //! key detection by first byte) → [`wire`] (framing, lenient lengths) and
 //! [`uid`] → [`drw`] (the reliable DRW channels: reorder buffer, batched acks,
-//! retransmission) → [`xq`] (binary-dialect payload obfuscation). Media
+//! retransmission) → [`xq`] (binary-dialect payload obfuscation) →
+//! [`dialect`] (the JSON, binary and CGI command codecs inside DRW channel 0).
+//! Media
 //! (§3.4–3.5): [`media`] cuts the video channel into JPEG frames and
 //! interleaved audio, [`audio`] decodes ADPCM and A-law.
 
 pub mod audio;
+pub mod dialect;
 pub mod drw;
 pub mod media;
 pub mod obfuscate;
