@@ -259,7 +259,7 @@ async fn with_session<T>(
         done: Some(done_tx),
         closed: Some(closed_tx),
     };
-    let session = spec.session.build();
+    let session = spec.session.build(crate::io::clock::wall());
     let c = cancel.clone();
     let driver = tokio::spawn(async move {
         crate::io::run_session(session, sockets, cmd_rx, &mut sink, c).await

@@ -238,6 +238,12 @@ pub struct CameraDetails {
     pub resolution: Option<String>,
     /// Resolutions the camera offers.
     pub resolutions: Vec<String>,
+    /// Night-vision mode, where the camera reports it.
+    pub night_vision: Option<NightVision>,
+    /// Light on or off, where the camera reports it.
+    pub light: Option<bool>,
+    /// Wi-Fi signal strength in dBm, where the camera reports it.
+    pub signal_dbm: Option<i32>,
 }
 
 /// Video codec of an encoded access unit.

@@ -71,8 +71,9 @@ pub trait SessionFactory: Send + Sync + std::fmt::Debug + 'static {
     fn protocol(&self) -> Protocol;
     /// The local sockets a session needs, in [`SocketIx`] order (at least one).
     fn sockets(&self) -> Vec<SocketSpec>;
-    /// A new session, not started yet.
-    fn build(&self) -> Box<dyn Session>;
+    /// A new session, not started yet. `wall` is the wall-clock time now
+    /// (read by the caller; protocols that set the camera's clock use it).
+    fn build(&self, wall: std::time::SystemTime) -> Box<dyn Session>;
 
     /// Checks a command's values against what this protocol can carry, before
     /// it is staged or sent (the same check for `set/wifi_ssid` as for
@@ -168,6 +169,9 @@ pub struct SessionStats {
 pub enum SessionEvent {
     /// The session is established and media is flowing; carries what we learnt.
     Streaming(CameraDetails),
+    /// The camera told us more about itself (firmware, signal, IR or light
+    /// state) after `Streaming`; fields left `None` are unchanged.
+    Details(CameraDetails),
     /// A complete media unit (JPEG frame, video access unit, audio chunk).
     Media(MediaFrame),
     /// Counters changed (emitted at most about once a second).

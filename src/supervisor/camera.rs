@@ -313,7 +313,7 @@ impl<F: SocketFactory> CameraTask<F> {
             media: media_tx,
             video_lost: false,
         };
-        let session = self.spec.session.build();
+        let session = self.spec.session.build(clock::wall());
         let c = cancel.clone();
         let task = tokio::spawn(
             async move { run_session(session, sockets, cmd_rx, &mut sink, c).await }

@@ -208,6 +208,8 @@ struct SnapshotJob {
 #[derive(Debug)]
 struct InFlight {
     kind: CommandKind,
+    /// What the state shows once the camera accepted it.
+    shows: Option<CameraDetails>,
     /// The SSID a Wi-Fi command sets and whether it has a password, applied
     /// to the state on success.
     wifi: Option<(String, bool)>,
@@ -438,6 +440,10 @@ impl CameraCore {
                 self.state.last_error = None;
                 self.emit_state(false);
             }
+            SessionEvent::Details(details) => {
+                self.apply_details(details);
+                self.emit_state(false);
+            }
             SessionEvent::Media(frame) => self.on_media(now, frame),
             SessionEvent::Stats(stats) => self.on_stats(now, stats),
             SessionEvent::CommandDone { id, result } => self.command_done(id, result),
@@ -457,6 +463,15 @@ impl CameraCore {
         }
         if !d.resolutions.is_empty() {
             self.state.resolutions = d.resolutions;
+        }
+        if d.night_vision.is_some() {
+            self.state.night_vision = d.night_vision;
+        }
+        if let Some(on) = d.light {
+            self.state.light = Some(on.into());
+        }
+        if d.signal_dbm.is_some() {
+            self.state.signal_dbm = d.signal_dbm;
         }
     }
 
@@ -828,7 +843,22 @@ impl CameraCore {
         };
         self.next_command += 1;
         let id = CommandId(self.next_command);
-        self.in_flight.insert(id, InFlight { kind, wifi });
+        let shows = match &command {
+            CameraCommand::SetResolution(r) => Some(CameraDetails {
+                resolution: Some(r.clone()),
+                ..CameraDetails::default()
+            }),
+            CameraCommand::NightVision(n) => Some(CameraDetails {
+                night_vision: Some(*n),
+                ..CameraDetails::default()
+            }),
+            CameraCommand::Light(on) => Some(CameraDetails {
+                light: Some(*on),
+                ..CameraDetails::default()
+            }),
+            _ => None,
+        };
+        self.in_flight.insert(id, InFlight { kind, shows, wifi });
         self.session
             .push_back(SessionControl::Command { id, command });
     }
@@ -838,6 +868,9 @@ impl CameraCore {
             return;
         };
         if result.is_ok() {
+            if let Some(d) = cmd.shows {
+                self.apply_details(d);
+            }
             if let Some((ssid, with_password)) = cmd.wifi {
                 // The camera has it now: show what it was given (never the
                 // password itself) and drop our copy of the secret.

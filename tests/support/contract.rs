@@ -33,6 +33,7 @@ impl ContractChecker {
                 self.streaming = true;
             }
             SessionEvent::Media(_) => assert!(self.streaming, "media before Streaming"),
+            SessionEvent::Details(_) => assert!(self.streaming, "details before Streaming"),
             SessionEvent::Stats(s) => {
                 let old = &self.stats;
                 assert!(

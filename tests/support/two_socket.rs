@@ -121,7 +121,7 @@ impl SessionFactory for TwoSocketFactory {
             },
         ]
     }
-    fn build(&self) -> Box<dyn Session> {
+    fn build(&self, _wall: std::time::SystemTime) -> Box<dyn Session> {
         Box::new(self.session())
     }
 }

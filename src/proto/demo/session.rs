@@ -344,7 +344,7 @@ impl SessionFactory for DemoConfig {
         vec![SocketSpec::any_for(self.video)]
     }
 
-    fn build(&self) -> Box<dyn Session> {
+    fn build(&self, _wall: std::time::SystemTime) -> Box<dyn Session> {
         Box::new(DemoSession::new(self.clone()))
     }
 

@@ -11,10 +11,12 @@
 //! interleaved audio, [`audio`] decodes ADPCM and A-law.
 
 pub mod audio;
+pub mod client;
 pub mod dialect;
 pub mod drw;
 pub mod media;
 pub mod obfuscate;
+pub mod session;
 pub mod uid;
 pub mod wire;
 pub mod xq;
