@@ -58,7 +58,7 @@ pub async fn run(
     state_dir: Option<std::path::PathBuf>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let sources = crate::discovery::configured::sources(&cfg).await?;
+    let sources = crate::discovery::configured::sources(&cfg, state_dir.clone()).await?;
     let opts = RunOptions {
         state_dir,
         ..RunOptions::default()
@@ -87,15 +87,14 @@ pub async fn run_with<F: SocketFactory>(
     } else {
         cfg.mqtt.url.clone()
     };
-    if sources.configured.is_empty() && sources.demo_probe.targets().is_empty() {
+    if sources.configured_specs().is_empty() && sources.pppp.is_none() {
         tracing::warn!(
             "no cameras configured: add [[cameras]] or discovery.demo_mode_hosts (see config/cam2mqtt.example.toml), or try `cam2mqtt demo`"
         );
     }
     let configured = sources
-        .configured
+        .configured_specs()
         .iter()
-        .chain(sources.demo_probe.targets())
         .map(|s| s.info.id.clone())
         .collect();
     let record_path = opts.state_dir.as_ref().map(|d| d.join("discovery.json"));

@@ -166,18 +166,36 @@ pub struct UsageError(pub String);
 /// Finds a camera by config id or UID, or takes `ip` / `host:port` as a
 /// demo-mode camera's address. A camera reached by address counts as silent
 /// only after `silence` (the command's own timeout).
-async fn find_camera(cfg: &Config, name: &str, silence: Duration) -> anyhow::Result<CameraSpec> {
-    let sources = crate::discovery::configured::sources(cfg).await?;
-    let known: Vec<&CameraSpec> = sources
-        .configured
-        .iter()
-        .chain(sources.demo_probe.targets())
-        .collect();
-    if let Some(spec) = known
-        .iter()
-        .find(|c| c.info.id.as_str() == name || c.info.uid == name)
-    {
+async fn find_camera(
+    cfg: &Config,
+    state_dir: Option<PathBuf>,
+    name: &str,
+    silence: Duration,
+) -> anyhow::Result<CameraSpec> {
+    let sources = crate::discovery::configured::sources(cfg, state_dir).await?;
+    let all = sources.configured_specs();
+    let known: Vec<&CameraSpec> = all.iter().collect();
+    // By id, UID (with or without hyphens) or UID as configured.
+    let wanted_uid = name
+        .parse::<crate::proto::pppp::uid::Uid>()
+        .ok()
+        .map(|u| u.compact());
+    if let Some(spec) = known.iter().find(|c| {
+        c.info.id.as_str() == name
+            || c.info.uid == name
+            || wanted_uid.as_deref() == Some(c.info.uid.as_str())
+    }) {
         return Ok((*spec).clone());
+    }
+    // A PPPP camera by UID that the config does not name: search the LAN for it.
+    if let (Some(uid), Some(pppp)) = (wanted_uid.as_ref(), &sources.pppp) {
+        let found = pppp.scan(&UdpFactory, Duration::from_secs(3)).await;
+        if let Some(d) = found.into_iter().find(|d| d.spec.info.uid == *uid) {
+            return Ok(d.spec);
+        }
+        bail!(UsageError(format!(
+            "no PPPP camera {name:?} answered a LAN search"
+        )));
     }
     // Not a configured camera: only an address is taken, never a name to look up.
     let is_address = name.parse::<std::net::IpAddr>().is_ok() || name.contains(':');
@@ -295,8 +313,12 @@ async fn or_closed<T>(
 }
 
 /// `cam2mqtt snapshot`.
-pub async fn snapshot(cfg: &Config, args: SnapshotArgs) -> anyhow::Result<()> {
-    let spec = find_camera(cfg, &args.camera, args.timeout).await?;
+pub async fn snapshot(
+    cfg: &Config,
+    state_dir: Option<PathBuf>,
+    args: SnapshotArgs,
+) -> anyhow::Result<()> {
+    let spec = find_camera(cfg, state_dir, &args.camera, args.timeout).await?;
     let reach = spec.info.reach.to_string();
     let jpeg = with_session(&spec, async |s| {
         or_closed(
@@ -320,7 +342,7 @@ pub async fn snapshot(cfg: &Config, args: SnapshotArgs) -> anyhow::Result<()> {
 }
 
 /// `cam2mqtt wifi`.
-pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
+pub async fn wifi(cfg: &Config, state_dir: Option<PathBuf>, args: WifiArgs) -> anyhow::Result<()> {
     let password = match (&args.password_file, args.password.as_deref()) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -334,7 +356,7 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
         (None, Some(_)) => bail!(UsageError("--password only takes '-' (read from stdin), so the password stays out of shell history; or use --password-file".into())),
         (None, None) => Secret::default(),
     };
-    let spec = find_camera(cfg, &args.camera, Duration::from_secs(30)).await?;
+    let spec = find_camera(cfg, state_dir, &args.camera, Duration::from_secs(30)).await?;
     if !spec.info.can(crate::model::Capability::Wifi) {
         bail!(
             "Wi-Fi setup is not supported by camera {} ({} protocol)",
@@ -376,8 +398,12 @@ pub async fn wifi(cfg: &Config, args: WifiArgs) -> anyhow::Result<()> {
 }
 
 /// `cam2mqtt discover`: runs every discovery source once and prints the cameras.
-pub async fn discover(cfg: &Config, args: DiscoverArgs) -> anyhow::Result<()> {
-    let sources = crate::discovery::configured::sources(cfg).await?;
+pub async fn discover(
+    cfg: &Config,
+    state_dir: Option<PathBuf>,
+    args: DiscoverArgs,
+) -> anyhow::Result<()> {
+    let sources = crate::discovery::configured::sources(cfg, state_dir).await?;
     let found = sources
         .scan(&UdpFactory, args.timeout, &Default::default())
         .await;
@@ -498,14 +524,16 @@ pub async fn demo(
     cfg.mqtt.client_id = "cam2mqtt-demo".into();
     cfg.snapshots.interval_s = args.snapshot_interval;
     cfg.http.listen = args.http_listen.to_string();
-    // A camera that left demo mode is looked for again soon.
+    // A camera that left demo mode is looked for again soon; the simulated
+    // cameras are on loopback, so nothing is broadcast to the LAN.
     cfg.discovery.interval_s = 10;
+    cfg.discovery.pppp_broadcast = false;
     let mut cam = sim.camera_config();
     cam.id = "demo_a9".into();
     cam.name = "Demo A9 camera".into();
     cfg.cameras.push(cam);
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
-    let sources = crate::discovery::configured::sources(&cfg).await?;
+    let sources = crate::discovery::configured::sources(&cfg, None).await?;
     let opts = crate::app::RunOptions {
         embedded_listen: args.mqtt_listen,
         ..Default::default()

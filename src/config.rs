@@ -173,7 +173,7 @@ impl Default for SnapshotConfig {
 pub struct DiscoveryConfig {
     /// Seconds between scans.
     pub interval_s: u32,
-    /// PPPP LAN search (used once PPPP lands).
+    /// PPPP LAN search (UDP 32108, plaintext and every known key).
     pub pppp_lan_search: bool,
     /// TUTK LAN search (used once Wyze lands).
     pub tutk_lan_search: bool,
@@ -181,8 +181,11 @@ pub struct DiscoveryConfig {
     /// Empty by default: a camera in demo mode is always 192.168.4.153 on its
     /// own access point, so add that address once the bridge joins that network.
     pub demo_mode_hosts: Vec<String>,
-    /// Hosts to probe by unicast instead of broadcast.
+    /// Hosts to search by unicast besides broadcast (`host` or `host:port`;
+    /// for VLANs, where broadcasts do not reach the cameras).
     pub unicast_hosts: Vec<String>,
+    /// Whether the PPPP search also goes to the broadcast address.
+    pub pppp_broadcast: bool,
 }
 
 impl Default for DiscoveryConfig {
@@ -193,6 +196,7 @@ impl Default for DiscoveryConfig {
             tutk_lan_search: true,
             demo_mode_hosts: Vec::new(),
             unicast_hosts: Vec::new(),
+            pppp_broadcast: true,
         }
     }
 }
@@ -316,22 +320,59 @@ impl Default for DemoCameraConfig {
 }
 
 /// Settings of a PPPP camera (`protocol = "pppp"`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PpppCameraConfig {
     /// Address (IP or host name); found by LAN search when empty.
     pub host: String,
-    /// PPPP UID (e.g. `ABCD-123456-ABCDE`).
+    /// PPPP UID (e.g. `ABCD-123456-ABCDE`, hyphens optional).
     pub uid: String,
-    /// Login user.
+    /// Login user (empty: the dialect's default).
     pub username: String,
-    /// Login password.
+    /// Login password (empty: the dialect's default).
     pub password: Secret,
+    /// Obfuscation key: a PSK name (`camera`, `@@@@....`…), `none`, or 4 hex
+    /// bytes; empty: detected from the camera's answer to the LAN search.
+    pub psk: String,
+    /// Command dialect: `json`, `binary` or `cgi`; empty: chosen by the key.
+    pub dialect: String,
+    /// UDP port the camera answers LAN searches on (32108).
+    pub search_port: u16,
+    /// The camera has a pan/tilt motor (adds PTZ buttons).
+    pub ptz: bool,
+    /// The camera has a switchable light (adds a light switch).
+    pub light: bool,
+}
+
+impl Default for PpppCameraConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            uid: String::new(),
+            username: String::new(),
+            password: Secret::default(),
+            psk: String::new(),
+            dialect: String::new(),
+            search_port: 32108,
+            ptz: false,
+            light: false,
+        }
+    }
 }
 
 impl PpppCameraConfig {
     /// The keys of a PPPP camera besides the common ones.
-    pub const KEYS: &'static [&'static str] = &["host", "uid", "username", "password"];
+    pub const KEYS: &'static [&'static str] = &[
+        "host",
+        "uid",
+        "username",
+        "password",
+        "psk",
+        "dialect",
+        "search_port",
+        "ptz",
+        "light",
+    ];
 }
 
 /// Settings of a TUTK (Wyze) camera (`protocol = "tutk"`).
@@ -616,6 +657,28 @@ impl CameraConfig {
             CameraKind::Pppp(p) => {
                 if p.uid.is_empty() && p.host.is_empty() {
                     return Err(error("uid", "a pppp camera needs its uid or host", None));
+                }
+                if !p.uid.is_empty() {
+                    if let Err(e) = p.uid.parse::<crate::proto::pppp::uid::Uid>() {
+                        return Err(error("uid", &e.to_string(), None));
+                    }
+                }
+                if let Err(e) = crate::proto::pppp::obfuscate::parse_psk_setting(&p.psk) {
+                    return Err(error("psk", &e, None));
+                }
+                if !p.dialect.is_empty()
+                    && p.dialect
+                        .parse::<crate::proto::pppp::dialect::Dialect>()
+                        .is_err()
+                {
+                    return Err(error(
+                        "dialect",
+                        &format!("unknown dialect {:?}", p.dialect),
+                        Some("one of json, binary, cgi (empty: chosen by the key)"),
+                    ));
+                }
+                if p.search_port == 0 {
+                    return Err(error("search_port", "must be 1 to 65535", None));
                 }
             }
             CameraKind::Tutk(t) => {

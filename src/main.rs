@@ -67,9 +67,9 @@ fn main() {
                 let cfg = Config::load(args.config.as_deref())?;
                 match command {
                     Command::Run => cam2mqtt::app::run(cfg, state_dir, shutdown_signal()).await,
-                    Command::Snapshot(a) => cli::snapshot(&cfg, a).await,
-                    Command::Wifi(a) => cli::wifi(&cfg, a).await,
-                    Command::Discover(a) => cli::discover(&cfg, a).await,
+                    Command::Snapshot(a) => cli::snapshot(&cfg, state_dir, a).await,
+                    Command::Wifi(a) => cli::wifi(&cfg, state_dir, a).await,
+                    Command::Discover(a) => cli::discover(&cfg, state_dir, a).await,
                     Command::CheckConfig => {
                         cli::check_config(&cfg, from_file);
                         Ok(())

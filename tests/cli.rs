@@ -29,7 +29,7 @@ async fn discover_lists_a_simulated_demo_mode_camera_as_json() {
     let conf = dir.path().join("cam2mqtt.toml");
     std::fs::write(
         &conf,
-        format!("[discovery]\ndemo_mode_hosts = [\"{video}\", \"127.0.0.1:9\"]\n"),
+        format!("[discovery]\npppp_broadcast = false\ndemo_mode_hosts = [\"{video}\", \"127.0.0.1:9\"]\n"),
     )
     .unwrap();
     let conf = conf.to_string_lossy().into_owned();

@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::demo_probe::DemoProbe;
+use super::pppp_lan::{ConfiguredPppp, PpppLan};
 use super::{CameraSpec, Sources};
 use crate::config::{CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig};
 use crate::model::{CameraInfo, Capability, Protocol, Reach};
 use crate::proto::demo::DemoConfig;
+use crate::proto::pppp::wire::LAN_SEARCH_PORT;
 
 /// Resolves `host` (IP or name) to one address.
 async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigError> {
@@ -103,10 +105,41 @@ pub fn demo_host_entry(entry: &str) -> Result<CameraConfig, String> {
     Ok(cam)
 }
 
-/// The sources a config names: its static cameras (resolved now) and its
-/// demo-mode hosts to probe. Errors name the config key.
-pub async fn sources(cfg: &Config) -> Result<Sources, ConfigError> {
+/// `host` or `host:port` (an IPv6 address in brackets) resolved to an address,
+/// with `default_port` when none is given.
+async fn resolve_entry(
+    entry: &str,
+    default_port: u16,
+    key: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let entry = entry.trim();
+    let (host, port) = match entry.rsplit_once(':') {
+        Some((h, p)) if h.starts_with('[') || !h.contains(':') => {
+            let port = p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| ConfigError {
+                    file: None,
+                    key: key.to_string(),
+                    message: format!("bad port {p:?} in {entry:?}"),
+                })?;
+            (h.trim_start_matches('[').trim_end_matches(']'), port)
+        }
+        _ => (entry, default_port),
+    };
+    resolve(host, port, key).await
+}
+
+/// The sources a config names: its static cameras (resolved now), its
+/// demo-mode hosts to probe and the PPPP LAN search; `state_dir` keeps what
+/// the PPPP search learnt. Errors name the config key.
+pub async fn sources(
+    cfg: &Config,
+    state_dir: Option<std::path::PathBuf>,
+) -> Result<Sources, ConfigError> {
     let mut configured = Vec::new();
+    let mut pppp = Vec::new();
     for (i, cam) in cfg.cameras.iter().enumerate() {
         if !cam.enabled {
             continue;
@@ -121,12 +154,25 @@ pub async fn sources(cfg: &Config) -> Result<Sources, ConfigError> {
                 )
                 .await?,
             ),
-            other => {
-                let protocol = match other {
-                    CameraKind::Pppp(_) => Protocol::Pppp,
-                    _ => Protocol::Tutk,
+            CameraKind::Pppp(p) => {
+                let ip = if p.host.is_empty() {
+                    None
+                } else {
+                    Some(
+                        resolve(&p.host, p.search_port, &format!("cameras[{i}].host"))
+                            .await?
+                            .ip(),
+                    )
                 };
-                tracing::warn!(camera = %cam.effective_id(), %protocol, "protocol not supported yet by this release; camera skipped");
+                pppp.push(ConfiguredPppp {
+                    camera: cam.clone(),
+                    pppp: p.clone(),
+                    ip,
+                    uid: p.uid.parse().ok(),
+                });
+            }
+            CameraKind::Tutk(_) => {
+                tracing::warn!(camera = %cam.effective_id(), protocol = %Protocol::Tutk, "protocol not supported yet by this release; camera skipped");
             }
         }
     }
@@ -147,9 +193,35 @@ pub async fn sources(cfg: &Config) -> Result<Sources, ConfigError> {
         };
         probe.push(demo_spec(&cam, demo, cfg.snapshots.interval_s, &key).await?);
     }
+    let mut targets = Vec::new();
+    if cfg.discovery.pppp_lan_search {
+        if cfg.discovery.pppp_broadcast {
+            targets.push(SocketAddr::from(([255, 255, 255, 255], LAN_SEARCH_PORT)));
+        }
+        for (i, entry) in cfg.discovery.unicast_hosts.iter().enumerate() {
+            targets.push(
+                resolve_entry(
+                    entry,
+                    LAN_SEARCH_PORT,
+                    &format!("discovery.unicast_hosts[{i}]"),
+                )
+                .await?,
+            );
+        }
+    }
+    let pppp = (cfg.discovery.pppp_lan_search || !pppp.is_empty()).then(|| {
+        PpppLan::new(
+            targets,
+            pppp,
+            cfg.snapshots.interval_s,
+            crate::media::jpeg::decodes_demo_sized,
+            state_dir,
+        )
+    });
     Ok(Sources {
         configured,
         demo_probe: DemoProbe::new(probe),
+        pppp,
     })
 }
 

@@ -16,6 +16,7 @@
 
 pub mod configured;
 pub mod demo_probe;
+pub mod pppp_lan;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -134,6 +135,8 @@ pub struct Sources {
     pub configured: Vec<CameraSpec>,
     /// Demo-mode hosts to probe.
     pub demo_probe: demo_probe::DemoProbe,
+    /// PPPP LAN search (and the configured PPPP cameras).
+    pub pppp: Option<pppp_lan::PpppLan>,
 }
 
 impl Sources {
@@ -158,7 +161,20 @@ impl Sources {
         let mut skip = skip.clone();
         skip.extend(configured.iter().map(|id| (*id).clone()));
         found.extend(self.demo_probe.scan(factory, timeout, &skip).await);
+        if let Some(pppp) = &self.pppp {
+            found.extend(pppp.scan(factory, timeout).await);
+        }
         found
+    }
+
+    /// Every camera the config names (without scanning).
+    pub fn configured_specs(&self) -> Vec<CameraSpec> {
+        let mut all: Vec<CameraSpec> = self.configured.clone();
+        all.extend(self.demo_probe.targets().iter().cloned());
+        if let Some(p) = &self.pppp {
+            all.extend(p.configured_specs());
+        }
+        all
     }
 }
 
