@@ -15,7 +15,7 @@ use cam2mqtt::proto::{CloseReason, Session, SessionEvent};
 use cam2mqtt::secret::Secret;
 use cam2mqtt::sim::demo::{DemoCamera, DemoCameraConfig, SimHeader};
 use cam2mqtt::sim::netem::{Netem, NetemConfig};
-use cam2mqtt::sim::pattern::{read_stamp, render_jpeg, PatternSpec};
+use cam2mqtt::sim::pattern::{read_stamp, FrameCache, PatternSpec};
 use support::pair::Pair;
 
 const CLIENT: &str = "127.0.0.1:40000";
@@ -33,6 +33,20 @@ fn spec() -> PatternSpec {
         height: 240,
         ..PatternSpec::default()
     }
+}
+
+/// Exactly what the camera sends as frame `n`: the camera takes its frames
+/// from a [`FrameCache`], which is deterministic, so an independent cache with
+/// the same inputs re-creates them.
+fn expected_frame(n: u64) -> Vec<u8> {
+    thread_local! {
+        static CACHE: FrameCache = FrameCache::lazy(
+            spec(),
+            "lossy",
+            DemoCameraConfig::default().distinct_frames,
+        );
+    }
+    CACHE.with(|c| c.frame(n))
 }
 
 fn pair(
@@ -102,8 +116,8 @@ fn jpegs(events: &[SessionEvent]) -> Vec<bytes::Bytes> {
 }
 
 /// Every frame the bridge emits must be exactly a frame the camera rendered:
-/// the stamp names the frame number, and rendering is deterministic, so the
-/// expected bytes are recomputed independently of the wire.
+/// the stamp names the frame number, and the frame cache is deterministic, so
+/// the expected bytes are recomputed independently of the wire.
 #[test]
 fn ten_percent_loss_with_reordering_never_yields_a_corrupt_jpeg() {
     let mut total_ok = 0;
@@ -122,7 +136,7 @@ fn ten_percent_loss_with_reordering_never_yields_a_corrupt_jpeg() {
             assert_eq!(label, "lossy");
             assert_eq!(
                 j.as_ref(),
-                render_jpeg(&spec(), "lossy", n).as_slice(),
+                expected_frame(n).as_slice(),
                 "seed {seed}: frame {n} corrupt"
             );
             assert!(
@@ -177,7 +191,7 @@ fn markers_policy_works_with_a_non_beken_header() {
     assert!(frames.len() >= 25);
     for j in frames {
         let n = read_stamp(&j).unwrap().1;
-        assert_eq!(j.as_ref(), render_jpeg(&spec(), "lossy", n).as_slice());
+        assert_eq!(j.as_ref(), expected_frame(n).as_slice());
     }
 }
 
@@ -187,7 +201,7 @@ fn header_policy_rejects_a_non_beken_stream_instead_of_publishing_garbage() {
     p.run_for(Duration::from_secs(3));
     for j in jpegs(&p.events) {
         let n = read_stamp(&j).expect("only real frames");
-        assert_eq!(j.as_ref(), render_jpeg(&spec(), "lossy", n.1).as_slice());
+        assert_eq!(j.as_ref(), expected_frame(n.1).as_slice());
     }
     // What it could not verify it counted as dropped, not silently ignored.
     let sent = p.device.handle().frames_sent();

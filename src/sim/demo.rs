@@ -38,7 +38,7 @@ use crate::proto::demo::wire::{
     VideoDatagram, VideoHeader, WifiRequest, HEADER_LEN, MAX_DATAGRAM, START_VIDEO,
 };
 use crate::proto::{Datagram, SocketIx, Transmit};
-use crate::sim::pattern::{render_jpeg, PatternSpec};
+use crate::sim::pattern::{FrameCache, PatternSpec, DEFAULT_DISTINCT};
 use crate::sim::Device;
 
 /// The video socket (port 8080 on a real camera).
@@ -102,11 +102,14 @@ pub struct DemoCameraConfig {
     pub return_to_demo_after: Option<Duration>,
     /// Audio sample rate in Hz (0 is treated as 8000).
     pub audio_rate: u32,
+    /// Distinct pictures the camera cycles through ([`FrameCache`]); frame `n`
+    /// is picture `n % distinct_frames` with its own stamp. 0 is treated as 1.
+    pub distinct_frames: usize,
 }
 
 impl Default for DemoCameraConfig {
     /// Label `demo`, 640x480 q80, 10 fps, Beken header, leaves demo mode after
-    /// Wi-Fi setup, 8000 Hz audio.
+    /// Wi-Fi setup, 8000 Hz audio, [`DEFAULT_DISTINCT`] cached pictures.
     fn default() -> Self {
         Self {
             label: "demo".to_owned(),
@@ -116,6 +119,7 @@ impl Default for DemoCameraConfig {
             leave_demo_after_wifi: true,
             return_to_demo_after: None,
             audio_rate: 8000,
+            distinct_frames: DEFAULT_DISTINCT,
         }
     }
 }
@@ -230,6 +234,8 @@ struct VideoOut {
 pub struct DemoCamera {
     cfg: DemoCameraConfig,
     shared: Arc<Shared>,
+    /// The pictures; encoded on first use, then only copied and stamped.
+    frames: FrameCache,
     frame_interval: Duration,
     audio_rate: u32,
     video: Option<VideoSub>,
@@ -263,6 +269,7 @@ impl DemoCamera {
             cfg.audio_rate
         };
         DemoCamera {
+            frames: FrameCache::lazy(cfg.pattern, &cfg.label, cfg.distinct_frames),
             frame_interval: Duration::from_secs(1) / fps,
             audio_rate,
             cfg,
@@ -398,12 +405,12 @@ impl DemoCamera {
         self.queue_frame(dst);
     }
 
-    /// Renders the next frame and queues its datagrams, replacing any datagrams
-    /// of the previous frame the driver has not taken yet.
+    /// Takes the next frame from the cache and queues its datagrams, replacing
+    /// any datagrams of the previous frame the driver has not taken yet.
     fn queue_frame(&mut self, dst: SocketAddr) {
         let frame_no = self.frame_no;
         self.frame_no += 1;
-        let jpeg = render_jpeg(&self.cfg.pattern, &self.cfg.label, frame_no);
+        let jpeg = self.frames.frame(frame_no);
         self.video_q.clear();
         let frame_id = frame_no as u8; // wraps at 256
         let chunks: Vec<&[u8]> = jpeg.chunks(MAX_DATAGRAM - HEADER_LEN).collect();

@@ -1,7 +1,8 @@
 //! Camera simulators: the camera's side of each protocol, for tests, the load
 //! harness and `cam2mqtt simulate`.
 //!
-//! Simulators share only the wire codecs with the bridge (`proto::*::wire`);
+//! Simulators share only the wire codecs with the bridge (`proto::*::wire`,
+//! and for PPPP the obfuscation, UID, dialect and frame-header codecs);
 //! their device logic is written separately from the client state machines, from
 //! the protocol references, so a misreading in one is not mirrored in the other.
 //! Like sessions they are sans-IO: [`runner::run_device`] drives them.
@@ -10,6 +11,7 @@ pub mod demo;
 pub mod memnet;
 pub mod netem;
 pub mod pattern;
+pub mod pppp;
 pub mod runner;
 
 use std::time::Instant;

@@ -7,6 +7,14 @@
 //! marker it carries a JPEG comment (COM, `FF FE`) segment with the ASCII text
 //! `cam2mqtt-sim label=<label> frame=<n>`, so a test at the far end of the
 //! bridge can tell exactly which simulated camera and frame it received.
+//!
+//! Encoding a JPEG costs milliseconds; a simulated camera streaming at 10 fps
+//! should not pay that per frame. [`FrameCache`] encodes a few distinct
+//! pictures once and hands out frame `n` as picture `n % distinct` with the
+//! stamp for `n` spliced in after SOI (a copy, no encoding).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::ExtendedColorType;
@@ -172,6 +180,24 @@ fn sanitize_label(label: &str) -> String {
 /// returns `label` unchanged only for short printable-ASCII labels. Returns an
 /// empty vector only if the encoder fails, which clamped sizes do not provoke.
 pub fn render_jpeg(spec: &PatternSpec, label: &str, frame: u64) -> Vec<u8> {
+    let jpeg = encode_pattern(spec, frame);
+    if jpeg.is_empty() {
+        return jpeg;
+    }
+    insert_comment(&jpeg, &stamp_text(label, frame))
+}
+
+/// The stamp text for `frame` of camera `label`.
+fn stamp_text(label: &str, frame: u64) -> String {
+    format!(
+        "{STAMP_PREFIX}{}{STAMP_FRAME}{frame}",
+        sanitize_label(label)
+    )
+}
+
+/// Draws picture `frame` of the pattern and encodes it, without a stamp.
+/// Empty only if the encoder fails.
+fn encode_pattern(spec: &PatternSpec, frame: u64) -> Vec<u8> {
     let w = spec.width.clamp(MIN_SIDE, MAX_SIDE);
     let h = spec.height.clamp(MIN_SIDE, MAX_SIDE);
     let mut c = Canvas::new(w, h);
@@ -213,13 +239,7 @@ pub fn render_jpeg(spec: &PatternSpec, label: &str, frame: u64) -> Vec<u8> {
         tracing::error!(error = %e, "test pattern: JPEG encoding failed");
         return Vec::new();
     }
-    insert_comment(
-        &jpeg,
-        &format!(
-            "{STAMP_PREFIX}{}{STAMP_FRAME}{frame}",
-            sanitize_label(label)
-        ),
-    )
+    jpeg
 }
 
 /// Returns `jpeg` with a COM segment carrying `text` inserted right after SOI.
@@ -237,6 +257,107 @@ fn insert_comment(jpeg: &[u8], text: &str) -> Vec<u8> {
     out.extend_from_slice(body);
     out.extend_from_slice(rest);
     out
+}
+
+/// How many distinct pictures a [`FrameCache`] holds unless told otherwise.
+pub const DEFAULT_DISTINCT: usize = 8;
+
+/// Pre-encoded test-pattern pictures, stamped per frame on the way out.
+///
+/// Frame `n` is picture `n % distinct` (drawn as pattern frame `n % distinct`,
+/// so the big digits cycle) with the stamp `cam2mqtt-sim label=<label>
+/// frame=<n>` in a COM segment right after SOI: [`read_stamp`] returns
+/// `(label, n)`, and the same `n` always gives the same bytes, so a test can
+/// re-create exactly what a camera sent. Getting a frame copies the picture
+/// once; each picture is encoded at most once per cache ([`FrameCache::renders`]
+/// counts the encodes).
+///
+/// Cheap to clone: clones share the pictures (a camera and its test handle
+/// hold the same cache).
+#[derive(Clone)]
+pub struct FrameCache {
+    spec: PatternSpec,
+    label: String,
+    slots: Arc<[OnceLock<Vec<u8>>]>,
+    renders: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for FrameCache {
+    /// The parameters and counts, not the pictures.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameCache")
+            .field("spec", &self.spec)
+            .field("label", &self.label)
+            .field("distinct", &self.distinct())
+            .field("renders", &self.renders())
+            .finish()
+    }
+}
+
+impl FrameCache {
+    /// Encodes `distinct` pictures now (at least 1).
+    pub fn new(spec: PatternSpec, label: &str, distinct: usize) -> Self {
+        let cache = Self::lazy(spec, label, distinct);
+        for slot in 0..cache.slots.len() {
+            cache.picture(slot);
+        }
+        cache
+    }
+
+    /// Like [`FrameCache::new`], but each picture is encoded the first time a
+    /// frame needs it (constructing one is free; a camera that is never asked
+    /// for video never encodes).
+    pub fn lazy(spec: PatternSpec, label: &str, distinct: usize) -> Self {
+        let slots: Vec<OnceLock<Vec<u8>>> = std::iter::repeat_with(OnceLock::new)
+            .take(distinct.max(1))
+            .collect();
+        Self {
+            spec,
+            label: label.to_owned(),
+            slots: slots.into(),
+            renders: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The picture size and quality.
+    pub fn spec(&self) -> &PatternSpec {
+        &self.spec
+    }
+
+    /// The label stamped into every frame.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// How many distinct pictures the cache cycles through.
+    pub fn distinct(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// JPEG encodes done so far (at most [`FrameCache::distinct`]).
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    fn picture(&self, slot: usize) -> &[u8] {
+        let Some(cell) = self.slots.get(slot) else {
+            return &[];
+        };
+        cell.get_or_init(|| {
+            self.renders.fetch_add(1, Ordering::Relaxed);
+            encode_pattern(&self.spec, slot as u64)
+        })
+    }
+
+    /// Frame `n`: picture `n % distinct` stamped with `(label, n)`.
+    pub fn frame(&self, n: u64) -> Vec<u8> {
+        let slot = (n % self.slots.len() as u64) as usize;
+        let picture = self.picture(slot);
+        if picture.is_empty() {
+            return Vec::new();
+        }
+        insert_comment(picture, &stamp_text(&self.label, n))
+    }
 }
 
 /// Reads back the `(label, frame)` stamp written by [`render_jpeg`].
@@ -371,6 +492,60 @@ mod tests {
         for cut in 0..64 {
             let _ = read_stamp(&jpeg[..cut]);
         }
+    }
+
+    #[test]
+    fn cached_frames_are_stamped_deterministic_and_decode() {
+        let spec = PatternSpec {
+            width: 96,
+            height: 64,
+            quality: 60,
+        };
+        let cache = FrameCache::new(spec, "cached", 4);
+        assert_eq!((cache.distinct(), cache.renders()), (4, 4));
+        for n in [0u64, 1, 3, 4, 5, 1_000_003, u64::MAX] {
+            let f = cache.frame(n);
+            assert_eq!(read_stamp(&f), Some(("cached".to_owned(), n)));
+            assert_eq!(f, cache.frame(n), "frame {n} is the same every time");
+            let img = image::load_from_memory(&f).unwrap();
+            assert_eq!((img.width(), img.height()), (96, 64));
+        }
+        // Frames n and n + distinct share the picture, not the stamp.
+        assert_ne!(cache.frame(1), cache.frame(5));
+        let strip = |f: Vec<u8>| {
+            let len = usize::from(u16::from_be_bytes([f[4], f[5]]));
+            f[4 + len..].to_vec()
+        };
+        assert_eq!(strip(cache.frame(1)), strip(cache.frame(5)));
+        assert_ne!(strip(cache.frame(1)), strip(cache.frame(2)));
+        // An independent cache with the same inputs gives the same bytes.
+        let again = FrameCache::lazy(spec, "cached", 4);
+        assert_eq!(again.renders(), 0);
+        assert_eq!(again.frame(77), cache.frame(77));
+        assert_eq!(again.renders(), 1);
+    }
+
+    #[test]
+    fn a_cached_frame_costs_a_copy_not_an_encode() {
+        let spec = PatternSpec {
+            width: 320,
+            height: 240,
+            quality: 80,
+        };
+        let cache = FrameCache::lazy(spec, "cost", DEFAULT_DISTINCT);
+        let clone = cache.clone();
+        let mut bytes = 0usize;
+        for n in 0..1000u64 {
+            bytes += cache.frame(n).len();
+        }
+        assert!(bytes > 1000 * 1000, "real JPEGs");
+        // 1000 frames, 8 encodes; the clone shares them.
+        assert_eq!(cache.renders(), DEFAULT_DISTINCT as u64);
+        let _ = clone.frame(123_456);
+        assert_eq!(clone.renders(), DEFAULT_DISTINCT as u64);
+        assert_eq!(FrameCache::lazy(spec, "x", 0).distinct(), 1);
+        // Debug shows the parameters, not megabytes of JPEG.
+        assert!(format!("{cache:?}").len() < 200, "{cache:?}");
     }
 
     proptest::proptest! {

@@ -1,6 +1,8 @@
 //! Runs simulated cameras: [`run_device`] is the device loop (over real or
 //! in-memory sockets), [`SimCamera`] binds real UDP for `simulate`, `demo` and
-//! the end-to-end tests, and [`Lossy`] drops some of what a camera sends.
+//! the end-to-end tests ([`SimCamera::spawn_demo`], and
+//! [`SimCamera::spawn_pppp`] → [`SimPpppCamera`]), and [`Lossy`] drops some of
+//! what a camera sends.
 
 #![allow(clippy::disallowed_types)] // binds the simulator's UDP sockets
 
@@ -14,12 +16,18 @@ use tokio_util::sync::CancellationToken;
 use super::demo::{DemoCamera, DemoCameraConfig, DemoCameraHandle};
 use super::netem::LossModel;
 use super::pattern::PatternSpec;
+use super::pppp::{PpppCamera, PpppCameraConfig, PpppCameraHandle, PpppQuirks, Resolution};
 use super::Device;
 use crate::config::{CameraConfig, CameraKind};
 use crate::io::clock;
 use crate::io::driver::{flush, is_transient, DriverError};
 use crate::io::socket::{recv_any, DatagramSocket};
+use crate::proto::pppp::dialect::{Dialect, Password};
+use crate::proto::pppp::obfuscate::parse_psk_setting;
+use crate::proto::pppp::uid::Uid;
+use crate::proto::pppp::wire::LAN_SEARCH_PORT;
 use crate::proto::{Datagram, Transmit};
+use crate::secret::Secret;
 
 /// Largest datagram a simulated camera accepts.
 const RECV_BUF: usize = 65_536;
@@ -225,5 +233,321 @@ impl SimCamera {
     pub async fn stop(self) {
         self.cancel.cancel();
         let _ = self.task.await;
+    }
+}
+
+/// Options for one simulated PPPP camera.
+#[derive(Debug, Clone)]
+pub struct PpppSimOptions {
+    /// Channel-0 dialect.
+    pub dialect: Dialect,
+    /// PSK setting (a known name, `none`, or 4 key bytes in hex, as the
+    /// bridge's `psk` takes it); `None`: the dialect's default (JSON
+    /// `camera`, binary plaintext, CGI `@@@@....`).
+    pub psk: Option<String>,
+    /// UID; `None`: the dialect's default (`DGOA-424242-SIMCA`, …).
+    pub uid: Option<Uid>,
+    /// Label stamped into the frames.
+    pub label: String,
+    /// The LAN search socket's address (a real camera: port 32108); port 0
+    /// picks a free one. The session socket gets a free port on the same IP.
+    pub listen: SocketAddr,
+    /// Picture width of the large mode (640; 320 with height 240 starts in
+    /// the small mode).
+    pub width: u32,
+    /// Picture height of the large mode.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Whether the camera sends audio when asked.
+    pub audio: bool,
+    /// Login user; `None`: the dialect's default.
+    pub username: Option<String>,
+    /// Login password; `None`: the dialect's default.
+    pub password: Option<String>,
+    /// Probability of dropping each sent datagram.
+    pub loss: f64,
+    /// Seed for the loss and the camera's own random choices.
+    pub seed: u64,
+    /// Misbehaviours.
+    pub quirks: PpppQuirks,
+}
+
+impl Default for PpppSimOptions {
+    /// A JSON camera searchable on 127.0.0.1:32108, 640x480 at 10 fps with
+    /// audio, default credentials, no loss.
+    fn default() -> Self {
+        Self {
+            dialect: Dialect::Json,
+            psk: None,
+            uid: None,
+            label: "pppp".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], LAN_SEARCH_PORT)),
+            width: 640,
+            height: 480,
+            fps: 10,
+            audio: true,
+            username: None,
+            password: None,
+            loss: 0.0,
+            seed: 0,
+            quirks: PpppQuirks::default(),
+        }
+    }
+}
+
+impl PpppSimOptions {
+    /// The camera configuration these options describe (`epoch`: the camera
+    /// clock at start, seconds since the Unix epoch).
+    pub fn camera_config(&self, epoch: u64) -> std::io::Result<PpppCameraConfig> {
+        let mut cfg = PpppCameraConfig::new(self.dialect);
+        if let Some(psk) = &self.psk {
+            cfg.obfuscation = parse_psk_setting(psk)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        }
+        if let Some(uid) = &self.uid {
+            cfg.uid = uid.clone();
+        }
+        if let Some(user) = &self.username {
+            cfg.username = user.clone();
+        }
+        if let Some(password) = &self.password {
+            cfg.password = Password::new(password.as_str());
+        }
+        cfg.label = self.label.clone();
+        if (self.width, self.height) == (320, 240) {
+            cfg.resolution = Resolution::Qvga;
+        } else {
+            cfg.vga.width = self.width;
+            cfg.vga.height = self.height;
+            cfg.qvga.width = (self.width / 2).max(1);
+            cfg.qvga.height = (self.height / 2).max(1);
+        }
+        cfg.fps = self.fps.max(1);
+        cfg.audio = self.audio;
+        cfg.seed = self.seed;
+        cfg.epoch = epoch;
+        cfg.quirks = self.quirks.clone();
+        Ok(cfg)
+    }
+}
+
+/// A running simulated PPPP camera.
+pub struct SimPpppCamera {
+    search: SocketAddr,
+    session: SocketAddr,
+    uid: Uid,
+    dialect: Dialect,
+    username: String,
+    password: Password,
+    handle: PpppCameraHandle,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl SimCamera {
+    /// Binds the LAN search socket at `opts.listen` and a session socket on
+    /// the same IP, and starts a simulated PPPP camera.
+    pub async fn spawn_pppp(opts: PpppSimOptions) -> std::io::Result<SimPpppCamera> {
+        let epoch = crate::io::clock::wall()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let cfg = opts.camera_config(epoch)?;
+        let search = UdpSocket::bind(opts.listen).await?;
+        let session = UdpSocket::bind((opts.listen.ip(), 0)).await?;
+        let addrs = (search.local_addr()?, session.local_addr()?);
+        let (uid, dialect, username, password) = (
+            cfg.uid.clone(),
+            cfg.dialect,
+            cfg.username.clone(),
+            cfg.password.clone(),
+        );
+        let camera = PpppCamera::new(cfg, crate::io::clock::now());
+        let handle = camera.handle();
+        let cancel = CancellationToken::new();
+        let device = Lossy::new(camera, opts.loss, opts.seed);
+        let c = cancel.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = run_device(device, vec![search, session], c).await {
+                tracing::warn!(error = %e, "simulated PPPP camera stopped");
+            }
+        });
+        tracing::info!(search = %addrs.0, session = %addrs.1, %uid, %dialect, "simulated PPPP camera running");
+        Ok(SimPpppCamera {
+            search: addrs.0,
+            session: addrs.1,
+            uid,
+            dialect,
+            username,
+            password,
+            handle,
+            cancel,
+            task,
+        })
+    }
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl SimPpppCamera {
+    /// The LAN search socket's address.
+    pub fn search_addr(&self) -> SocketAddr {
+        self.search
+    }
+
+    /// The session socket's address (where the PunchPkt comes from).
+    pub fn session_addr(&self) -> SocketAddr {
+        self.session
+    }
+
+    /// The camera's UID.
+    pub fn uid(&self) -> &Uid {
+        &self.uid
+    }
+
+    /// The camera's dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Test and status access to the camera.
+    pub fn handle(&self) -> &PpppCameraHandle {
+        &self.handle
+    }
+
+    /// A `[[cameras]]` entry for this camera, without the search port (which
+    /// [`SimPpppCamera::config_snippet`] adds when it is not 32108).
+    pub fn camera_config(&self, id: &str) -> CameraConfig {
+        let mut c = CameraConfig::new(CameraKind::Pppp(crate::config::PpppCameraConfig {
+            host: self.search.ip().to_string(),
+            uid: self.uid.to_string(),
+            username: self.username.clone(),
+            password: Secret::new(self.password.expose()),
+            search_port: self.search.port(),
+            ..crate::config::PpppCameraConfig::default()
+        }));
+        c.id = id.to_owned();
+        c
+    }
+
+    /// The same entry as TOML: `protocol = "pppp"`, `host`, `uid` and the
+    /// camera's credentials, and `search_port` when the search socket is not
+    /// on 32108.
+    pub fn config_snippet(&self, id: &str) -> String {
+        let mut s = format!(
+            "[[cameras]]\nid = {}\nprotocol = \"pppp\"\nhost = \"{}\"\nuid = \"{}\"\nusername = {}\npassword = {}\n",
+            toml_str(id),
+            self.search.ip(),
+            self.uid,
+            toml_str(&self.username),
+            toml_str(self.password.expose()),
+        );
+        if self.search.port() != LAN_SEARCH_PORT {
+            s.push_str(&format!(
+                "# the simulator listens for LAN searches on {} instead of {LAN_SEARCH_PORT}\nsearch_port = {}\n",
+                self.search.port(),
+                self.search.port()
+            ));
+        }
+        s.push('\n');
+        s
+    }
+
+    /// Stops the camera.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::pppp::obfuscate::{Key, Obfuscation};
+    use crate::proto::pppp::wire::Message;
+
+    #[tokio::test]
+    async fn a_pppp_camera_answers_a_lan_search_over_real_udp_from_its_session_socket() {
+        let cam = SimCamera::spawn_pppp(PpppSimOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            width: 64,
+            height: 48,
+            ..PpppSimOptions::default()
+        })
+        .await
+        .unwrap();
+        assert_ne!(cam.search_addr().port(), cam.session_addr().port());
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let key = Obfuscation::Xor(Key::from_psk("camera"));
+        let mut search = Message::LanSearch.to_vec();
+        key.seal(&mut search);
+        client.send_to(&search, cam.search_addr()).await.unwrap();
+        let mut buf = [0u8; 256];
+        let (n, from) = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.recv_from(&mut buf),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(from, cam.session_addr());
+        let mut reply = buf[..n].to_vec();
+        key.open(&mut reply);
+        assert_eq!(
+            Message::decode(&reply).unwrap(),
+            Message::PunchPkt(cam.uid().clone())
+        );
+        assert_eq!(cam.handle().lan_searches_answered(), 1);
+
+        let snippet = cam.config_snippet("door");
+        assert!(snippet.contains("protocol = \"pppp\""), "{snippet}");
+        assert!(snippet.contains("uid = \"DGOA-424242-SIMCA\""), "{snippet}");
+        assert!(snippet.contains(&format!("search_port = {}", cam.search_addr().port())));
+        // The entry loads as a bridge config.
+        let config = crate::config::Config::from_toml(&snippet).unwrap();
+        assert_eq!(config.cameras[0].uid(), "DGOA-424242-SIMCA");
+        assert_eq!(cam.camera_config("door").host(), "127.0.0.1");
+        cam.stop().await;
+    }
+
+    #[test]
+    fn options_pick_the_psk_credentials_and_size() {
+        let cfg = PpppSimOptions {
+            dialect: Dialect::Binary,
+            psk: Some("SHIX".into()),
+            password: Some("pw".into()),
+            width: 320,
+            height: 240,
+            ..PpppSimOptions::default()
+        }
+        .camera_config(5)
+        .unwrap();
+        assert_eq!(cfg.obfuscation, Obfuscation::Xor(Key::from_psk("SHIX")));
+        assert_eq!(
+            (cfg.username.as_str(), cfg.password.expose()),
+            ("admin", "pw")
+        );
+        assert_eq!(cfg.resolution, Resolution::Qvga);
+        assert_eq!(cfg.epoch, 5);
+        assert!(PpppSimOptions {
+            psk: Some("x".repeat(65)),
+            ..PpppSimOptions::default()
+        }
+        .camera_config(0)
+        .is_err());
+        assert_eq!(toml_str("a\"b\\c"), "\"a\\\"b\\\\c\"");
     }
 }
