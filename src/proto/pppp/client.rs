@@ -76,6 +76,8 @@ pub struct DialectClient {
     ir_on: bool,
     /// The same for the light.
     light_on: bool,
+    /// Whether the login was answered (CGI replies do not say what they answer).
+    logged_in: bool,
 }
 
 fn build_error(e: impl std::fmt::Display) -> CommandError {
@@ -92,6 +94,7 @@ impl DialectClient {
             ticket: [0; 4],
             ir_on: false,
             light_on: false,
+            logged_in: false,
         }
     }
 
@@ -337,6 +340,14 @@ impl DialectClient {
 
     /// Interprets one channel-0 message from the camera.
     pub fn parse(&mut self, data: &[u8]) -> Result<Vec<Reply>, crate::proto::codec::WireError> {
+        let replies = self.parse_inner(data)?;
+        if replies.contains(&Reply::LoggedIn) {
+            self.logged_in = true;
+        }
+        Ok(replies)
+    }
+
+    fn parse_inner(&mut self, data: &[u8]) -> Result<Vec<Reply>, crate::proto::codec::WireError> {
         match self.dialect {
             Dialect::Json => Ok(json::decode_replies(data)?
                 .iter()
@@ -352,6 +363,13 @@ impl DialectClient {
                     Some(0) | None => Ok(()),
                     Some(code) => Err(format!("the camera answered result={code}")),
                 };
+                // The first reply answers the login (check_user.cgi).
+                if !self.logged_in {
+                    return Ok(vec![match result {
+                        Ok(()) => Reply::LoggedIn,
+                        Err(e) => Reply::LoginRejected(e),
+                    }]);
+                }
                 Ok(vec![Reply::Done {
                     expect: Expect::Cgi,
                     result,

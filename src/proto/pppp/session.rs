@@ -479,10 +479,15 @@ impl PpppSession {
         if !matches!(self.state, State::AwaitReady { .. }) {
             return; // P2P_RDY is repeated; the first one counts
         }
+        // Receive indices anchor at the first packet of each channel: cameras
+        // start at 0 (`pppp.md` §4), but one that does not (or whose first
+        // packets were lost) must not be taken for a stream of old packets.
+        // Commands cannot be reordered before the first: the login reply is
+        // the only one until we send more.
         self.channels = vec![
-            DrwChannel::new(CH_CMD, with_first(DrwConfig::commands())),
-            DrwChannel::new(CH_VIDEO, with_first(DrwConfig::media())),
-            DrwChannel::new(CH_AUDIO, with_first(DrwConfig::media())),
+            DrwChannel::new(CH_CMD, DrwConfig::commands()),
+            DrwChannel::new(CH_VIDEO, DrwConfig::media()),
+            DrwChannel::new(CH_AUDIO, DrwConfig::media()),
         ];
         self.state = State::AwaitLogin {
             camera,
@@ -772,6 +777,7 @@ impl PpppSession {
         let Some(a) = self.active.as_mut().filter(|a| a.scanning) else {
             return;
         };
+        let idle = a.waiting.is_none();
         a.scanning = false;
         let CameraCommand::SetWifi { ssid, .. } = &a.command else {
             return;
@@ -785,6 +791,9 @@ impl PpppSession {
             Ok(steps) => {
                 if let Some(a) = self.active.as_mut() {
                     a.steps.extend(steps);
+                }
+                if idle {
+                    self.next_step(now);
                 }
             }
             Err(e) => self.finish(now, Err(e)),
@@ -826,12 +835,6 @@ impl PpppSession {
         }
         self.start_next(now);
     }
-}
-
-/// Channels of a fresh session start at index 0 (`pppp.md` §4).
-fn with_first(mut cfg: DrwConfig) -> DrwConfig {
-    cfg.recv.first_index = Some(0);
-    cfg
 }
 
 impl Session for PpppSession {
