@@ -87,7 +87,7 @@ pub struct DemoArgs {
 pub enum SimProtocol {
     /// A9 demo mode.
     Demo,
-    /// PPPP (not yet available).
+    /// PPPP (CS2).
     Pppp,
     /// TUTK/Wyze (not yet available).
     Tutk,
@@ -99,10 +99,23 @@ pub struct SimulateArgs {
     /// Protocol to speak.
     #[arg(long, value_enum, default_value = "demo")]
     pub protocol: SimProtocol,
-    /// First listen address; demo cameras use three consecutive ports each
-    /// (video, audio, Wi-Fi). Port 0 picks free ports.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
+    /// First listen address. Demo cameras use three consecutive ports each
+    /// (video, audio, Wi-Fi); PPPP cameras answer LAN searches there (default
+    /// port 32108; with a fixed port, camera N listens on the Nth next IP, like
+    /// cameras on a LAN). Port 0 picks free ports. Default 127.0.0.1:0 for
+    /// demo, 127.0.0.1:32108 for pppp.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// PPPP command dialect.
+    #[arg(long, value_enum, default_value = "json")]
+    pub dialect: SimDialect,
+    /// PPPP key: a PSK name, `none` or 4 hex bytes (default: json `camera`,
+    /// binary none, cgi `@@@@....`).
+    #[arg(long)]
+    pub psk: Option<String>,
+    /// PPPP UID of the first camera (the others count up from its serial).
+    #[arg(long)]
+    pub uid: Option<String>,
     /// Number of cameras.
     #[arg(long, default_value_t = 1)]
     pub count: u16,
@@ -115,6 +128,27 @@ pub struct SimulateArgs {
     /// Picture size, WIDTHxHEIGHT.
     #[arg(long, default_value = "640x480")]
     pub size: String,
+}
+
+/// PPPP dialects `simulate` can speak.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SimDialect {
+    /// JSON (HDWiFiCamPro).
+    Json,
+    /// Binary iLnk (YsxLite).
+    Binary,
+    /// CGI over PPPP (Little Stars; experimental).
+    Cgi,
+}
+
+impl From<SimDialect> for crate::proto::pppp::dialect::Dialect {
+    fn from(d: SimDialect) -> Self {
+        match d {
+            SimDialect::Json => Self::Json,
+            SimDialect::Binary => Self::Binary,
+            SimDialect::Cgi => Self::Cgi,
+        }
+    }
 }
 
 /// `snapshot` flags.
@@ -454,26 +488,38 @@ pub async fn simulate(
     args: SimulateArgs,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    if !matches!(args.protocol, SimProtocol::Demo) {
-        bail!(UsageError(format!(
-            "--protocol {:?} is not available yet; this release simulates demo",
-            args.protocol
-        )));
-    }
     if !(0.0..=1.0).contains(&args.loss) {
         bail!(UsageError("--loss must be between 0 and 1".into()));
     }
     let (width, height) = parse_size(&args.size)?;
+    match args.protocol {
+        SimProtocol::Demo => simulate_demo(&args, width, height, shutdown).await,
+        SimProtocol::Pppp => simulate_pppp(&args, width, height, shutdown).await,
+        SimProtocol::Tutk => bail!(UsageError(
+            "--protocol tutk is not available yet; this release simulates demo and pppp".into()
+        )),
+    }
+}
+
+async fn simulate_demo(
+    args: &SimulateArgs,
+    width: u32,
+    height: u32,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let mut cams = Vec::new();
     for i in 0..args.count {
-        let base = if args.listen.port() == 0 {
+        let base = if listen.port() == 0 {
             0
         } else {
-            args.listen.port().saturating_add(i.saturating_mul(3))
+            listen.port().saturating_add(i.saturating_mul(3))
         };
         let opts = DemoSimOptions {
             label: format!("sim{i}"),
-            ip: args.listen.ip(),
+            ip: listen.ip(),
             base_port: base,
             width,
             height,
@@ -490,6 +536,84 @@ pub async fn simulate(
     );
     for c in &cams {
         print!("{}", c.config_snippet());
+    }
+    let _ = std::io::stdout().flush();
+    shutdown.await;
+    for c in cams {
+        c.stop().await;
+    }
+    Ok(())
+}
+
+/// The `i`th address after `first` (the next IPv4 addresses for a fixed port).
+fn nth_listen(first: SocketAddr, i: u16) -> SocketAddr {
+    match (first.ip(), first.port()) {
+        (_, 0) => first,
+        (std::net::IpAddr::V4(v4), port) => SocketAddr::from((
+            std::net::Ipv4Addr::from(u32::from(v4).wrapping_add(u32::from(i))),
+            port,
+        )),
+        (ip, port) => SocketAddr::new(ip, port.saturating_add(i)),
+    }
+}
+
+async fn simulate_pppp(
+    args: &SimulateArgs,
+    width: u32,
+    height: u32,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use crate::proto::pppp::uid::Uid;
+    use crate::sim::runner::PpppSimOptions;
+    let listen = args.listen.unwrap_or_else(|| {
+        SocketAddr::from(([127, 0, 0, 1], crate::proto::pppp::wire::LAN_SEARCH_PORT))
+    });
+    if let Some(psk) = &args.psk {
+        crate::proto::pppp::obfuscate::parse_psk_setting(psk)
+            .map_err(|e| UsageError(format!("--psk: {e}")))?;
+    }
+    let first_uid: Option<Uid> = args
+        .uid
+        .as_deref()
+        .map(|u| {
+            u.parse()
+                .map_err(|e| UsageError(format!("--uid {u:?}: {e}")))
+        })
+        .transpose()?;
+    let mut cams = Vec::new();
+    for i in 0..args.count {
+        let uid = first_uid.as_ref().map(|u| {
+            Uid::new(u.prefix(), u.serial().wrapping_add(u32::from(i)), u.check())
+                .unwrap_or_else(|_| u.clone())
+        });
+        let opts = PpppSimOptions {
+            dialect: args.dialect.into(),
+            psk: args.psk.clone(),
+            uid,
+            label: format!("pppp{i}"),
+            listen: nth_listen(listen, i),
+            width,
+            height,
+            fps: args.fps,
+            loss: args.loss,
+            seed: u64::from(i),
+            ..PpppSimOptions::default()
+        };
+        let cam = SimCamera::spawn_pppp(opts).await.with_context(|| {
+            format!(
+                "binding {} (is another camera or simulator there?)",
+                nth_listen(listen, i)
+            )
+        })?;
+        cams.push(cam);
+    }
+    println!(
+        "# {} simulated PPPP camera(s) ({:?} dialect). Add to your cam2mqtt config:",
+        cams.len(),
+        args.dialect
+    );
+    for (i, c) in cams.iter().enumerate() {
+        print!("{}", c.config_snippet(&format!("sim_pppp_{i}")));
     }
     let _ = std::io::stdout().flush();
     shutdown.await;
@@ -518,7 +642,24 @@ pub async fn demo(
     args: DemoArgs,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    use crate::sim::runner::PpppSimOptions;
     let sim = SimCamera::spawn_demo(DemoSimOptions::default()).await?;
+    let free = SocketAddr::from(([127, 0, 0, 1], 0));
+    let json = SimCamera::spawn_pppp(PpppSimOptions {
+        dialect: crate::proto::pppp::dialect::Dialect::Json,
+        label: "pppp json".into(),
+        listen: free,
+        ..PpppSimOptions::default()
+    })
+    .await?;
+    let binary = SimCamera::spawn_pppp(PpppSimOptions {
+        dialect: crate::proto::pppp::dialect::Dialect::Binary,
+        label: "pppp binary".into(),
+        listen: free,
+        seed: 1,
+        ..PpppSimOptions::default()
+    })
+    .await?;
     let mut cfg = Config::default();
     cfg.mqtt.url = "embedded".into();
     cfg.mqtt.client_id = "cam2mqtt-demo".into();
@@ -532,6 +673,18 @@ pub async fn demo(
     cam.id = "demo_a9".into();
     cam.name = "Demo A9 camera".into();
     cfg.cameras.push(cam);
+    for (sim, id, name) in [
+        (&json, "demo_pppp_json", "Demo PPPP camera (JSON)"),
+        (&binary, "demo_pppp_binary", "Demo PPPP camera (binary)"),
+    ] {
+        let mut cam = sim.camera_config(id);
+        cam.name = name.into();
+        if let CameraKind::Pppp(p) = &mut cam.kind {
+            p.light = true;
+            p.ptz = true;
+        }
+        cfg.cameras.push(cam);
+    }
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
     let sources = crate::discovery::configured::sources(&cfg, None).await?;
     let opts = crate::app::RunOptions {
@@ -545,6 +698,16 @@ pub async fn demo(
         "  simulated cameras:      demo_a9 (A9 demo mode, video on {})",
         sim.video_addr()
     );
+    println!(
+        "                          demo_pppp_json ({}, LAN search on {})",
+        json.uid(),
+        json.search_addr()
+    );
+    println!(
+        "                          demo_pppp_binary ({}, LAN search on {})",
+        binary.uid(),
+        binary.search_addr()
+    );
     let [text, snapshots] = watch_lines(ip, port);
     println!("  watch states, events:   {text}");
     println!("  watch snapshots:        {snapshots}");
@@ -556,6 +719,8 @@ pub async fn demo(
     let _ = std::io::stdout().flush();
     let result = crate::app::run_with(cfg, sources, UdpFactory, opts, shutdown).await;
     sim.stop().await;
+    json.stop().await;
+    binary.stop().await;
     result
 }
 

@@ -43,6 +43,9 @@ pub struct Seen {
     pub psk: String,
     /// Where it answered from (its session port).
     pub address: SocketAddr,
+    /// Where the search that it answered went (its search port).
+    #[serde(default)]
+    pub search: Option<SocketAddr>,
 }
 
 /// A configured PPPP camera.
@@ -243,7 +246,7 @@ impl PpppLan {
                     r = recv_any(&socket, &mut next, &mut buf) => match r {
                         Ok((_, from, n)) => {
                             let payload = buf.get(..n).unwrap_or(&buf);
-                            if let Some(hit) = self.answer(from, payload) {
+                            if let Some(hit) = self.answer(from, payload, &targets) {
                                 if !found.iter().any(|f| f.0 == hit.0) {
                                     found.push(hit);
                                 }
@@ -262,7 +265,12 @@ impl PpppLan {
         found
     }
 
-    fn answer(&self, from: SocketAddr, payload: &[u8]) -> Option<(Uid, SocketAddr, Obfuscation)> {
+    fn answer(
+        &self,
+        from: SocketAddr,
+        payload: &[u8],
+        targets: &[SocketAddr],
+    ) -> Option<(Uid, SocketAddr, Obfuscation)> {
         let (psk, obf) = detect(*payload.first()?)?;
         let mut plain = payload.to_vec();
         obf.open(&mut plain);
@@ -275,6 +283,7 @@ impl PpppLan {
             Seen {
                 psk: psk_setting(&obf),
                 address: from,
+                search: targets.iter().find(|t| t.ip() == from.ip()).copied(),
             },
         );
         Some((uid, from, obf))
@@ -302,18 +311,20 @@ impl PpppLan {
             .parse::<Dialect>()
             .ok()
             .or_else(|| obfuscation.as_ref().map(Dialect::guess));
-        let host_ip = configured
+        // Where to search for it: its configured host, else where it answered
+        // a search, else everywhere the LAN search goes.
+        let target = configured
             .and_then(|c| c.ip)
-            .or_else(|| seen.as_ref().map(|s| s.address.ip()));
-        let target = host_ip.map(|ip| SocketAddr::new(ip, p.search_port));
+            .map(|ip| SocketAddr::new(ip, p.search_port))
+            .or_else(|| {
+                seen.as_ref().map(|s| {
+                    s.search
+                        .unwrap_or_else(|| SocketAddr::new(s.address.ip(), p.search_port))
+                })
+            });
         let mut session = PpppConfig::new(target.into_iter().collect(), self.validate_jpeg);
         if session.search_targets.is_empty() {
-            // Nothing known yet: search where the LAN search searches.
-            session.search_targets = self
-                .targets
-                .iter()
-                .map(|t| SocketAddr::new(t.ip(), p.search_port))
-                .collect();
+            session.search_targets = self.targets.clone();
         }
         session.uid = uid.clone();
         session.obfuscation = obfuscation;
