@@ -504,6 +504,13 @@ impl CameraConfig {
             return CameraId::derive(&self.id);
         }
         if !self.uid().is_empty() {
+            // A PPPP UID names the camera with or without hyphens: one id.
+            if let (CameraKind::Pppp(_), Ok(uid)) = (
+                &self.kind,
+                self.uid().parse::<crate::proto::pppp::uid::Uid>(),
+            ) {
+                return CameraId::derive(&uid.compact());
+            }
             return CameraId::derive(self.uid());
         }
         let proto = self.protocol().as_str();
