@@ -1259,7 +1259,13 @@ mod tests {
             panic!("{:?}", cfg.cameras)
         };
         assert_eq!(door.protocol(), Protocol::Pppp);
-        assert_eq!(door.effective_id().as_str(), "abcd_123456_abcde");
+        // One id whether the UID is written with hyphens or without.
+        assert_eq!(door.effective_id().as_str(), "abcd123456abcde");
+        let mut compact = door.clone();
+        if let CameraKind::Pppp(p) = &mut compact.kind {
+            p.uid = "ABCD123456ABCDE".into();
+        }
+        assert_eq!(compact.effective_id(), door.effective_id());
         let CameraKind::Pppp(p) = &door.kind else {
             panic!()
         };
