@@ -141,22 +141,43 @@ async fn json_and_binary_cameras_are_found_publish_snapshots_and_answer_commands
     }
 
     // Reboot: the camera goes away for a moment and the bridge reconnects.
-    let ev = command(&rec, bid, "reboot", "").await;
-    assert_eq!(ev["ok"], true, "{ev}");
-    assert!(seen(&binary, |c| matches!(c, ReceivedCommand::Reboot)));
+    for (id, cam) in [(jid, &json), (bid, &binary)] {
+        let ev = command(&rec, id, "reboot", "").await;
+        assert_eq!(ev["ok"], true, "{id}: {ev}");
+        assert!(seen(cam, |c| matches!(c, ReceivedCommand::Reboot)), "{id}");
+        rec.clear();
+        rec.wait_for(
+            &format!("{id} back online after its reboot"),
+            Duration::from_secs(30),
+            |m| {
+                m.iter().any(|x| {
+                    x.topic == format!("cam2mqtt/{id}/availability") && x.text() == "online"
+                })
+            },
+        )
+        .await;
+    }
 
-    // Wi-Fi: the camera gets exactly the SSID and password.
-    let ev = command(
-        &rec,
-        jid,
-        "wifi",
-        r#"{"ssid": "cam2mqtt-lab", "password": "correct horse"}"#,
-    )
-    .await;
-    assert_eq!(ev["ok"], true, "{ev}");
-    let w = json.handle().last_wifi().expect("Wi-Fi set");
-    assert_eq!(w.ssid, "cam2mqtt-lab");
-    assert_eq!(w.password.expose(), "correct horse");
+    // Wi-Fi: each camera gets exactly the SSID and password (the binary one
+    // after a scan, with the channel the scan reported).
+    for (id, cam) in [(jid, &json), (bid, &binary)] {
+        let ev = command(
+            &rec,
+            id,
+            "wifi",
+            r#"{"ssid": "cam2mqtt-lab", "password": "correct horse"}"#,
+        )
+        .await;
+        assert_eq!(ev["ok"], true, "{id}: {ev}");
+        let w = cam.handle().last_wifi().expect("Wi-Fi set");
+        assert_eq!(w.ssid, "cam2mqtt-lab", "{id}");
+        assert_eq!(w.password.expose(), "correct horse", "{id}");
+    }
+    assert_eq!(
+        binary.handle().last_wifi().and_then(|w| w.channel),
+        Some(6),
+        "the scanned channel"
+    );
     let log = bridge.log_text();
     assert!(!log.contains("correct horse"), "no password in the log");
 
