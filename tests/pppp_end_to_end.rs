@@ -115,6 +115,12 @@ async fn json_and_binary_cameras_are_found_publish_snapshots_and_answer_commands
         .json();
     assert_eq!(state["protocol"], "pppp");
 
+    for cam in [&json, &binary] {
+        assert!(
+            seen(cam, |c| matches!(c, ReceivedCommand::DateTime { .. })),
+            "the camera's clock is set on connect"
+        );
+    }
     for (id, cam) in [(jid, &json), (bid, &binary)] {
         let ev = command(&rec, id, "night_vision", "on").await;
         assert_eq!(ev["ok"], true, "{id}: {ev}");

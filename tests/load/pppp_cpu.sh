@@ -43,4 +43,9 @@ print(f"cameras: {n}, measured over {wall:.1f} s")
 print(f"bridge: {bridge*100:.1f}% of one core in all, {bridge*100/n:.2f}% per camera; peak RSS {int(rss)//1024} MB")
 print(f"simulators: {sim*100:.1f}% of one core in all, {sim*100/n:.2f}% per camera")
 PY
-grep -c "snapshot" "$DIR/bridge.log" >/dev/null || true
+# How many cameras were really streaming (their retained state says so).
+# (`cam2mqtt/+/state` also matches `cam2mqtt/bridge/state`, hence N+1.)
+STATES=$(timeout 5 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t 'cam2mqtt/+/state' -C $((N + 1)) -W 4 2>/dev/null | grep '^{' || true)
+STREAMING=$(printf '%s\n' "$STATES" | grep -c '"session":"streaming"' || true)
+FRAMES=$(printf '%s\n' "$STATES" | python3 -c 'import sys, json; print(round(sum(json.loads(l)["fps"] for l in sys.stdin if l.strip()), 1))' || true)
+echo "cameras streaming: $STREAMING of $N, total frame rate reported: $FRAMES fps"

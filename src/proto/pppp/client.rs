@@ -156,6 +156,19 @@ impl DialectClient {
                 self.json(JsonCommand::Stream(StreamControl::Audio(true))),
             ],
             Dialect::Binary => vec![
+                // The YsxLite app sets the clock right after login (`pppp.md` §3.2).
+                binary::datetime_set(
+                    self.ticket,
+                    &binary::DateTime {
+                        now: u32::try_from(time).unwrap_or(0),
+                        tz: 0,
+                        ntp_enable: false,
+                        daylight: false,
+                        ntp_server: String::new(),
+                    },
+                )
+                .map_err(build_error)
+                .and_then(|c| self.binary(c, Expect::Acked)),
                 self.binary(
                     binary::status_get(self.ticket),
                     Expect::Binary(binary::ack(binary::cmd::STATUS_GET)),
