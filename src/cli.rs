@@ -337,11 +337,19 @@ async fn or_closed<T>(
 ) -> anyhow::Result<T> {
     tokio::select! {
         biased;
-        r = closed => match r {
+        // An answer that arrived wins, even if the session ended right after
+        // (a camera that accepted Wi-Fi settings leaves at once).
+        r = &mut *rx => match r {
+            Ok(v) => Ok(v),
+            Err(_) => match closed.try_recv() {
+                Ok(reason) => bail!("{what}: {reason}"),
+                Err(_) => bail!("{what}: the session ended"),
+            },
+        },
+        r = &mut *closed => match r {
             Ok(reason) => bail!("{what}: {reason}"),
             Err(_) => bail!("{what}: the session ended"),
         },
-        r = rx => r.context("session ended"),
         () = tokio::time::sleep(timeout) => bail!("{what}"),
     }
 }
@@ -421,8 +429,13 @@ pub async fn wifi(cfg: &Config, state_dir: Option<PathBuf>, args: WifiArgs) -> a
     .await?;
     match result {
         Ok(()) => {
+            let leaves = if spec.info.protocol == crate::model::Protocol::Demo {
+                "leaves demo mode and "
+            } else {
+                "reboots and "
+            };
             println!(
-                "camera {} accepted Wi-Fi {:?}; it now leaves demo mode and joins that network",
+                "camera {} accepted Wi-Fi {:?}; it now {leaves}joins that network",
                 spec.info.id, args.ssid
             );
             Ok(())

@@ -74,3 +74,85 @@ fn check_config_rejects_a_demo_key_on_a_tutk_camera() {
     assert!(stderr.contains("tutk cameras take"), "{stderr}");
     assert!(!stderr.contains("secret-enr"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_and_wifi_reach_a_pppp_camera_named_by_its_uid() {
+    use cam2mqtt::proto::pppp::dialect::Dialect;
+    use cam2mqtt::sim::runner::PpppSimOptions;
+    let cam = SimCamera::spawn_pppp(PpppSimOptions {
+        dialect: Dialect::Binary,
+        listen: "127.0.0.11:0".parse().unwrap(),
+        width: 320,
+        height: 240,
+        ..PpppSimOptions::default()
+    })
+    .await
+    .expect("simulated PPPP camera");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("cam2mqtt.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[discovery]\npppp_broadcast = false\nunicast_hosts = [\"{}\"]\n",
+            cam.search_addr()
+        ),
+    )
+    .unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "correct horse\n").unwrap();
+    let (conf, out, pw, state) = (
+        conf.to_string_lossy().into_owned(),
+        dir.path().join("p.jpg").to_string_lossy().into_owned(),
+        pw.to_string_lossy().into_owned(),
+        dir.path().join("state").to_string_lossy().into_owned(),
+    );
+    let (snap, wifi) = tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || {
+            let snap = cam2mqtt(&[
+                "--config",
+                &conf,
+                "--state-dir",
+                &state,
+                "snapshot",
+                "BATC-424242-SIMCA",
+                "-o",
+                &out,
+            ]);
+            let wifi = cam2mqtt(&[
+                "--config",
+                &conf,
+                "--state-dir",
+                &state,
+                "wifi",
+                "BATC424242SIMCA",
+                "--ssid",
+                "cam2mqtt-lab",
+                "--password-file",
+                &pw,
+            ]);
+            (snap, wifi)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
+    let jpeg = std::fs::read(&out).unwrap();
+    let img = image::load_from_memory(&jpeg).expect("a JPEG");
+    assert!(img.width() >= 320 && img.height() >= 240, "a real picture");
+    assert!(
+        wifi.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wifi.stderr)
+    );
+    let w = cam.handle().last_wifi().expect("Wi-Fi reached the camera");
+    assert_eq!(
+        (w.ssid.as_str(), w.password.expose()),
+        ("cam2mqtt-lab", "correct horse")
+    );
+    cam.stop().await;
+}

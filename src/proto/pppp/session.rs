@@ -944,14 +944,10 @@ impl Session for PpppSession {
         self.flush_channels();
     }
 
+    /// Commands that arrive before the login finished wait for it (the CLI
+    /// sends its command as soon as the session starts); a session that never
+    /// logs in answers them `Offline` when it closes.
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
-        if !matches!(self.state, State::Streaming { .. }) {
-            self.out.emit(SessionEvent::CommandDone {
-                id,
-                result: Err(CommandError::Offline),
-            });
-            return;
-        }
         if self.queue.len() >= MAX_QUEUED {
             self.out.emit(SessionEvent::CommandDone {
                 id,
