@@ -74,13 +74,11 @@ pub async fn demo_spec(
     })
 }
 
-/// A `discovery.demo_mode_hosts` entry: `host` or `host:video_port`. A
-/// non-default video port puts audio and Wi-Fi on the next two ports, as
-/// `cam2mqtt simulate` lays out its cameras.
-pub fn demo_host_entry(entry: &str) -> Result<CameraConfig, String> {
+/// Splits `host`, `host:port` or `[v6]:port` (a bare IPv6 address has several
+/// colons and no port); the port, when given, is 1 to 65535.
+fn split_host_port(entry: &str) -> Result<(&str, Option<u16>), String> {
     let entry = entry.trim();
     let (host, port) = match entry.rsplit_once(':') {
-        // `[v6]:port`, or `name:port` / `v4:port`; a bare IPv6 has several colons.
         Some((h, p)) if h.starts_with('[') || !h.contains(':') => {
             let port = p
                 .parse::<u16>()
@@ -94,6 +92,14 @@ pub fn demo_host_entry(entry: &str) -> Result<CameraConfig, String> {
     if host.is_empty() {
         return Err(format!("no host in {entry:?}"));
     }
+    Ok((host, port))
+}
+
+/// A `discovery.demo_mode_hosts` entry: `host` or `host:video_port`. A
+/// non-default video port puts audio and Wi-Fi on the next two ports, as
+/// `cam2mqtt simulate` lays out its cameras.
+pub fn demo_host_entry(entry: &str) -> Result<CameraConfig, String> {
+    let (host, port) = split_host_port(entry)?;
     let mut cam = CameraConfig::demo(host);
     if let (Some(port), CameraKind::Demo(d)) = (port, &mut cam.kind) {
         if port != d.video_port {
@@ -112,23 +118,12 @@ async fn resolve_entry(
     default_port: u16,
     key: &str,
 ) -> Result<SocketAddr, ConfigError> {
-    let entry = entry.trim();
-    let (host, port) = match entry.rsplit_once(':') {
-        Some((h, p)) if h.starts_with('[') || !h.contains(':') => {
-            let port = p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| ConfigError {
-                    file: None,
-                    key: key.to_string(),
-                    message: format!("bad port {p:?} in {entry:?}"),
-                })?;
-            (h.trim_start_matches('[').trim_end_matches(']'), port)
-        }
-        _ => (entry, default_port),
-    };
-    resolve(host, port, key).await
+    let (host, port) = split_host_port(entry).map_err(|message| ConfigError {
+        file: None,
+        key: key.to_string(),
+        message,
+    })?;
+    resolve(host, port.unwrap_or(default_port), key).await
 }
 
 /// The sources a config names: its static cameras (resolved now), its
