@@ -29,6 +29,7 @@ pub mod pppp;
 #[cfg(test)]
 pub mod testing;
 pub mod timer;
+pub mod tutk;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
