@@ -36,6 +36,7 @@ pub mod app;
 pub mod broker;
 pub mod bus;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod discovery;
 pub mod io;
