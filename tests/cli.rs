@@ -106,9 +106,19 @@ async fn snapshot_and_wifi_reach_a_pppp_camera_named_by_its_uid() {
         pw.to_string_lossy().into_owned(),
         dir.path().join("state").to_string_lossy().into_owned(),
     );
-    let (snap, wifi) = tokio::task::spawn_blocking({
+    let (listing, snap, wifi) = tokio::task::spawn_blocking({
         let out = out.clone();
         move || {
+            let listing = cam2mqtt(&[
+                "--config",
+                &conf,
+                "--state-dir",
+                &state,
+                "discover",
+                "--json",
+                "--timeout",
+                "2s",
+            ]);
             let snap = cam2mqtt(&[
                 "--config",
                 &conf,
@@ -131,11 +141,23 @@ async fn snapshot_and_wifi_reach_a_pppp_camera_named_by_its_uid() {
                 "--password-file",
                 &pw,
             ]);
-            (snap, wifi)
+            (listing, snap, wifi)
         }
     })
     .await
     .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&listing.stdout).expect("JSON");
+    let cam_json = &list.as_array().expect("an array")[0];
+    assert_eq!(cam_json["protocol"], "pppp");
+    assert_eq!(cam_json["uid"], "BATC424242SIMCA");
+    assert_eq!(cam_json["id"], "batc424242simca");
+    assert_eq!(cam_json["psk"], "none");
+    assert_eq!(cam_json["dialect"], "binary");
+    assert_eq!(cam_json["source"], "pppp_lan");
+    assert!(cam_json["address"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.11:"));
     assert!(
         snap.status.success(),
         "{}",
