@@ -12,26 +12,13 @@ use std::time::Duration;
 
 use cam2mqtt::config::CameraKind;
 use cam2mqtt::sim::pattern::read_stamp;
-use cam2mqtt::sim::runner::{DemoSimOptions, SimCamera};
-use support::{bridge_config, Bridge, Mosquitto, Msg, Recorder};
+use cam2mqtt::sim::runner::SimCamera;
+use support::{bridge_config, camera_toml, events, Bridge, Mosquitto, Msg, Recorder};
 
 const T: Duration = Duration::from_secs(20);
 
 async fn sim(label: &str, seed: u64) -> SimCamera {
-    SimCamera::spawn_demo(DemoSimOptions {
-        label: label.into(),
-        width: 320,
-        height: 240,
-        seed,
-        ..DemoSimOptions::default()
-    })
-    .await
-    .expect("simulated camera")
-}
-
-fn camera_toml(id: &str, cam: &SimCamera) -> String {
-    cam.config_snippet()
-        .replacen("[[cameras]]\n", &format!("[[cameras]]\nid = \"{id}\"\n"), 1)
+    support::demo_sim(label, seed, 320, 240).await
 }
 
 /// The entities CONTRACT.md lists that apply to a demo-mode camera.
@@ -51,13 +38,6 @@ const DEMO_ENTITIES: &[&str] = &[
     "text/wifi_password",
     "text/wifi_ssid",
 ];
-
-fn events(msgs: &[Msg], cam: &str) -> Vec<serde_json::Value> {
-    msgs.iter()
-        .filter(|m| m.topic == format!("cam2mqtt/{cam}/event"))
-        .map(Msg::json)
-        .collect()
-}
 
 fn newest_stamp(msgs: &[Msg], cam: &str) -> Option<u64> {
     msgs.iter()

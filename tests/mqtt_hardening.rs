@@ -10,33 +10,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use cam2mqtt::sim::pattern::read_stamp;
-use cam2mqtt::sim::runner::{DemoSimOptions, SimCamera};
-use support::{bridge_config, Bridge, Mosquitto, Msg, Recorder};
+use cam2mqtt::sim::runner::SimCamera;
+use support::{bridge_config, camera_toml, events, Bridge, Mosquitto, Msg, Recorder};
 
 const T: Duration = Duration::from_secs(15);
 
 async fn sim(label: &str, seed: u64) -> SimCamera {
-    SimCamera::spawn_demo(DemoSimOptions {
-        label: label.into(),
-        width: 160,
-        height: 120,
-        seed,
-        ..DemoSimOptions::default()
-    })
-    .await
-    .expect("simulated camera")
-}
-
-fn camera_toml(id: &str, cam: &SimCamera) -> String {
-    cam.config_snippet()
-        .replacen("[[cameras]]\n", &format!("[[cameras]]\nid = \"{id}\"\n"), 1)
-}
-
-fn events(msgs: &[Msg], cam: &str) -> Vec<serde_json::Value> {
-    msgs.iter()
-        .filter(|m| m.topic == format!("cam2mqtt/{cam}/event"))
-        .map(Msg::json)
-        .collect()
+    support::demo_sim(label, seed, 160, 120).await
 }
 
 fn connects(log: &str) -> usize {

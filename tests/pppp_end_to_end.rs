@@ -15,7 +15,7 @@ use cam2mqtt::proto::pppp::dialect::Dialect;
 use cam2mqtt::sim::pattern::read_stamp;
 use cam2mqtt::sim::pppp::ReceivedCommand;
 use cam2mqtt::sim::runner::{PpppSimOptions, SimCamera, SimPpppCamera};
-use support::{bridge_config, Bridge, Mosquitto, Msg, Recorder};
+use support::{bridge_config, events, Bridge, Mosquitto, Recorder};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -30,13 +30,6 @@ async fn sim(dialect: Dialect, ip: [u8; 4], label: &str) -> SimPpppCamera {
     })
     .await
     .expect("simulated PPPP camera")
-}
-
-fn events(msgs: &[Msg], cam: &str) -> Vec<serde_json::Value> {
-    msgs.iter()
-        .filter(|m| m.topic == format!("cam2mqtt/{cam}/event"))
-        .map(Msg::json)
-        .collect()
 }
 
 /// Publishes `payload` to `set/<command>` and waits for exactly one event.

@@ -356,3 +356,35 @@ pub fn bridge_config(mqtt_url: &str, extra: &str) -> String {
         "[mqtt]\nurl = \"{mqtt_url}\"\nclient_id = \"cam2mqtt-test\"\n\n[snapshots]\ninterval_s = 2\n\n[http]\nlisten = \"\"\n\n[discovery]\n# Tests send nothing beyond loopback.\npppp_broadcast = false\n\n{extra}"
     )
 }
+
+/// The `event` messages of camera `cam`, as JSON.
+pub fn events(msgs: &[Msg], cam: &str) -> Vec<serde_json::Value> {
+    msgs.iter()
+        .filter(|m| m.topic == format!("cam2mqtt/{cam}/event"))
+        .map(Msg::json)
+        .collect()
+}
+
+/// A simulated demo-mode camera of `width`x`height` on free loopback ports.
+pub async fn demo_sim(
+    label: &str,
+    seed: u64,
+    width: u32,
+    height: u32,
+) -> cam2mqtt::sim::runner::SimCamera {
+    cam2mqtt::sim::runner::SimCamera::spawn_demo(cam2mqtt::sim::runner::DemoSimOptions {
+        label: label.into(),
+        width,
+        height,
+        seed,
+        ..cam2mqtt::sim::runner::DemoSimOptions::default()
+    })
+    .await
+    .expect("simulated camera")
+}
+
+/// A `[[cameras]]` entry with id `id` for the simulated demo-mode camera `cam`.
+pub fn camera_toml(id: &str, cam: &cam2mqtt::sim::runner::SimCamera) -> String {
+    cam.config_snippet()
+        .replacen("[[cameras]]\n", &format!("[[cameras]]\nid = \"{id}\"\n"), 1)
+}
