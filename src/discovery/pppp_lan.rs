@@ -427,6 +427,41 @@ mod tests {
     use super::*;
     use crate::proto::pppp::obfuscate::Key;
 
+    /// A key learnt from a camera's answer is in the spec at once after a
+    /// restart (read back from `pppp.json`), so the session searches in that
+    /// encoding only and the dialect follows from it.
+    #[test]
+    fn a_learnt_key_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let uid: Uid = "DGOA-424242-SIMCA".parse().unwrap();
+        let lan = || PpppLan::new(vec![], vec![], 10, |_| true, Some(dir.path().to_path_buf()));
+        let first = lan();
+        assert!(first
+            .spec(None, Some(uid.clone()))
+            .1
+            .contains(&("psk", "unknown".into())));
+        first.remember(
+            &uid,
+            Seen {
+                psk: "camera".into(),
+                address: "127.0.0.2:40000".parse().unwrap(),
+                search: Some("127.0.0.2:32108".parse().unwrap()),
+            },
+        );
+        let again = lan();
+        let (spec, notes) = again.spec(None, Some(uid));
+        assert!(notes.contains(&("psk", "camera".into())), "{notes:?}");
+        assert!(notes.contains(&("dialect", "json".into())), "{notes:?}");
+        assert_eq!(
+            spec.info.address(),
+            Some("127.0.0.2:40000".parse().unwrap())
+        );
+        assert!(
+            spec.fingerprint.contains("127.0.0.2:32108"),
+            "searches where it answered"
+        );
+    }
+
     #[test]
     fn keys_are_remembered_by_name_or_hex() {
         assert_eq!(psk_setting(&Obfuscation::None), "none");
