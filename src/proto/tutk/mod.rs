@@ -4,5 +4,6 @@
 //! challenge-response. The transports, DTLS, AV layer and session are the next
 //! steps of the Wyze issue.
 
+pub mod dtls;
 pub mod transcode;
 pub mod xxtea;
