@@ -8,10 +8,16 @@ use std::sync::Arc;
 use super::demo_probe::DemoProbe;
 use super::pppp_lan::{ConfiguredPppp, PpppLan};
 use super::{CameraSpec, Sources};
-use crate::config::{CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig};
+use sha2::{Digest, Sha256};
+
+use crate::config::{
+    CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig, TutkCameraConfig,
+};
 use crate::model::{CameraInfo, Capability, Protocol, Reach};
 use crate::proto::demo::DemoConfig;
 use crate::proto::pppp::wire::LAN_SEARCH_PORT;
+use crate::proto::tutk::iotc::DEFAULT_PORT as TUTK_PORT;
+use crate::proto::tutk::session::{resolution_name, TutkConfig};
 
 /// Resolves `host` (IP or name) to one address.
 async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigError> {
@@ -70,6 +76,65 @@ pub async fn demo_spec(
         snapshot_interval_s: cam.snapshot_interval_s.unwrap_or(default_interval),
         // DemoConfig holds addresses and policies only, no secret.
         fingerprint: format!("{session:?}"),
+        session: Arc::new(session),
+    })
+}
+
+/// Builds a static TUTK (Wyze) camera's spec: `host` is `ip` or `ip:port`
+/// (default port 32761).
+pub async fn tutk_spec(
+    cam: &CameraConfig,
+    t: &TutkCameraConfig,
+    default_interval: u32,
+    key: &str,
+) -> Result<CameraSpec, ConfigError> {
+    let (host, port) = split_host_port(&t.host).map_err(|message| ConfigError {
+        file: None,
+        key: key.to_string(),
+        message,
+    })?;
+    let peer = resolve(host, port.unwrap_or(TUTK_PORT), key).await?;
+    let id = cam.effective_id();
+    let session = TutkConfig::new(&t.uid, t.enr.clone(), &t.mac, peer);
+    let name = if cam.name.is_empty() {
+        id.to_string()
+    } else {
+        cam.name.clone()
+    };
+    // The fingerprint restarts the session when the address or ENR changes;
+    // it carries a digest of the ENR, never the ENR.
+    let enr_digest: String = Sha256::digest(t.enr.expose().as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(CameraSpec {
+        info: CameraInfo {
+            uid: t.uid.clone(),
+            id,
+            name,
+            protocol: Protocol::Tutk,
+            reach: Reach::Uid {
+                uid: t.uid.clone(),
+                last_known: Some(peer),
+            },
+            model: "Wyze camera".into(),
+            firmware: None,
+            mac: (!t.mac.is_empty()).then(|| t.mac.clone()),
+            resolutions: session
+                .resolutions()
+                .into_iter()
+                .map(resolution_name)
+                .collect(),
+            capabilities: vec![
+                Capability::Snapshot,
+                Capability::Resolution,
+                Capability::NightVision,
+                Capability::Light,
+                Capability::Signal,
+            ],
+        },
+        snapshot_interval_s: cam.snapshot_interval_s.unwrap_or(default_interval),
+        fingerprint: format!("tutk {peer} {} {} enr:{enr_digest}", t.uid, t.mac),
         session: Arc::new(session),
     })
 }
@@ -166,9 +231,18 @@ pub async fn sources(
                     uid: p.uid.parse().ok(),
                 });
             }
-            CameraKind::Tutk(_) => {
-                tracing::warn!(camera = %cam.effective_id(), protocol = %Protocol::Tutk, "protocol not supported yet by this release; camera skipped");
+            CameraKind::Tutk(t) if t.host.is_empty() => {
+                tracing::warn!(camera = %cam.effective_id(), "a tutk camera without `host` needs the Wyze cloud list, which this release does not read yet; camera skipped");
             }
+            CameraKind::Tutk(t) => configured.push(
+                tutk_spec(
+                    cam,
+                    t,
+                    cfg.snapshots.interval_s,
+                    &format!("cameras[{i}].host"),
+                )
+                .await?,
+            ),
         }
     }
     let mut probe = Vec::new();

@@ -143,6 +143,14 @@ pub enum CloseReason {
     /// The camera answered the handshake but never sent media.
     #[error("camera answered but sent no video for {0:?}")]
     NoMedia(Duration),
+    /// The camera is there but cannot take a session now (a Wyze camera
+    /// updating its firmware or checking its ENR); retried with backoff.
+    #[error("camera unavailable: {0}")]
+    Unavailable(String),
+    /// The camera broke the protocol (a malformed answer, a handshake that
+    /// failed for a reason other than credentials, no answer to a step).
+    #[error("protocol error: {0}")]
+    Protocol(String),
     /// The local side asked to stop.
     #[error("stopped")]
     Stopped,

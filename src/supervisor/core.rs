@@ -154,7 +154,11 @@ pub fn restart_policy(end: &SessionEnd) -> Restart {
         SessionEnd::Closed(CloseReason::LeftMode(_)) => Restart::AwaitDiscovery,
         SessionEnd::Closed(CloseReason::Stopped) => Restart::Never,
         SessionEnd::Closed(
-            CloseReason::Silent(_) | CloseReason::PeerClosed | CloseReason::NoMedia(_),
+            CloseReason::Silent(_)
+            | CloseReason::PeerClosed
+            | CloseReason::NoMedia(_)
+            | CloseReason::Unavailable(_)
+            | CloseReason::Protocol(_),
         )
         | SessionEnd::Failed(_) => Restart::Backoff,
     }

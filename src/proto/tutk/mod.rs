@@ -19,5 +19,7 @@ pub mod dtls;
 pub mod frame;
 pub mod iotc;
 pub mod kcmd;
+pub mod link;
+pub mod session;
 pub mod transcode;
 pub mod xxtea;
