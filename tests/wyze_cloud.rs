@@ -10,7 +10,7 @@ mod wyze_cloud_mock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cam2mqtt::cloud::wyze::api::format_reset_by;
+use cam2mqtt::cloud::wyze::ratelimit::format_reset_by;
 use cam2mqtt::cloud::wyze::{
     ClientOptions, ListSource, ManualClock, WyzeCamera, WyzeClient, WyzeError,
 };

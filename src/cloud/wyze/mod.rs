@@ -4,6 +4,7 @@
 //! * [`api`] — pure request builders and answer parsers (fixture-tested).
 //! * [`client`] — the async HTTPS client: login (developer key + triple-MD5,
 //!   TOTP 2FA), token refresh, device list, rate limits, back-off.
+//! * [`ratelimit`] — the rate-limit headers and their date format.
 //! * [`cache`] — `wyze.json` in the state directory: tokens and the last
 //!   device list, so restarts reuse the token and cameras keep their ENR/IP
 //!   while the cloud is down.
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod cache;
 pub mod client;
+pub mod ratelimit;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
