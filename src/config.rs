@@ -202,7 +202,7 @@ impl Default for DiscoveryConfig {
 }
 
 /// `[wyze]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WyzeConfig {
     /// Account e-mail.
@@ -217,6 +217,36 @@ pub struct WyzeConfig {
     pub key_id: String,
     /// TOTP secret for 2FA accounts.
     pub totp_secret: Secret,
+    /// Login host (`https://auth-prod.api.wyze.com`); changed only for tests.
+    pub auth_url: String,
+    /// App API host (`https://api.wyzecam.com`): refresh and device list.
+    pub api_url: String,
+    /// PEM file with extra root certificates to trust (a test cloud, or a
+    /// proxy that intercepts TLS).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl WyzeConfig {
+    /// The default login host.
+    pub const DEFAULT_AUTH_URL: &'static str = "https://auth-prod.api.wyze.com";
+    /// The default app API host.
+    pub const DEFAULT_API_URL: &'static str = "https://api.wyzecam.com";
+}
+
+impl Default for WyzeConfig {
+    fn default() -> Self {
+        Self {
+            email: String::new(),
+            password: Secret::default(),
+            password_file: None,
+            api_key: Secret::default(),
+            key_id: String::new(),
+            totp_secret: Secret::default(),
+            auth_url: Self::DEFAULT_AUTH_URL.into(),
+            api_url: Self::DEFAULT_API_URL.into(),
+            ca_file: None,
+        }
+    }
 }
 
 /// The keys every `[[cameras]]` entry takes, whatever its protocol
@@ -1441,6 +1471,34 @@ mod tests {
         assert_eq!(cfg.snapshots.interval_s, 30);
         assert_eq!(cfg.discovery.demo_mode_hosts, ["10.0.0.1", "10.0.0.2"]);
         assert_eq!(demo_of(&cfg.cameras[0]).video_port, 18080);
+    }
+
+    #[test]
+    fn wyze_hosts_default_to_the_wyze_cloud_and_can_point_elsewhere() {
+        let cfg = Config::from_toml(DEMO).unwrap();
+        assert_eq!(cfg.wyze.auth_url, "https://auth-prod.api.wyze.com");
+        assert_eq!(cfg.wyze.api_url, "https://api.wyzecam.com");
+        assert_eq!(cfg.wyze.ca_file, None);
+        let cfg = Config::from_toml(&format!(
+            "[wyze]\nemail = \"a@b.c\"\npassword = \"wyzepw\"\ntotp_secret = \"wyzetotp\"\n\
+             auth_url = \"https://127.0.0.1:4443\"\napi_url = \"https://127.0.0.1:4444\"\n\
+             ca_file = \"/tmp/ca.pem\"\n{DEMO}"
+        ))
+        .unwrap();
+        assert_eq!(cfg.wyze.auth_url, "https://127.0.0.1:4443");
+        assert_eq!(cfg.wyze.api_url, "https://127.0.0.1:4444");
+        assert_eq!(cfg.wyze.ca_file.as_deref(), Some(Path::new("/tmp/ca.pem")));
+        let text = cfg.redacted_toml();
+        assert!(
+            !text.contains("wyzepw") && !text.contains("wyzetotp"),
+            "{text}"
+        );
+        assert!(
+            text.contains("auth_url = \"https://127.0.0.1:4443\""),
+            "{text}"
+        );
+        let e = Config::from_toml(&format!("[wyze]\nauth_host = \"x\"\n{DEMO}")).unwrap_err();
+        assert!(e.to_string().contains("auth_host"), "{e}");
     }
 
     #[test]

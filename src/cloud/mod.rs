@@ -1,5 +1,6 @@
-//! Cloud accounts (the Wyze device list). Pure pieces first: [`totp`] for
-//! accounts with two-factor authentication. The HTTPS client and the
-//! device-list source are the next steps of the Wyze issue.
+//! Cloud accounts: the Wyze device list ([`wyze`]), a discovery source for
+//! Wyze/TUTK cameras, and [`totp`] for accounts with two-factor
+//! authentication.
 
 pub mod totp;
+pub mod wyze;
