@@ -397,3 +397,69 @@ async fn no_secret_reaches_an_error_text_or_the_debug_log() {
         }
     }
 }
+
+/// The account's list is a discovery source: `cam2mqtt discover --json`
+/// lists its TUTK cameras (Gwell skipped) with UID, LAN address and model,
+/// and never an ENR or token; the second run reuses the cached token.
+#[test]
+fn discover_lists_the_accounts_cameras_without_secrets() {
+    let cloud = MockWyze::start(Account::example());
+    cloud.set_cameras(sample_cameras());
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("cam2mqtt.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[discovery]\npppp_lan_search = false\n\n{}",
+            cloud.account().toml(&cloud)
+        ),
+    )
+    .unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cam2mqtt"))
+            .args(["--config"])
+            .arg(&conf)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .args([
+                "--log-level",
+                "debug",
+                "discover",
+                "--json",
+                "--timeout",
+                "1s",
+            ])
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run cam2mqtt")
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let list: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let list = list.as_array().expect("an array");
+    let uids: Vec<&str> = list.iter().map(|c| c["uid"].as_str().unwrap()).collect();
+    assert_eq!(
+        uids,
+        ["HSBJYB5HSETGCDWD111A", "HSBJYB5HSETGCDWD666A"],
+        "{list:?}"
+    );
+    assert_eq!(list[0]["protocol"], "tutk");
+    assert_eq!(list[0]["address"], "192.168.1.100:32761");
+    assert_eq!(list[0]["model"], "WYZE_CAKP2JFUS");
+    assert_eq!(list[0]["source"], "wyze_cloud");
+    for secret in ["aKzdqckqZ8HUHFe5", "HUHFe5aKzdqckqZ8", "GkB9S7cX38GgzSC6"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked"
+        );
+    }
+    let logins = cloud.requests(Endpoint::Login);
+    assert!(run().status.success());
+    assert_eq!(
+        cloud.requests(Endpoint::Login),
+        logins,
+        "the cached token is reused"
+    );
+}

@@ -7,17 +7,19 @@ use std::sync::Arc;
 
 use super::demo_probe::DemoProbe;
 use super::pppp_lan::{ConfiguredPppp, PpppLan};
+use super::wyze_cloud::WyzeCloud;
 use super::{CameraSpec, Sources};
 use sha2::{Digest, Sha256};
 
 use crate::config::{
     CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig, TutkCameraConfig,
 };
-use crate::model::{CameraInfo, Capability, Protocol, Reach};
+use crate::model::{CameraId, CameraInfo, Capability, Protocol, Reach};
 use crate::proto::demo::DemoConfig;
 use crate::proto::pppp::wire::LAN_SEARCH_PORT;
 use crate::proto::tutk::iotc::DEFAULT_PORT as TUTK_PORT;
 use crate::proto::tutk::session::{resolution_name, TutkConfig};
+use crate::secret::Secret;
 
 /// Resolves `host` (IP or name) to one address.
 async fn resolve(host: &str, port: u16, key: &str) -> Result<SocketAddr, ConfigError> {
@@ -95,31 +97,82 @@ pub async fn tutk_spec(
     })?;
     let peer = resolve(host, port.unwrap_or(TUTK_PORT), key).await?;
     let id = cam.effective_id();
-    let session = TutkConfig::new(&t.uid, t.enr.clone(), &t.mac, peer);
-    let name = if cam.name.is_empty() {
-        id.to_string()
-    } else {
-        cam.name.clone()
+    Ok(tutk_camera_spec(TutkParams {
+        name: if cam.name.is_empty() {
+            id.to_string()
+        } else {
+            cam.name.clone()
+        },
+        id,
+        uid: t.uid.clone(),
+        peer,
+        enr: t.enr.clone(),
+        mac: t.mac.clone(),
+        model: None,
+        firmware: None,
+        parent: None,
+        snapshot_interval_s: cam.snapshot_interval_s.unwrap_or(default_interval),
+    }))
+}
+
+/// What a TUTK camera's spec is made of, from the config or the cloud list.
+#[derive(Debug, Clone)]
+pub struct TutkParams {
+    /// Topic id.
+    pub id: CameraId,
+    /// Display name.
+    pub name: String,
+    /// TUTK UID.
+    pub uid: String,
+    /// Where it listens.
+    pub peer: SocketAddr,
+    /// Its ENR.
+    pub enr: Secret,
+    /// Its MAC.
+    pub mac: String,
+    /// Model, when known (the cloud lists it).
+    pub model: Option<String>,
+    /// Firmware, when known.
+    pub firmware: Option<String>,
+    /// Base station ENR and MAC, for cameras behind one.
+    pub parent: Option<(Secret, String)>,
+    /// Snapshot interval.
+    pub snapshot_interval_s: u32,
+}
+
+/// A TUTK camera's spec. Its capabilities are what the session can do
+/// locally: snapshots, resolution, night vision, the status light (as
+/// `light`) and the signal sensor.
+pub fn tutk_camera_spec(p: TutkParams) -> CameraSpec {
+    let mut session = TutkConfig::new(&p.uid, p.enr.clone(), &p.mac, p.peer);
+    session.model = p.model.clone();
+    session.parent = p.parent.clone();
+    // The fingerprint restarts the session when the address or a key
+    // changes; it carries digests of the keys, never a key.
+    let digest = |s: &Secret| -> String {
+        Sha256::digest(s.expose().as_bytes())[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     };
-    // The fingerprint restarts the session when the address or ENR changes;
-    // it carries a digest of the ENR, never the ENR.
-    let enr_digest: String = Sha256::digest(t.enr.expose().as_bytes())[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(CameraSpec {
+    let parent = p
+        .parent
+        .as_ref()
+        .map(|(e, m)| format!(" parent:{m}:{}", digest(e)))
+        .unwrap_or_default();
+    CameraSpec {
         info: CameraInfo {
-            uid: t.uid.clone(),
-            id,
-            name,
+            uid: p.uid.clone(),
+            id: p.id,
+            name: p.name,
             protocol: Protocol::Tutk,
             reach: Reach::Uid {
-                uid: t.uid.clone(),
-                last_known: Some(peer),
+                uid: p.uid.clone(),
+                last_known: Some(p.peer),
             },
-            model: "Wyze camera".into(),
-            firmware: None,
-            mac: (!t.mac.is_empty()).then(|| t.mac.clone()),
+            model: p.model.clone().unwrap_or_else(|| "Wyze camera".into()),
+            firmware: p.firmware,
+            mac: (!p.mac.is_empty()).then(|| p.mac.clone()),
             resolutions: session
                 .resolutions()
                 .into_iter()
@@ -133,10 +186,17 @@ pub async fn tutk_spec(
                 Capability::Signal,
             ],
         },
-        snapshot_interval_s: cam.snapshot_interval_s.unwrap_or(default_interval),
-        fingerprint: format!("tutk {peer} {} {} enr:{enr_digest}", t.uid, t.mac),
+        snapshot_interval_s: p.snapshot_interval_s,
+        fingerprint: format!(
+            "tutk {} {} {} {} enr:{}{parent}",
+            p.peer,
+            p.uid,
+            p.mac,
+            p.model.as_deref().unwrap_or("-"),
+            digest(&p.enr)
+        ),
         session: Arc::new(session),
-    })
+    }
 }
 
 /// Splits `host`, `host:port` or `[v6]:port` (a bare IPv6 address has several
@@ -232,7 +292,7 @@ pub async fn sources(
                 });
             }
             CameraKind::Tutk(t) if t.host.is_empty() => {
-                tracing::warn!(camera = %cam.effective_id(), "a tutk camera without `host` needs the Wyze cloud list, which this release does not read yet; camera skipped");
+                tracing::warn!(camera = %cam.effective_id(), "a tutk camera without `host` is skipped; give its address, or set up [wyze] so the account's camera list provides it");
             }
             CameraKind::Tutk(t) => configured.push(
                 tutk_spec(
@@ -284,13 +344,26 @@ pub async fn sources(
             pppp,
             cfg.snapshots.interval_s,
             crate::media::jpeg::decodes_demo_sized,
-            state_dir,
+            state_dir.clone(),
         )
     });
+    let wyze =
+        if cfg.wyze.email.is_empty() {
+            None
+        } else {
+            let client = crate::cloud::wyze::WyzeClient::new(&cfg.wyze, state_dir.as_deref())
+                .map_err(|e| ConfigError {
+                    file: None,
+                    key: "wyze".into(),
+                    message: e.to_string(),
+                })?;
+            Some(WyzeCloud::new(client, cfg.snapshots.interval_s))
+        };
     Ok(Sources {
         configured,
         demo_probe: DemoProbe::new(probe),
         pppp,
+        wyze,
     })
 }
 

@@ -17,6 +17,7 @@
 pub mod configured;
 pub mod demo_probe;
 pub mod pppp_lan;
+pub mod wyze_cloud;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -137,6 +138,8 @@ pub struct Sources {
     pub demo_probe: demo_probe::DemoProbe,
     /// PPPP LAN search (and the configured PPPP cameras).
     pub pppp: Option<pppp_lan::PpppLan>,
+    /// The Wyze account's camera list, when `[wyze]` names an account.
+    pub wyze: Option<wyze_cloud::WyzeCloud>,
 }
 
 impl Sources {
@@ -164,6 +167,15 @@ impl Sources {
         if let Some(pppp) = &self.pppp {
             found.extend(pppp.scan(factory, timeout).await);
         }
+        if let Some(wyze) = &self.wyze {
+            // A camera also in the config keeps its configured settings.
+            let cloud = wyze.scan().await;
+            found.extend(
+                cloud
+                    .into_iter()
+                    .filter(|d| !configured.contains(&d.spec.info.id)),
+            );
+        }
         found
     }
 
@@ -188,14 +200,18 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// The events for one scan's results. Cameras from the `config` source are
-    /// authoritative: one missing from a later scan is `Lost`.
+    /// The events for one scan's results. Cameras from the `config` source
+    /// and the Wyze account's list (fresh or cached) are authoritative: one
+    /// missing from a later scan is `Lost`.
     pub fn diff(&mut self, found: Vec<Discovered>) -> Vec<DiscoveryEvent> {
         let mut events = Vec::new();
         let mut listed = HashSet::new();
         for d in found {
             let id = d.spec.info.id.clone();
-            if d.source == "config" {
+            if matches!(
+                d.source,
+                "config" | wyze_cloud::SOURCE_CLOUD | wyze_cloud::SOURCE_CACHE
+            ) {
                 listed.insert(id.clone());
             }
             match self.known.get(&id) {

@@ -1,0 +1,96 @@
+//! The Wyze account's camera list as a discovery source: every TUTK camera
+//! the cloud lists (with its UID, LAN address, ENR and MAC) becomes a
+//! camera; a changed address or ENR is an `Updated`, a camera the cloud no
+//! longer lists is `Lost`.
+//!
+//! The client keeps its tokens and the last list in the state directory, so
+//! when the cloud is down the cameras come from that cache and keep
+//! streaming; such a scan is reported as `wyze_cache` and counts as listing
+//! them (a cloud outage never removes a camera).
+
+use std::sync::Arc;
+
+use super::configured::{tutk_camera_spec, TutkParams};
+use super::Discovered;
+use crate::cloud::wyze::{ListSource, WyzeClient};
+use crate::model::CameraId;
+
+/// Source names: the cloud answered / the cache stood in.
+pub const SOURCE_CLOUD: &str = "wyze_cloud";
+/// See [`SOURCE_CLOUD`].
+pub const SOURCE_CACHE: &str = "wyze_cache";
+
+/// The Wyze cloud source (one client per account for the bridge's lifetime,
+/// so a login pause after invalid credentials holds).
+#[derive(Clone)]
+pub struct WyzeCloud {
+    client: Arc<WyzeClient>,
+    snapshot_interval_s: u32,
+}
+
+impl std::fmt::Debug for WyzeCloud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WyzeCloud").finish_non_exhaustive()
+    }
+}
+
+impl WyzeCloud {
+    /// A source around `client`; cameras get `snapshot_interval_s`.
+    pub fn new(client: WyzeClient, snapshot_interval_s: u32) -> Self {
+        Self {
+            client: Arc::new(client),
+            snapshot_interval_s,
+        }
+    }
+
+    /// Asks the cloud (or the cache) for the cameras. Errors are logged and
+    /// give an empty list; they never carry a secret.
+    pub async fn scan(&self) -> Vec<Discovered> {
+        let list = match self.client.cameras().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "Wyze cloud: no camera list");
+                return Vec::new();
+            }
+        };
+        let source = match &list.source {
+            ListSource::Cloud => SOURCE_CLOUD,
+            ListSource::Cache { cloud_error, .. } => {
+                tracing::warn!(error = %cloud_error, "Wyze cloud unreachable; using the cached camera list");
+                SOURCE_CACHE
+            }
+        };
+        let mut out = Vec::new();
+        for cam in list.cameras {
+            let t = cam.tutk_target();
+            let host = if t.host.contains(':') {
+                t.host.clone()
+            } else {
+                format!("{}:{}", t.host, crate::proto::tutk::iotc::DEFAULT_PORT)
+            };
+            let Ok(peer) = host.parse() else {
+                tracing::debug!(model = %t.model, "Wyze camera without a usable LAN address; skipped");
+                continue;
+            };
+            let params = TutkParams {
+                id: CameraId::derive(&t.uid),
+                name: t.name.clone(),
+                uid: t.uid.clone(),
+                peer,
+                enr: t.enr.clone(),
+                mac: t.mac.clone(),
+                model: Some(t.model.clone()).filter(|m| !m.is_empty()),
+                firmware: Some(t.firmware.clone()).filter(|f| !f.is_empty()),
+                parent: t.parent.as_ref().map(|p| (p.enr.clone(), p.mac.clone())),
+                snapshot_interval_s: self.snapshot_interval_s,
+            };
+            let notes = vec![("model", t.model.clone()), ("firmware", t.firmware.clone())];
+            out.push(Discovered {
+                spec: tutk_camera_spec(params),
+                source,
+                notes,
+            });
+        }
+        out
+    }
+}
