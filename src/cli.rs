@@ -221,6 +221,17 @@ async fn find_camera(
     }) {
         return Ok((*spec).clone());
     }
+    // A Wyze camera of the account (by its id or UID).
+    if let Some(wyze) = &sources.wyze {
+        if let Some(d) = wyze
+            .scan()
+            .await
+            .into_iter()
+            .find(|d| d.spec.info.id.as_str() == name || d.spec.info.uid == name)
+        {
+            return Ok(d.spec);
+        }
+    }
     // A PPPP camera by UID that the config does not name: search the LAN for it.
     if let (Some(uid), Some(pppp)) = (wanted_uid.as_ref(), &sources.pppp) {
         let found = pppp.scan(&UdpFactory, Duration::from_secs(3)).await;
@@ -268,6 +279,23 @@ impl EventSink for Capture {
             SessionEvent::Media(MediaFrame::Jpeg(j)) => {
                 if let Some(tx) = self.first_frame.take() {
                     let _ = tx.send(j);
+                }
+            }
+            // A video camera: the first keyframe decodes on its own. (A
+            // snapshot is a one-off, so decoding it inline is fine here.)
+            SessionEvent::Media(MediaFrame::Video(v))
+                if v.keyframe && self.first_frame.is_some() =>
+            {
+                let codec = v.codec;
+                match crate::media::video::snapshot_from_gop(codec, &[v], 4 << 20, 85) {
+                    Ok(jpeg) => {
+                        if let Some(tx) = self.first_frame.take() {
+                            let _ = tx.send(jpeg);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, ?codec, "cannot decode the camera's keyframe")
+                    }
                 }
             }
             SessionEvent::CommandDone { result, .. } => {
@@ -368,7 +396,7 @@ pub async fn snapshot(
             &mut s.closed,
             args.timeout,
             &format!(
-                "no complete frame from {reach} within {} (is it in demo mode and reachable?)",
+                "no complete frame from {reach} within {} (is it reachable, and are its keys right?)",
                 humantime::format_duration(args.timeout)
             ),
         )
