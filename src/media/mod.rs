@@ -1,5 +1,6 @@
-//! Media handling outside the protocol cores: snapshot size caps and (later)
-//! video decode and audio transcoding.
+//! Media handling outside the protocol cores: snapshot size caps, video
+//! decode for snapshots and (later) audio transcoding.
 
 pub mod jpeg;
 pub mod sink;
+pub mod video;

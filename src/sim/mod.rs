@@ -14,6 +14,7 @@ pub mod pattern;
 pub mod pppp;
 pub mod runner;
 pub mod tutk;
+pub mod video;
 
 use std::time::Instant;
 

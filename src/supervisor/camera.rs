@@ -337,9 +337,10 @@ impl<F: SocketFactory> CameraTask<F> {
                         SnapshotSource::Jpeg { jpeg, .. } => {
                             crate::media::jpeg::fit(jpeg, max, q).map_err(|e| e.to_string())
                         }
-                        SnapshotSource::Gop { codec, .. } => Err(format!(
-                            "cannot turn {codec:?} video into a snapshot: this release has no video decoder"
-                        )),
+                        SnapshotSource::Gop { codec, frames, .. } => {
+                            crate::media::video::snapshot_from_gop(codec, &frames, max, q)
+                                .map_err(|e| e.to_string())
+                        }
                     };
                     Some(JobDone::Snapshot { job, result })
                 });
