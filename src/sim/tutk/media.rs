@@ -1,5 +1,5 @@
 //! What the simulated Wyze camera streams: video access units from a
-//! [`VideoSource`] (behind a trait, so the camera takes "access units for
+//! [`VideoSource`] (by default the pre-encoded clips, [`TestVideo`]) (behind a trait, so the camera takes "access units for
 //! (codec, size)" from whatever provides them), PCMU audio, and the cutting
 //! of a frame into media packets with [`Piece::encode`].
 //!
@@ -14,14 +14,8 @@ use crate::model::VideoCodec;
 use crate::proto::tutk::frame::{codec, FrameInfo, MediaChannel, Piece};
 use crate::proto::tutk::kcmd::FrameSize;
 
-/// One access unit: everything a decoder needs for one picture.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessUnit {
-    /// An IDR (H.264) / IRAP (H.265) picture with its parameter sets.
-    pub keyframe: bool,
-    /// Annex-B bytes, start codes included.
-    pub data: Bytes,
-}
+pub use crate::sim::video::AccessUnit;
+use crate::sim::video::TestVideo;
 
 /// Where the camera's video comes from: one GOP per codec and size (the
 /// camera streams it in a loop, restarting it at its keyframe whenever a
@@ -29,6 +23,15 @@ pub struct AccessUnit {
 pub trait VideoSource: Send + Sync + 'static {
     /// The GOP of `codec` at `size`, keyframe first; `None` if there is none.
     fn gop(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>>;
+}
+
+/// The pre-encoded clips of [`crate::sim::video`]: real H.264 at every Wyze
+/// size, H.265 at 640x360 and 1920x1080 (other H.265 sizes are refused).
+impl VideoSource for TestVideo {
+    fn gop(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>> {
+        let (w, h) = size.dimensions();
+        TestVideo::gop(codec, w, h).map(Arc::from)
+    }
 }
 
 /// A stand-in source: Annex-B shaped access units (AUD, parameter sets and
@@ -209,6 +212,16 @@ mod tests {
             .gop(VideoCodec::H264, FrameSize::Sd360)
             .unwrap();
         assert_ne!(a[0].data, b[0].data);
+    }
+
+    #[test]
+    fn the_clips_cover_every_h264_size_and_two_h265_sizes() {
+        for s in FrameSize::ALL {
+            let gop = VideoSource::gop(&TestVideo, VideoCodec::H264, s).unwrap();
+            assert!(gop[0].keyframe && !gop[1].keyframe);
+        }
+        assert!(VideoSource::gop(&TestVideo, VideoCodec::H265, FrameSize::Hd1080).is_some());
+        assert!(VideoSource::gop(&TestVideo, VideoCodec::H265, FrameSize::Hd720).is_none());
     }
 
     #[test]

@@ -218,9 +218,9 @@ pub struct TutkCamera {
 }
 
 impl TutkCamera {
-    /// A camera streaming [`SyntheticVideo`].
+    /// A camera streaming the pre-encoded clips ([`crate::sim::video::TestVideo`]).
     pub fn new(cfg: TutkCameraConfig, now: Instant) -> Self {
-        Self::with_source(cfg, Arc::new(SyntheticVideo), now)
+        Self::with_source(cfg, Arc::new(crate::sim::video::TestVideo), now)
     }
 
     /// A camera streaming from `source`.
