@@ -94,6 +94,7 @@ pub(super) struct Counters {
     pub acks_received: u64,
     pub duplicate_commands: u64,
     pub audio_frames: u64,
+    pub video_frames: u64,
     pub sessions_expired: u64,
 }
 
@@ -156,6 +157,7 @@ impl Shared {
             l.frames.pop_front();
         }
         l.frames.push_back(f);
+        l.counters.video_frames += 1;
     }
 }
 
@@ -224,8 +226,8 @@ impl TutkCameraHandle {
     }
 
     /// Video frames sent in all.
-    pub fn frames_sent(&self) -> usize {
-        self.shared.lock().frames.len()
+    pub fn frames_sent(&self) -> u64 {
+        self.shared.lock().counters.video_frames
     }
 
     /// Audio frames sent.

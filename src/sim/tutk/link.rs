@@ -20,6 +20,9 @@ use crate::proto::tutk::transcode::TailPolicy;
 
 use super::config::Transport;
 
+/// Zero bytes after a TransCode keepalive's 8 echo bytes (a 40-byte packet).
+const KEEPALIVE_PADDING: usize = 16;
+
 /// Which session a packet names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tag {
@@ -262,7 +265,9 @@ impl Link {
                 *keepalive = keepalive.wrapping_add(1);
                 let mut echo = [0u8; 8];
                 echo[..4].copy_from_slice(&keepalive.to_le_bytes());
-                iotc::Packet::Keepalive { echo }.encode(TailPolicy::default())
+                // Cameras send it longer than the 24-byte answer (wyze.md §1.2).
+                iotc::Packet::Keepalive { echo }
+                    .encode_padded(TailPolicy::default(), KEEPALIVE_PADDING)
             }
             Self::Cc51 { sid, keepalive, .. } => {
                 *keepalive = keepalive.wrapping_add(2);

@@ -840,6 +840,7 @@ fn video_pieces_reassemble_to_exactly_the_sources_access_units() {
     }
     let sent = r.h.frames();
     assert_eq!(sent.len(), frames.len());
+    assert_eq!(r.h.frames_sent(), frames.len() as u64);
     assert!(sent[0].keyframe && sent[0].pieces > 1);
     assert!(r.h.settings().video);
 }
@@ -900,7 +901,7 @@ fn a_resolution_change_starts_with_a_keyframe_of_the_new_size() {
         .all(|f| f.2.frame_size == FrameSize::Sd360.code()));
     // A re-sent K10056 with the current size asks for a keyframe.
     r.run_for(Duration::from_millis(250));
-    let n = r.h.frames_sent();
+    let n = r.h.frames().len();
     assert!(!r.h.frames()[n - 1].keyframe);
     r.one(id::RESOLUTION, kcmd::resolution(FrameSize::Hd720, 0));
     r.run_for(Duration::from_millis(120));
