@@ -24,7 +24,9 @@
 //!   ACKs as liveness, K-auth with the configured status, then commands,
 //!   each answered with id + 1, idempotently per command sequence.
 //! * **Media** (`media.rs`): after K10003 (with the video flag) or K10010,
-//!   one access unit every `1/fps`, cut into pieces of at most
+//!   one access unit of the [`VideoSource`] (by default the pre-encoded
+//!   clips of [`crate::sim::video`]; a size the source lacks is refused by
+//!   K10056) every `1/fps`, cut into pieces of at most
 //!   [`TutkCameraConfig::max_piece`] bytes, I-frames on channel 0x05 and
 //!   P-frames on 0x07, each piece one DTLS record. A stream start and every
 //!   K10056/K10052 (also a resend with the current size) restart the GOP at
