@@ -19,7 +19,9 @@
 //!   forgets the client after [`TutkCameraConfig::silence_limit`] without a
 //!   packet from it.
 //! * **DTLS**: a server on channel 0 with PSK = SHA-256(ENR) (NUL rule), no
-//!   cookie; a client with another ENR fails the handshake.
+//!   cookie; a client with another ENR fails the handshake. A new
+//!   ClientHello after a finished (or failed) handshake starts DTLS, login
+//!   and K-auth over on the same IOTC session.
 //! * **AV and K-commands** (`av.rs`): login (user `admin`, password = ENR),
 //!   ACKs as liveness, K-auth with the configured status, then commands,
 //!   each answered with id + 1, idempotently per command sequence.
@@ -356,6 +358,21 @@ impl Session {
         }
     }
 
+    /// A client that starts DTLS over on a session whose handshake is done
+    /// (it restarted without a new Disco) gets a fresh server, login and
+    /// K-auth; streaming stops until it authenticates again.
+    fn restart_dtls(&mut self, ctx: &mut Ctx) {
+        let psk = Psk::from_enr(&ctx.cfg.dtls_enr());
+        self.dtls = Dtls::server(DtlsConfig::new(psk), ctx.rng.random());
+        self.dtls_phase = DtlsPhase::Handshake;
+        self.av = Av::new();
+        self.stream.video_due = None;
+        self.stream.audio_due = None;
+        ctx.settings.video = false;
+        ctx.settings.audio = false;
+        ctx.publish_settings();
+    }
+
     /// The session is up: keepalives start.
     fn up(&mut self, ctx: &mut Ctx, now: Instant) {
         if self.next_keepalive.is_none() {
@@ -557,6 +574,12 @@ impl Session {
     }
 }
 
+/// True if a datagram starts with an epoch-0 handshake record holding a
+/// ClientHello (record type 22, epoch 0, handshake type 1 at byte 13).
+fn is_client_hello(p: &[u8]) -> bool {
+    p.first() == Some(&22) && p.get(3..5) == Some(&[0, 0]) && p.get(13) == Some(&1)
+}
+
 /// The next deadline after `due`; when the driver is late, skip ahead
 /// rather than burst.
 fn next_due(due: Instant, interval: Duration, now: Instant) -> Instant {
@@ -617,6 +640,9 @@ impl Device for TutkCamera {
                 Some(s) if s.link.owns(tag) => {
                     s.touch(ctx, now, from);
                     if channel == 0 {
+                        if s.dtls_phase != DtlsPhase::Handshake && is_client_hello(&payload) {
+                            s.restart_dtls(ctx);
+                        }
                         s.dtls.handle_datagram(now, &payload);
                         s.pump(ctx, now);
                     }

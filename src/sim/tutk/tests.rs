@@ -700,6 +700,22 @@ fn dtls_connects_over_both_transports_and_a_wrong_enr_fails_the_handshake() {
 }
 
 #[test]
+fn a_client_that_starts_dtls_over_gets_a_fresh_handshake_and_login() {
+    let mut r = Rig::ready(cfg(Transport::TransCode), true, false);
+    r.run_for(Duration::from_millis(300));
+    assert!(!r.media.is_empty());
+    r.connected = false;
+    r.dtls = None;
+    r.connect_dtls();
+    assert!(r.connected, "{:?}", r.dtls_closed);
+    assert_eq!((r.h.dtls_connected(), r.h.sessions()), (2, 1));
+    assert!(!r.h.settings().video, "streaming waits for a new K-auth");
+    r.login();
+    assert!(r.kauth(true, false).accepted);
+    assert_eq!(r.h.logins_accepted(), 2);
+}
+
+#[test]
 fn the_av_login_is_answered_once_per_pair_and_a_wrong_password_is_refused() {
     let mut r = Rig::new(cfg(Transport::TransCode));
     r.connect_iotc();
