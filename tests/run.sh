@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian/Ubuntu machine with Rust:
-# installs mosquitto (the integration tests start their own broker) if it is
-# missing, then runs every test.
+# installs mosquitto (the integration tests start their own broker) and
+# openssl (the DTLS interop oracle) if they are missing, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,14 @@ if ! command -v mosquitto >/dev/null 2>&1 || ! command -v mosquitto_sub >/dev/nu
   if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+fi
+
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "installing openssl (the DTLS interop tests run s_server/s_client)"
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null
 fi
 
 cargo test --all-targets --locked "$@"

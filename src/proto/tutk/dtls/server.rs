@@ -24,6 +24,8 @@ use super::{alert, AuthFailure, CipherSuite, DtlsConfig, Fatal, HandshakeError, 
 
 /// Where a server handshake is.
 #[derive(Debug)]
+// States are named for what they await (STYLE.md rule 3): all from the client.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum ServerState {
     /// Waiting for a (valid-cookie) ClientHello.
     ExpectClientHello {

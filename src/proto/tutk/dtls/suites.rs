@@ -283,7 +283,7 @@ fn open_cbc(
 ) -> Option<Vec<u8>> {
     // IV + at least 3 blocks (MAC 32 + padding byte), whole blocks only: these
     // checks depend on public lengths only.
-    if fragment.len() < 16 + 48 || fragment.len() % 16 != 0 {
+    if fragment.len() < 16 + 48 || !fragment.len().is_multiple_of(16) {
         return None;
     }
     let (iv, ct) = fragment.split_at(16);
