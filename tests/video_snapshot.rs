@@ -9,8 +9,62 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use cam2mqtt::sim::video::{reference_rgb, GOP_LEN};
+use cam2mqtt::media::sink::{MediaSink, SnapshotSource};
+use cam2mqtt::media::video::{psnr, snapshot_from_gop};
+use cam2mqtt::model::VideoCodec;
+use cam2mqtt::sim::video::{read_frame_code, reference_rgb, TestVideo, GOP_LEN};
+
+/// PSNR floor for the published JPEG (q80) against the pattern; the clips
+/// measure 43-47 dB (see `media::video`'s tests), a wrong frame is below 30.
+const MIN_DB: f64 = 30.0;
+
+/// A simulated camera streams 2.5 GOPs and switches size mid-stream; the
+/// snapshot published at each point is the newest frame, at the new size.
+#[test]
+fn a_streamed_gop_becomes_a_jpeg_of_the_newest_frame_even_after_a_size_switch() {
+    // An arbitrary origin: the sink reads no clock.
+    #[allow(clippy::disallowed_methods)]
+    let t0 = Instant::now();
+    let mut sink = MediaSink::new(4 << 20);
+    let mut n = 0u64;
+    for (codec, (w, h), frames) in [
+        (VideoCodec::H264, (640, 360), 25u64),
+        (VideoCodec::H264, (1280, 720), 13),
+        (VideoCodec::H265, (640, 360), 7),
+    ] {
+        // The switch starts at the clip's keyframe, as a camera restarts
+        // its GOP on a resolution change.
+        for i in 0..frames {
+            let frame = TestVideo::frame(codec, w, h, i).expect("clip");
+            sink.push_video(t0 + Duration::from_millis(n * 100), frame);
+            n += 1;
+        }
+        let Some(SnapshotSource::Gop {
+            codec: c,
+            frames: gop,
+            ..
+        }) = sink.snapshot_source()
+        else {
+            panic!("a GOP is cached");
+        };
+        assert_eq!(c, codec);
+        let last = (frames - 1) % GOP_LEN as u64;
+        assert_eq!(gop.len() as u64, last + 1, "keyframe first, no gap");
+        let jpeg = snapshot_from_gop(codec, &gop, 200_000, 80).expect("snapshot");
+        assert!(jpeg.len() <= 200_000);
+        let img = image::load_from_memory(&jpeg).expect("a JPEG").to_rgb8();
+        assert_eq!(img.dimensions(), (w, h));
+        assert_eq!(read_frame_code(img.as_raw(), w, h), Some(last as u8));
+        let db = psnr(img.as_raw(), &reference_rgb(w, h, last));
+        assert!(db > MIN_DB, "{codec:?} {w}x{h} frame {last}: {db:.1} dB");
+        eprintln!(
+            "{codec:?} {w}x{h} frame {last}: published JPEG {db:.1} dB, {} bytes",
+            jpeg.len()
+        );
+    }
+}
 
 /// One clip to make: file name, size, frames, encoder arguments.
 struct Recipe {

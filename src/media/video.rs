@@ -725,7 +725,7 @@ mod tests {
 
     impl Bits {
         fn bit(&mut self, b: bool) {
-            if self.n % 8 == 0 {
+            if self.n.is_multiple_of(8) {
                 self.out.push(0);
             }
             if b {

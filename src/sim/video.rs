@@ -253,7 +253,7 @@ pub fn reference_rgb(width: u32, height: u32, frame: u64) -> Vec<u8> {
     };
     let bar_w = (w / 10).max(2) & !1;
     let step = (w / 16).max(2) & !1;
-    let bar_x = ((frame as usize % 64) * step) % (w - bar_w + 1) & !1;
+    let bar_x = (((frame as usize % 64) * step) % (w - bar_w + 1)) & !1;
     fill(bar_x, 0, bar_w, h, [255, 255, 255]);
     let cell = code_cell(height) as usize;
     let y0 = h.saturating_sub(3 * cell);
