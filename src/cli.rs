@@ -89,7 +89,7 @@ pub enum SimProtocol {
     Demo,
     /// PPPP (CS2).
     Pppp,
-    /// TUTK/Wyze (not yet available).
+    /// TUTK (Wyze).
     Tutk,
 }
 
@@ -103,7 +103,7 @@ pub struct SimulateArgs {
     /// (video, audio, Wi-Fi); PPPP cameras answer LAN searches there (default
     /// port 32108; with a fixed port, camera N listens on the Nth next IP, like
     /// cameras on a LAN). Port 0 picks free ports. Default 127.0.0.1:0 for
-    /// demo, 127.0.0.1:32108 for pppp.
+    /// demo, 127.0.0.1:32108 for pppp, 127.0.0.1:32761 for tutk.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// PPPP command dialect.
@@ -113,9 +113,24 @@ pub struct SimulateArgs {
     /// binary none, cgi `@@@@....`).
     #[arg(long)]
     pub psk: Option<String>,
-    /// PPPP UID of the first camera (the others count up from its serial).
+    /// UID of the first camera (the others count up from its serial; for
+    /// tutk from its trailing digits). Default: a made-up one.
     #[arg(long)]
     pub uid: Option<String>,
+    /// TUTK ENR (default: a made-up 32-character one).
+    #[arg(long)]
+    pub enr: Option<String>,
+    /// TUTK MAC (default: a made-up one; the others count up).
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// TUTK transport the camera answers: transcode (older firmware) or cc51
+    /// (V4 firmware ≥ 4.52.9.5332).
+    #[arg(long, default_value = "transcode")]
+    pub transport: String,
+    /// TUTK K-auth status: 1, 3 or 6 take a login; 2 (updating), 4
+    /// (checking ENR) and 5 (off) refuse one.
+    #[arg(long, default_value_t = 3)]
+    pub auth_status: u8,
     /// Number of cameras.
     #[arg(long, default_value_t = 1)]
     pub count: u16,
@@ -536,9 +551,7 @@ pub async fn simulate(
     match args.protocol {
         SimProtocol::Demo => simulate_demo(&args, width, height, shutdown).await,
         SimProtocol::Pppp => simulate_pppp(&args, width, height, shutdown).await,
-        SimProtocol::Tutk => bail!(UsageError(
-            "--protocol tutk is not available yet; this release simulates demo and pppp".into()
-        )),
+        SimProtocol::Tutk => simulate_tutk(&args, width, height, shutdown).await,
     }
 }
 
@@ -664,6 +677,112 @@ async fn simulate_pppp(
     Ok(())
 }
 
+/// The `i`th TUTK UID after `first`: its trailing digits count up (same
+/// width); with no trailing digits, the last characters become the number.
+fn nth_tutk_uid(first: &str, i: u16) -> String {
+    if i == 0 {
+        return first.to_owned();
+    }
+    let digits = first
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_digit)
+        .count()
+        .max(4);
+    let digits = digits.min(first.len()).min(9);
+    let (head, tail) = first.split_at(first.len() - digits);
+    let n: u64 = tail.parse().unwrap_or(0) + u64::from(i);
+    let n = format!("{n:0digits$}");
+    format!("{head}{}", &n[n.len() - digits..])
+}
+
+/// The `i`th MAC after `first` (its last byte counts up, wrapping).
+fn nth_mac(first: &str, i: u16) -> String {
+    let hex: String = first.chars().filter(char::is_ascii_hexdigit).collect();
+    match u64::from_str_radix(&hex, 16) {
+        Ok(v) if hex.len() == 12 => {
+            format!("{:012X}", (v.wrapping_add(u64::from(i))) & 0xFFFF_FFFF_FFFF)
+        }
+        _ => first.to_owned(),
+    }
+}
+
+async fn simulate_tutk(
+    args: &SimulateArgs,
+    width: u32,
+    height: u32,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use crate::proto::tutk::auth::ChallengeStatus;
+    use crate::proto::tutk::kcmd::FrameSize;
+    use crate::sim::runner::TutkSimOptions;
+    use crate::sim::tutk::{Transport, DEFAULT_MAC, DEFAULT_UID};
+    let listen = args.listen.unwrap_or_else(|| {
+        SocketAddr::from(([127, 0, 0, 1], crate::proto::tutk::iotc::DEFAULT_PORT))
+    });
+    let transport: Transport = args
+        .transport
+        .parse()
+        .map_err(|e| UsageError(format!("--transport: {e}")))?;
+    let auth_status = match ChallengeStatus::from_byte(args.auth_status) {
+        ChallengeStatus::Unknown(b) => bail!(UsageError(format!(
+            "--auth-status {b}: one of 1, 3, 6 (or 2, 4, 5 to refuse logins)"
+        ))),
+        s => s,
+    };
+    // 640x480 is the flag's default for the other protocols: a Wyze camera
+    // starts at 640x360 instead.
+    let resolution = match FrameSize::from_dimensions(width, height) {
+        Some(s) => s,
+        None if (width, height) == (640, 480) => FrameSize::Sd360,
+        None => bail!(UsageError(format!(
+            "--size {width}x{height}: a Wyze size (640x360, 1280x720, 1920x1080, 2560x1440)"
+        ))),
+    };
+    let first_uid = args.uid.clone().unwrap_or_else(|| DEFAULT_UID.to_owned());
+    let first_mac = args.mac.clone().unwrap_or_else(|| DEFAULT_MAC.to_owned());
+    let mut cams = Vec::new();
+    for i in 0..args.count {
+        let opts = TutkSimOptions {
+            uid: Some(nth_tutk_uid(&first_uid, i)),
+            enr: args.enr.clone(),
+            mac: Some(nth_mac(&first_mac, i)),
+            listen: nth_listen(listen, i),
+            transport,
+            auth_status,
+            resolution,
+            fps: args.fps,
+            loss: args.loss,
+            seed: u64::from(i),
+            ..TutkSimOptions::default()
+        };
+        let cam = SimCamera::spawn_tutk(opts).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                anyhow::Error::new(UsageError(e.to_string()))
+            } else {
+                anyhow::Error::new(e).context(format!(
+                    "binding {} (is another camera or simulator there?)",
+                    nth_listen(listen, i)
+                ))
+            }
+        })?;
+        cams.push(cam);
+    }
+    println!(
+        "# {} simulated Wyze (TUTK) camera(s) ({transport}). Add to your cam2mqtt config:",
+        cams.len()
+    );
+    for (i, c) in cams.iter().enumerate() {
+        print!("{}", c.config_snippet(&format!("sim_tutk_{i}")));
+    }
+    let _ = std::io::stdout().flush();
+    shutdown.await;
+    for c in cams {
+        c.stop().await;
+    }
+    Ok(())
+}
+
 /// A simulated camera that was sent Wi-Fi settings comes back in demo mode this
 /// much later (a real one does when it cannot join the network it was given),
 /// so a demo survives trying `set/wifi`.
@@ -771,5 +890,30 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         2
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod simulate_tutk_tests {
+    use super::{nth_mac, nth_tutk_uid};
+
+    #[test]
+    fn tutk_uids_and_macs_count_up_per_camera() {
+        assert_eq!(
+            nth_tutk_uid("SIMWYZE0000000000001", 0),
+            "SIMWYZE0000000000001"
+        );
+        assert_eq!(
+            nth_tutk_uid("SIMWYZE0000000000001", 2),
+            "SIMWYZE0000000000003"
+        );
+        assert_eq!(
+            nth_tutk_uid("ABCDEFGHIJKLMNOPQRST", 1),
+            "ABCDEFGHIJKLMNOP0001"
+        );
+        assert_eq!(nth_tutk_uid("AB", 3), "03");
+        assert_eq!(nth_mac("2CAA8E000001", 1), "2CAA8E000002");
+        assert_eq!(nth_mac("2C:AA:8E:00:00:FF", 1), "2CAA8E000100");
+        assert_eq!(nth_mac("odd", 1), "odd");
     }
 }

@@ -13,6 +13,7 @@ pub mod netem;
 pub mod pattern;
 pub mod pppp;
 pub mod runner;
+pub mod tutk;
 pub mod video;
 
 use std::time::Instant;

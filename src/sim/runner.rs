@@ -1,8 +1,9 @@
 //! Runs simulated cameras: [`run_device`] is the device loop (over real or
 //! in-memory sockets), [`SimCamera`] binds real UDP for `simulate`, `demo` and
-//! the end-to-end tests ([`SimCamera::spawn_demo`], and
-//! [`SimCamera::spawn_pppp`] → [`SimPpppCamera`]), and [`Lossy`] drops some of
-//! what a camera sends.
+//! the end-to-end tests ([`SimCamera::spawn_demo`],
+//! [`SimCamera::spawn_pppp`] → [`SimPpppCamera`] and
+//! [`SimCamera::spawn_tutk`] → [`SimTutkCamera`]), and [`Lossy`] drops some
+//! of what a camera sends.
 
 #![allow(clippy::disallowed_types)] // binds the simulator's UDP sockets
 
@@ -17,6 +18,7 @@ use super::demo::{DemoCamera, DemoCameraConfig, DemoCameraHandle};
 use super::netem::LossModel;
 use super::pattern::PatternSpec;
 use super::pppp::{PpppCamera, PpppCameraConfig, PpppCameraHandle, PpppQuirks, Resolution};
+use super::tutk::{Transport, TutkCamera, TutkCameraConfig, TutkCameraHandle, TutkQuirks};
 use super::Device;
 use crate::config::{CameraConfig, CameraKind};
 use crate::io::clock;
@@ -26,6 +28,9 @@ use crate::proto::pppp::dialect::{Dialect, Password};
 use crate::proto::pppp::obfuscate::parse_psk_setting;
 use crate::proto::pppp::uid::Uid;
 use crate::proto::pppp::wire::LAN_SEARCH_PORT;
+use crate::proto::tutk::auth::ChallengeStatus;
+use crate::proto::tutk::iotc::{WireUid, DEFAULT_PORT as TUTK_PORT};
+use crate::proto::tutk::kcmd::FrameSize;
 use crate::proto::{Datagram, Transmit};
 use crate::secret::Secret;
 
@@ -473,6 +478,218 @@ impl SimPpppCamera {
     }
 }
 
+/// Options for one simulated Wyze (TUTK) camera.
+#[derive(Debug, Clone)]
+pub struct TutkSimOptions {
+    /// UID (20 characters); `None`: [`crate::sim::tutk::DEFAULT_UID`].
+    pub uid: Option<String>,
+    /// ENR; `None`: [`crate::sim::tutk::DEFAULT_ENR`].
+    pub enr: Option<String>,
+    /// MAC; `None`: [`crate::sim::tutk::DEFAULT_MAC`].
+    pub mac: Option<String>,
+    /// The camera's socket (a real camera: port 32761); port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Which transport the camera answers.
+    pub transport: Transport,
+    /// The K10001 status.
+    pub auth_status: ChallengeStatus,
+    /// Video codec.
+    pub codec: crate::model::VideoCodec,
+    /// Frame size before any K10056.
+    pub resolution: FrameSize,
+    /// Frames per second.
+    pub fps: u32,
+    /// Whether the camera has a microphone.
+    pub audio: bool,
+    /// Probability of dropping each sent datagram.
+    pub loss: f64,
+    /// Seed for the loss and the camera's own random choices.
+    pub seed: u64,
+    /// Misbehaviours.
+    pub quirks: TutkQuirks,
+}
+
+impl Default for TutkSimOptions {
+    /// A TransCode camera with the made-up credentials on 127.0.0.1:32761,
+    /// status 3, H.264 640x360 at 10 fps with audio, no loss.
+    fn default() -> Self {
+        let d = TutkCameraConfig::default();
+        Self {
+            uid: None,
+            enr: None,
+            mac: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], TUTK_PORT)),
+            transport: d.transport,
+            auth_status: d.auth_status,
+            codec: d.codec,
+            resolution: d.resolution,
+            fps: d.fps,
+            audio: d.audio,
+            loss: 0.0,
+            seed: 0,
+            quirks: TutkQuirks::default(),
+        }
+    }
+}
+
+impl TutkSimOptions {
+    /// The camera configuration these options describe (`epoch`: the camera
+    /// clock at start, seconds since the Unix epoch). A UID that is not 1–20
+    /// printable ASCII characters, or an empty ENR or MAC, is refused.
+    pub fn camera_config(&self, epoch: u64) -> std::io::Result<TutkCameraConfig> {
+        let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+        let mut cfg = TutkCameraConfig::default();
+        if let Some(uid) = &self.uid {
+            if WireUid::new(uid).is_none() {
+                return Err(invalid(format!(
+                    "TUTK UID {uid:?}: 1 to 20 printable ASCII characters"
+                )));
+            }
+            cfg.uid = uid.clone();
+        }
+        if let Some(enr) = &self.enr {
+            if enr.is_empty() {
+                return Err(invalid("the ENR is empty".into()));
+            }
+            cfg.enr = Secret::new(enr.as_str());
+        }
+        if let Some(mac) = &self.mac {
+            if mac.is_empty() {
+                return Err(invalid("the MAC is empty".into()));
+            }
+            cfg.mac = mac.clone();
+        }
+        cfg.transport = self.transport;
+        cfg.auth_status = self.auth_status;
+        cfg.codec = self.codec;
+        cfg.resolution = self.resolution;
+        cfg.fps = self.fps.max(1);
+        cfg.audio = self.audio;
+        cfg.seed = self.seed;
+        cfg.epoch = epoch;
+        cfg.quirks = self.quirks.clone();
+        Ok(cfg)
+    }
+}
+
+/// A running simulated Wyze camera.
+pub struct SimTutkCamera {
+    addr: SocketAddr,
+    uid: String,
+    enr: Secret,
+    mac: String,
+    transport: Transport,
+    handle: TutkCameraHandle,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl SimCamera {
+    /// Binds `opts.listen` and starts a simulated Wyze camera there.
+    pub async fn spawn_tutk(opts: TutkSimOptions) -> std::io::Result<SimTutkCamera> {
+        let epoch = crate::io::clock::wall()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let cfg = opts.camera_config(epoch)?;
+        let socket = UdpSocket::bind(opts.listen).await?;
+        let addr = socket.local_addr()?;
+        let (uid, enr, mac, transport) = (
+            cfg.uid.clone(),
+            cfg.enr.clone(),
+            cfg.mac.clone(),
+            cfg.transport,
+        );
+        let camera = TutkCamera::new(cfg, crate::io::clock::now());
+        let handle = camera.handle();
+        let cancel = CancellationToken::new();
+        let device = Lossy::new(camera, opts.loss, opts.seed);
+        let c = cancel.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = run_device(device, vec![socket], c).await {
+                tracing::warn!(error = %e, "simulated TUTK camera stopped");
+            }
+        });
+        tracing::info!(%addr, %uid, %transport, "simulated Wyze (TUTK) camera running");
+        Ok(SimTutkCamera {
+            addr,
+            uid,
+            enr,
+            mac,
+            transport,
+            handle,
+            cancel,
+            task,
+        })
+    }
+}
+
+impl SimTutkCamera {
+    /// Same as [`SimCamera::spawn_tutk`].
+    pub async fn spawn_tutk(opts: TutkSimOptions) -> std::io::Result<Self> {
+        SimCamera::spawn_tutk(opts).await
+    }
+
+    /// The camera's socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The camera's UID.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// The transport it answers.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Test and status access to the camera.
+    pub fn handle(&self) -> &TutkCameraHandle {
+        &self.handle
+    }
+
+    /// `host` as the bridge takes it: the IP, with `:port` when not 32761.
+    fn host(&self) -> String {
+        if self.addr.port() == TUTK_PORT {
+            self.addr.ip().to_string()
+        } else {
+            self.addr.to_string()
+        }
+    }
+
+    /// A `[[cameras]]` entry for this camera.
+    pub fn camera_config(&self, id: &str) -> CameraConfig {
+        let mut c = CameraConfig::new(CameraKind::Tutk(crate::config::TutkCameraConfig {
+            host: self.host(),
+            uid: self.uid.clone(),
+            enr: self.enr.clone(),
+            mac: self.mac.clone(),
+        }));
+        c.id = id.to_owned();
+        c
+    }
+
+    /// The same entry as TOML: `protocol = "tutk"`, `host` (with the port
+    /// when it is not 32761), `uid`, `enr` and `mac`.
+    pub fn config_snippet(&self, id: &str) -> String {
+        format!(
+            "[[cameras]]\nid = {}\nprotocol = \"tutk\"\nhost = {}\nuid = {}\nenr = {}\nmac = {}\n\n",
+            toml_str(id),
+            toml_str(&self.host()),
+            toml_str(&self.uid),
+            toml_str(self.enr.expose()),
+            toml_str(&self.mac),
+        )
+    }
+
+    /// Stops the camera.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,5 +766,84 @@ mod tests {
         .camera_config(0)
         .is_err());
         assert_eq!(toml_str("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+
+    #[tokio::test]
+    async fn a_tutk_camera_answers_a_disco_over_real_udp_and_prints_a_loadable_entry() {
+        use crate::proto::tutk::auth::authkey;
+        use crate::proto::tutk::iotc::{Disco, Packet};
+        use crate::proto::tutk::transcode::TailPolicy;
+        let cam = SimCamera::spawn_tutk(TutkSimOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..TutkSimOptions::default()
+        })
+        .await
+        .unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let uid = WireUid::new(cam.uid()).unwrap();
+        let disco = Packet::Disco(Disco {
+            uid,
+            sid: [4; 8],
+            stage: 1,
+            authkey: authkey(
+                &Secret::new(crate::sim::tutk::DEFAULT_ENR),
+                crate::sim::tutk::DEFAULT_MAC,
+            ),
+        });
+        client
+            .send_to(&disco.encode(TailPolicy::default()), cam.addr())
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let (n, from) = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.recv_from(&mut buf),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(from, cam.addr());
+        assert!(matches!(
+            Packet::decode(&buf[..n], TailPolicy::default()),
+            Ok(Packet::DiscoReply(d)) if d.sid == [4; 8]
+        ));
+        assert_eq!(cam.handle().sessions(), 1);
+
+        let snippet = cam.config_snippet("wyze");
+        assert!(snippet.contains("protocol = \"tutk\""), "{snippet}");
+        assert!(
+            snippet.contains(&format!("host = \"{}\"", cam.addr())),
+            "{snippet}"
+        );
+        let config = crate::config::Config::from_toml(&snippet).unwrap();
+        assert_eq!(config.cameras[0].uid(), crate::sim::tutk::DEFAULT_UID);
+        assert_eq!(cam.camera_config("wyze").host(), cam.addr().to_string());
+        cam.stop().await;
+    }
+
+    #[test]
+    fn tutk_options_refuse_a_bad_uid_and_pass_the_settings_on() {
+        let cfg = TutkSimOptions {
+            uid: Some("ABCDEFGHIJKLMNOPQRST".into()),
+            enr: Some("e".repeat(32)),
+            transport: Transport::Cc51,
+            auth_status: ChallengeStatus::Enr32,
+            ..TutkSimOptions::default()
+        }
+        .camera_config(7)
+        .unwrap();
+        assert_eq!(
+            (cfg.uid.as_str(), cfg.transport, cfg.epoch),
+            ("ABCDEFGHIJKLMNOPQRST", Transport::Cc51, 7)
+        );
+        assert_eq!(cfg.auth_status, ChallengeStatus::Enr32);
+        for uid in ["", "ABCDEFGHIJKLMNOPQRSTU", "AB CD"] {
+            assert!(TutkSimOptions {
+                uid: Some(uid.into()),
+                ..TutkSimOptions::default()
+            }
+            .camera_config(0)
+            .is_err());
+        }
     }
 }

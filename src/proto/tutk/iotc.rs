@@ -262,6 +262,19 @@ impl Packet {
         p
     }
 
+    /// Like [`Packet::encode`], with `padding` zero bytes added to the body
+    /// (and counted in its size), as cameras send their keepalives longer
+    /// than the 24 bytes a client answers with (`wyze.md` §1.2). [`Packet::decode`]
+    /// reads the same packet back; the padding is not part of it.
+    pub fn encode_padded(&self, tail: TailPolicy, padding: usize) -> Vec<u8> {
+        let mut p = self.encode_plain();
+        p.resize(p.len() + padding, 0);
+        let body = u16::try_from(p.len() - HEADER_LEN).unwrap_or(u16::MAX);
+        p[4..6].copy_from_slice(&body.to_le_bytes());
+        obfuscate(&mut p, tail, true);
+        p
+    }
+
     /// Decodes a datagram from the wire. Trailing bytes after a fixed-size
     /// message are tolerated (cameras pad); a short one is an error.
     pub fn decode(wire: &[u8], tail: TailPolicy) -> Result<Self, WireError> {
@@ -505,6 +518,18 @@ mod tests {
                 assert_eq!(&Packet::decode(&wire, tail).unwrap(), p, "{tail:?}");
             }
         }
+    }
+
+    /// The camera's longer keepalive reads back as the same packet.
+    #[test]
+    fn a_padded_keepalive_decodes_like_a_plain_one() {
+        let k = Packet::Keepalive { echo: [7; 8] };
+        let wire = k.encode_padded(TailPolicy::default(), 16);
+        assert_eq!(wire.len(), 40);
+        assert_eq!(Packet::decode(&wire, TailPolicy::default()).unwrap(), k);
+        let mut plain = wire.clone();
+        obfuscate(&mut plain, TailPolicy::default(), false);
+        assert_eq!(u16::from_le_bytes([plain[4], plain[5]]), 24);
     }
 
     /// Data packets scramble only bytes 0..64; the DTLS record past that goes in clear.
