@@ -351,6 +351,15 @@ fn module_of(relative: &Path) -> Option<String> {
     })
 }
 
+/// The line of a trailing `#[cfg(test)]` followed by `mod tests {`, if any.
+fn test_module_line(source: &str) -> Option<usize> {
+    let lines: Vec<&str> = source.lines().collect();
+    lines
+        .windows(2)
+        .position(|w| w[0].trim() == "#[cfg(test)]" && w[1].trim_start().starts_with("mod tests"))
+        .map(|i| i + 1)
+}
+
 /// Every layering violation under `src_root`, one line each:
 /// `src/proto/demo/assembler.rs:280: proto → media (crate::media::jpeg::decode_bounded)`.
 fn violations(src_root: &Path) -> Vec<String> {
@@ -381,7 +390,19 @@ fn violations(src_root: &Path) -> Vec<String> {
                 continue;
             }
         };
+        // Unit-test code may use the simulators and the lossy link (test
+        // tooling, compiled into the library for exactly that, ARCHITECTURE
+        // "Camera simulators"): a `tests.rs` file, or a file's trailing
+        // `#[cfg(test)] mod tests { … }`. Every other rule holds there too.
+        let test_from = if relative.file_name().is_some_and(|f| f == "tests.rs") {
+            1
+        } else {
+            test_module_line(&source).unwrap_or(usize::MAX)
+        };
         for (line, target, snippet) in referenced_modules(&source) {
+            if line >= test_from && target == "sim" {
+                continue;
+            }
             if !rule.allows(&module, &target) {
                 out.push(format!("{shown}:{line}: {module} → {target} ({snippet})"));
             }
@@ -618,5 +639,29 @@ fn odd_input_does_not_panic() {
     assert_eq!(
         refs("é crate::ünïcode::x 'é'"),
         [r(1, "ünïcode", "crate::ünïcode::x")]
+    );
+}
+
+#[test]
+fn unit_test_code_may_use_the_simulators_and_nothing_else_new() {
+    let source = "use crate::model::A;\nfn f() {}\n\n#[cfg(test)]\nmod tests {\n    use crate::sim::netem::Netem;\n    use crate::publisher::X;\n}\n";
+    assert_eq!(test_module_line(source), Some(4));
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("proto");
+    std::fs::create_dir_all(&proto).unwrap();
+    std::fs::write(proto.join("a.rs"), source).unwrap();
+    std::fs::write(proto.join("tests.rs"), "use crate::sim::pattern;\n").unwrap();
+    std::fs::write(proto.join("b.rs"), "use crate::sim::pattern;\n").unwrap();
+    let found = violations(dir.path());
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|v| v.contains("a.rs:7: proto → publisher")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|v| v.contains("b.rs:1: proto → sim")),
+        "{found:?}"
     );
 }

@@ -415,6 +415,19 @@ impl TutkSession {
                 DtlsEvent::Closed(c) if self.state != State::Closed => {
                     let reason = if c.is_auth_failure() {
                         CloseReason::AuthRejected(format!("{c} — check the camera's ENR"))
+                    } else if matches!(
+                        c,
+                        super::dtls::DtlsClose::HandshakeTimeout {
+                            awaiting: "server Finished",
+                            ..
+                        }
+                    ) {
+                        // Our Finished (sent, and resent) never got an answer: a
+                        // camera with another PSK cannot decrypt it and drops it
+                        // silently, as DTLS requires. That is how a wrong ENR shows.
+                        CloseReason::AuthRejected(format!(
+                            "{c}: the camera never accepted our Finished (wrong ENR?)"
+                        ))
                     } else if matches!(c, super::dtls::DtlsClose::PeerClosed) {
                         CloseReason::PeerClosed
                     } else {
@@ -804,6 +817,7 @@ impl TutkSession {
                         data,
                     })));
             }
+            AvEvent::VideoLost { .. } if self.state != State::Streaming => {}
             AvEvent::VideoLost { frames } => {
                 tracing::debug!(frames, "video lost; dropping to the next keyframe");
                 self.out.emit(SessionEvent::Media(MediaFrame::VideoLost));
@@ -812,6 +826,9 @@ impl TutkSession {
             AvEvent::Audio { info, data } => {
                 self.stats.audio_packets += 1;
                 self.stats.audio_bytes += data.len() as u64;
+                if self.state != State::Streaming {
+                    return; // counted; events start with the first picture
+                }
                 let codec = match info.codec {
                     frame::codec::PCMU => AudioCodec::Mulaw,
                     frame::codec::PCMA => AudioCodec::Alaw,
@@ -978,7 +995,11 @@ impl Session for TutkSession {
                 tracing::debug!(channel, "data on a channel we do not use yet");
             }
         }
-        if self.state != State::Closed {
+        if self.state == State::AwaitDtls {
+            // The DTLS handshake has its own deadline, which tells a wrong
+            // ENR from a silent camera; the silence timer would hide that.
+            self.timers.stop(Timer::Silence);
+        } else if self.state != State::Closed {
             self.timers.set(Timer::Silence, now + self.cfg.silence);
             if self.link.transport().is_some() && self.state == State::AwaitLink {
                 // Confirming: resend every second instead of every 100 ms.
