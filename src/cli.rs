@@ -820,6 +820,11 @@ pub async fn demo(
         ..PpppSimOptions::default()
     })
     .await?;
+    let wyze = SimCamera::spawn_tutk(crate::sim::runner::TutkSimOptions {
+        listen: free,
+        ..crate::sim::runner::TutkSimOptions::default()
+    })
+    .await?;
     let mut cfg = Config::default();
     cfg.mqtt.url = "embedded".into();
     cfg.mqtt.client_id = "cam2mqtt-demo".into();
@@ -845,6 +850,9 @@ pub async fn demo(
         }
         cfg.cameras.push(cam);
     }
+    let mut cam = wyze.camera_config("demo_wyze");
+    cam.name = "Demo Wyze camera".into();
+    cfg.cameras.push(cam);
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
     let sources = crate::discovery::configured::sources(&cfg, None).await?;
     let opts = crate::app::RunOptions {
@@ -868,6 +876,11 @@ pub async fn demo(
         binary.uid(),
         binary.search_addr()
     );
+    println!(
+        "                          demo_wyze ({}, Wyze over TUTK/IOTC on {})",
+        wyze.uid(),
+        wyze.addr()
+    );
     let [text, snapshots] = watch_lines(ip, port);
     println!("  watch states, events:   {text}");
     println!("  watch snapshots:        {snapshots}");
@@ -881,6 +894,7 @@ pub async fn demo(
     sim.stop().await;
     json.stop().await;
     binary.stop().await;
+    wyze.stop().await;
     result
 }
 

@@ -74,6 +74,24 @@ async fn demo_serves_snapshots_on_its_embedded_broker_within_10_seconds() {
             .output()
             .expect("run mosquitto_sub");
         image::load_from_memory(&snap.stdout).expect("the demo's snapshot is a JPEG");
+        // The simulated Wyze camera's snapshot is decoded from H.264.
+        let wyze = Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-t",
+                "cam2mqtt/demo_wyze/snapshot",
+                "-C",
+                "1",
+                "-W",
+                "5",
+                "-N",
+            ])
+            .output()
+            .expect("run mosquitto_sub");
+        image::load_from_memory(&wyze.stdout).expect("the Wyze camera's snapshot is a JPEG");
     } else {
         let rec = support::Recorder::connect(port, &["cam2mqtt/#"]).await;
         let msgs = rec
