@@ -436,6 +436,7 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
             configured: vec![spec],
             demo_probe: DemoProbe::default(),
             pppp: None,
+            wyze: None,
         },
         factory,
         Duration::from_secs(3),
