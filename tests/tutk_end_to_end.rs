@@ -125,3 +125,61 @@ async fn a_wyze_camera_from_the_cloud_list_publishes_snapshots_and_answers_comma
         .iter()
         .any(|c| c.payload == [1]));
 }
+
+/// No Wyze secret (account password, API key, TOTP secret, the cloud's
+/// tokens, the camera's ENR) appears in the bridge's debug log or in any MQTT
+/// message, while a 2FA account's camera streams and takes a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_wyze_secret_in_logs_state_or_events() {
+    const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    let broker = Mosquitto::start();
+    let sim = SimCamera::spawn_tutk(TutkSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 7], 0)),
+        ..TutkSimOptions::default()
+    })
+    .await
+    .expect("simulated Wyze camera");
+    let d = cam2mqtt::sim::tutk::TutkCameraConfig::default();
+    let account = Account::example().with_totp(TOTP);
+    let secrets = [
+        account.password.clone(),
+        account.api_key.clone(),
+        TOTP.to_string(),
+        d.enr.expose().to_string(),
+        "mock-access-".to_string(),
+        "mock-refresh-".to_string(),
+    ];
+    let cloud = MockWyze::start(account);
+    cloud.set_cameras(vec![camera(
+        "Garage",
+        "WYZE_CAKP2JFUS",
+        &d.mac,
+        sim.uid(),
+        &sim.addr().to_string(),
+        d.enr.expose(),
+    )]);
+    let cfg = bridge_config(&broker.url(), &cloud.account().toml(&cloud));
+    let bridge = Bridge::run(&cfg, "debug");
+    let cam = CameraId::derive(sim.uid()).as_str().to_string();
+    let rec = Recorder::connect(broker.port, &["#"]).await;
+    rec.wait_for("a snapshot", T, |m| {
+        m.iter()
+            .any(|x| x.topic == format!("cam2mqtt/{cam}/snapshot"))
+    })
+    .await;
+    rec.publish(&format!("cam2mqtt/{cam}/set/night_vision"), "auto")
+        .await;
+    rec.wait_for("the event", T, |m| !events(m, &cam).is_empty())
+        .await;
+    let log = bridge.log_text();
+    assert!(log.contains("DTLS up"), "the debug log covers the session");
+    for s in &secrets {
+        assert!(!log.contains(s.as_str()), "the log leaks {s}");
+        for m in rec.all() {
+            if m.topic.ends_with("/snapshot") {
+                continue;
+            }
+            assert!(!m.text().contains(s.as_str()), "{} leaks {s}", m.topic);
+        }
+    }
+}
