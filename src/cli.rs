@@ -834,6 +834,7 @@ pub async fn demo(
     // cameras are on loopback, so nothing is broadcast to the LAN.
     cfg.discovery.interval_s = 10;
     cfg.discovery.pppp_broadcast = false;
+    cfg.discovery.tutk_broadcast = false;
     let mut cam = sim.camera_config();
     cam.id = "demo_a9".into();
     cam.name = "Demo A9 camera".into();

@@ -175,17 +175,24 @@ pub struct DiscoveryConfig {
     pub interval_s: u32,
     /// PPPP LAN search (UDP 32108, plaintext and every known key).
     pub pppp_lan_search: bool,
-    /// TUTK LAN search (used once Wyze lands).
+    /// TUTK LAN search: a Wyze camera without a fixed `host` (named by UID
+    /// in `[[cameras]]`, or one whose cloud-listed address stopped answering)
+    /// is looked for with Disco packets to the broadcast address and to each
+    /// `unicast_hosts` entry on UDP 32761.
     pub tutk_lan_search: bool,
     /// Hosts to treat as A9 cameras in demo mode (ports 8080/8070/8090).
     /// Empty by default: a camera in demo mode is always 192.168.4.153 on its
     /// own access point, so add that address once the bridge joins that network.
     pub demo_mode_hosts: Vec<String>,
     /// Hosts to search by unicast besides broadcast (`host` or `host:port`;
-    /// for VLANs, where broadcasts do not reach the cameras).
+    /// for VLANs, where broadcasts do not reach the cameras). Without a port
+    /// the PPPP search goes to 32108 and the TUTK search to 32761; a port
+    /// given is used by both.
     pub unicast_hosts: Vec<String>,
     /// Whether the PPPP search also goes to the broadcast address.
     pub pppp_broadcast: bool,
+    /// Whether the TUTK search also goes to the broadcast address.
+    pub tutk_broadcast: bool,
 }
 
 impl Default for DiscoveryConfig {
@@ -197,6 +204,7 @@ impl Default for DiscoveryConfig {
             demo_mode_hosts: Vec::new(),
             unicast_hosts: Vec::new(),
             pppp_broadcast: true,
+            tutk_broadcast: true,
         }
     }
 }

@@ -437,6 +437,7 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
             demo_probe: DemoProbe::default(),
             pppp: None,
             wyze: None,
+            tutk_lan: Default::default(),
         },
         factory,
         Duration::from_secs(3),

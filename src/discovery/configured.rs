@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::demo_probe::DemoProbe;
 use super::pppp_lan::{ConfiguredPppp, PpppLan};
+use super::tutk_lan::TutkLan;
 use super::wyze_cloud::WyzeCloud;
 use super::{CameraSpec, Sources};
 use sha2::{Digest, Sha256};
@@ -83,21 +84,39 @@ pub async fn demo_spec(
 }
 
 /// Builds a static TUTK (Wyze) camera's spec: `host` is `ip` or `ip:port`
-/// (default port 32761).
+/// (default port 32761). Without a host the camera is looked for by UID at
+/// `search` (the TUTK LAN search targets), which must then not be empty.
 pub async fn tutk_spec(
     cam: &CameraConfig,
     t: &TutkCameraConfig,
     default_interval: u32,
     key: &str,
-) -> Result<CameraSpec, ConfigError> {
-    let (host, port) = split_host_port(&t.host).map_err(|message| ConfigError {
-        file: None,
-        key: key.to_string(),
-        message,
-    })?;
-    let peer = resolve(host, port.unwrap_or(TUTK_PORT), key).await?;
+    search: &[SocketAddr],
+) -> Result<(CameraSpec, TutkConfig), ConfigError> {
+    let (peer, search) = if t.host.is_empty() {
+        let Some(first) = search.first() else {
+            return Err(ConfigError {
+                file: None,
+                key: key.to_string(),
+                message: "a tutk camera without `host` needs the TUTK LAN search \
+                          (discovery.tutk_lan_search with tutk_broadcast or unicast_hosts)"
+                    .into(),
+            });
+        };
+        (*first, search.to_vec())
+    } else {
+        let (host, port) = split_host_port(&t.host).map_err(|message| ConfigError {
+            file: None,
+            key: key.to_string(),
+            message,
+        })?;
+        (
+            resolve(host, port.unwrap_or(TUTK_PORT), key).await?,
+            Vec::new(),
+        )
+    };
     let id = cam.effective_id();
-    Ok(tutk_camera_spec(TutkParams {
+    Ok(tutk_camera_parts(TutkParams {
         name: if cam.name.is_empty() {
             id.to_string()
         } else {
@@ -106,6 +125,7 @@ pub async fn tutk_spec(
         id,
         uid: t.uid.clone(),
         peer,
+        search,
         enr: t.enr.clone(),
         mac: t.mac.clone(),
         model: None,
@@ -124,8 +144,13 @@ pub struct TutkParams {
     pub name: String,
     /// TUTK UID.
     pub uid: String,
-    /// Where it listens.
+    /// Where it listens (or, for a camera known only by UID, the first
+    /// search target).
     pub peer: SocketAddr,
+    /// Where to look for it when `peer` does not answer: the TUTK LAN search
+    /// targets. Empty: `peer` is fixed (a configured `host`). A camera with
+    /// no fixed host has `peer` among these and no known address.
+    pub search: Vec<SocketAddr>,
     /// Its ENR.
     pub enr: Secret,
     /// Its MAC.
@@ -144,7 +169,16 @@ pub struct TutkParams {
 /// locally: snapshots, resolution, night vision, the status light (as
 /// `light`) and the signal sensor.
 pub fn tutk_camera_spec(p: TutkParams) -> CameraSpec {
+    tutk_camera_parts(p).0
+}
+
+/// A TUTK camera's spec and its session settings (which share the memory
+/// of where the camera answered last).
+pub fn tutk_camera_parts(p: TutkParams) -> (CameraSpec, TutkConfig) {
     let mut session = TutkConfig::new(&p.uid, p.enr.clone(), &p.mac, p.peer);
+    session.search = p.search.clone();
+    // Known only by UID: the peer is just the first place to look.
+    let last_known = (!p.search.contains(&p.peer)).then_some(p.peer);
     session.model = p.model.clone();
     session.parent = p.parent.clone();
     // The fingerprint restarts the session when the address or a key
@@ -160,7 +194,7 @@ pub fn tutk_camera_spec(p: TutkParams) -> CameraSpec {
         .as_ref()
         .map(|(e, m)| format!(" parent:{m}:{}", digest(e)))
         .unwrap_or_default();
-    CameraSpec {
+    let spec = CameraSpec {
         info: CameraInfo {
             uid: p.uid.clone(),
             id: p.id,
@@ -168,7 +202,7 @@ pub fn tutk_camera_spec(p: TutkParams) -> CameraSpec {
             protocol: Protocol::Tutk,
             reach: Reach::Uid {
                 uid: p.uid.clone(),
-                last_known: Some(p.peer),
+                last_known,
             },
             model: p.model.clone().unwrap_or_else(|| "Wyze camera".into()),
             firmware: p.firmware,
@@ -189,14 +223,15 @@ pub fn tutk_camera_spec(p: TutkParams) -> CameraSpec {
         snapshot_interval_s: p.snapshot_interval_s,
         fingerprint: format!(
             "tutk {} {} {} {} enr:{}{parent}",
-            p.peer,
+            last_known.map_or_else(|| "search".to_string(), |a| a.to_string()),
             p.uid,
             p.mac,
             p.model.as_deref().unwrap_or("-"),
             digest(&p.enr)
         ),
-        session: Arc::new(session),
-    }
+        session: Arc::new(session.clone()),
+    };
+    (spec, session)
 }
 
 /// Splits `host`, `host:port` or `[v6]:port` (a bare IPv6 address has several
@@ -251,6 +286,24 @@ async fn resolve_entry(
     resolve(host, port.unwrap_or(default_port), key).await
 }
 
+/// Where the TUTK LAN search sends its Discos (`discovery.tutk_lan_search`):
+/// the broadcast address (unless `tutk_broadcast = false`) and each
+/// `unicast_hosts` entry, on UDP 32761 unless the entry names a port.
+pub async fn tutk_search_targets(cfg: &Config) -> Result<Vec<SocketAddr>, ConfigError> {
+    let mut targets = Vec::new();
+    if !cfg.discovery.tutk_lan_search {
+        return Ok(targets);
+    }
+    if cfg.discovery.tutk_broadcast {
+        targets.push(SocketAddr::from(([255, 255, 255, 255], TUTK_PORT)));
+    }
+    for (i, entry) in cfg.discovery.unicast_hosts.iter().enumerate() {
+        let key = format!("discovery.unicast_hosts[{i}]");
+        targets.push(resolve_entry(entry, TUTK_PORT, &key).await?);
+    }
+    Ok(targets)
+}
+
 /// The sources a config names: its static cameras (resolved now), its
 /// demo-mode hosts to probe and the PPPP LAN search; `state_dir` keeps what
 /// the PPPP search learnt. Errors name the config key.
@@ -260,6 +313,8 @@ pub async fn sources(
 ) -> Result<Sources, ConfigError> {
     let mut configured = Vec::new();
     let mut pppp = Vec::new();
+    let tutk_search = tutk_search_targets(cfg).await?;
+    let mut tutk_by_uid = Vec::new();
     for (i, cam) in cfg.cameras.iter().enumerate() {
         if !cam.enabled {
             continue;
@@ -291,18 +346,20 @@ pub async fn sources(
                     uid: p.uid.parse().ok(),
                 });
             }
-            CameraKind::Tutk(t) if t.host.is_empty() => {
-                tracing::warn!(camera = %cam.effective_id(), "a tutk camera without `host` is skipped; give its address, or set up [wyze] so the account's camera list provides it");
-            }
-            CameraKind::Tutk(t) => configured.push(
-                tutk_spec(
+            CameraKind::Tutk(t) => {
+                let (spec, session) = tutk_spec(
                     cam,
                     t,
                     cfg.snapshots.interval_s,
                     &format!("cameras[{i}].host"),
+                    &tutk_search,
                 )
-                .await?,
-            ),
+                .await?;
+                if t.host.is_empty() {
+                    tutk_by_uid.push((spec.info.id.clone(), session));
+                }
+                configured.push(spec);
+            }
         }
     }
     let mut probe = Vec::new();
@@ -357,13 +414,18 @@ pub async fn sources(
                     key: "wyze".into(),
                     message: e.to_string(),
                 })?;
-            Some(WyzeCloud::new(client, cfg.snapshots.interval_s))
+            Some(WyzeCloud::new(
+                client,
+                cfg.snapshots.interval_s,
+                tutk_search.clone(),
+            ))
         };
     Ok(Sources {
         configured,
         demo_probe: DemoProbe::new(probe),
         pppp,
         wyze,
+        tutk_lan: TutkLan::new(tutk_by_uid),
     })
 }
 

@@ -4,9 +4,10 @@
 //! or credentials changed, `Lost` when an authoritative source (the config, a
 //! cloud device list) no longer lists it.
 //!
-//! Sources today: the configured cameras ([`configured`]) and the demo-mode
-//! probe ([`demo_probe`], `discovery.demo_mode_hosts`). PPPP LAN search and the
-//! Wyze cloud list join as further sources. Every source runs at start, every
+//! Sources: the configured cameras ([`configured`]), the demo-mode probe
+//! ([`demo_probe`], `discovery.demo_mode_hosts`), the PPPP LAN search
+//! ([`pppp_lan`]), the Wyze account's camera list ([`wyze_cloud`]) and the
+//! TUTK LAN search for Wyze cameras known by UID ([`tutk_lan`]). Every source runs at start, every
 //! `discovery.interval_s` and on `bridge/set/discover`; `cam2mqtt discover`
 //! runs them once and prints what they found.
 //!
@@ -17,6 +18,7 @@
 pub mod configured;
 pub mod demo_probe;
 pub mod pppp_lan;
+pub mod tutk_lan;
 pub mod wyze_cloud;
 
 use std::collections::{HashMap, HashSet};
@@ -140,6 +142,8 @@ pub struct Sources {
     pub pppp: Option<pppp_lan::PpppLan>,
     /// The Wyze account's camera list, when `[wyze]` names an account.
     pub wyze: Option<wyze_cloud::WyzeCloud>,
+    /// The TUTK LAN search for configured Wyze cameras without a host.
+    pub tutk_lan: tutk_lan::TutkLan,
 }
 
 impl Sources {
@@ -160,6 +164,15 @@ impl Sources {
                 notes: Vec::new(),
             })
             .collect();
+        if !self.tutk_lan.is_empty() {
+            let mut specs: Vec<CameraSpec> = found.iter().map(|d| d.spec.clone()).collect();
+            self.tutk_lan
+                .refine(factory, timeout, skip, &mut specs)
+                .await;
+            for (d, s) in found.iter_mut().zip(specs) {
+                d.spec = s;
+            }
+        }
         let configured: HashSet<&CameraId> = self.configured.iter().map(|s| &s.info.id).collect();
         let mut skip = skip.clone();
         skip.extend(configured.iter().map(|id| (*id).clone()));

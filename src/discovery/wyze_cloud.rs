@@ -8,6 +8,7 @@
 //! streaming; such a scan is reported as `wyze_cache` and counts as listing
 //! them (a cloud outage never removes a camera).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::configured::{tutk_camera_spec, TutkParams};
@@ -26,6 +27,7 @@ pub const SOURCE_CACHE: &str = "wyze_cache";
 pub struct WyzeCloud {
     client: Arc<WyzeClient>,
     snapshot_interval_s: u32,
+    search: Vec<SocketAddr>,
 }
 
 impl std::fmt::Debug for WyzeCloud {
@@ -35,11 +37,14 @@ impl std::fmt::Debug for WyzeCloud {
 }
 
 impl WyzeCloud {
-    /// A source around `client`; cameras get `snapshot_interval_s`.
-    pub fn new(client: WyzeClient, snapshot_interval_s: u32) -> Self {
+    /// A source around `client`; cameras get `snapshot_interval_s`, and are
+    /// looked for at `search` (the TUTK LAN search targets) when the address
+    /// the cloud lists does not answer.
+    pub fn new(client: WyzeClient, snapshot_interval_s: u32, search: Vec<SocketAddr>) -> Self {
         Self {
             client: Arc::new(client),
             snapshot_interval_s,
+            search,
         }
     }
 
@@ -68,15 +73,21 @@ impl WyzeCloud {
             } else {
                 format!("{}:{}", t.host, crate::proto::tutk::iotc::DEFAULT_PORT)
             };
-            let Ok(peer) = host.parse() else {
-                tracing::debug!(model = %t.model, "Wyze camera without a usable LAN address; skipped");
-                continue;
+            let peer = match (host.parse(), self.search.first()) {
+                (Ok(peer), _) => peer,
+                // No address in the list: look for it by UID.
+                (Err(_), Some(first)) => *first,
+                (Err(_), None) => {
+                    tracing::debug!(model = %t.model, "Wyze camera without a usable LAN address (and the TUTK LAN search is off); skipped");
+                    continue;
+                }
             };
             let params = TutkParams {
                 id: CameraId::derive(&t.uid),
                 name: t.name.clone(),
                 uid: t.uid.clone(),
                 peer,
+                search: self.search.clone(),
                 enr: t.enr.clone(),
                 mac: t.mac.clone(),
                 model: Some(t.model.clone()).filter(|m| !m.is_empty()),

@@ -7,6 +7,15 @@
 //! Sans-IO and without timers of its own: the session calls
 //! [`Link::connect_tick`] on its resend timer and feeds every datagram to
 //! [`Link::handle`].
+//!
+//! **Finding a camera by UID.** With [`Link::set_search`], the stage-1 Disco
+//! (and the CC51 hello) also go, once a second, to search targets: the
+//! broadcast address and the `discovery.unicast_hosts` on UDP 32761 (the
+//! reference's connection flow sends stage 1 as a broadcast). While
+//! discovering, an answer from any address is taken when it proves it is the
+//! camera: the TransCode answer names our UID, a CC51 answer
+//! carries an HMAC keyed with the UID and AuthKey. The link then talks to
+//! wherever that answer came from.
 
 use std::net::SocketAddr;
 
@@ -105,9 +114,19 @@ pub struct Link {
     seq: u16,
     /// Our CC51 keepalive counter.
     keepalive: u32,
-    /// Datagrams to send.
-    out: Vec<Vec<u8>>,
+    /// Where else the Discos go while discovering.
+    search: Vec<SocketAddr>,
+    /// Connect ticks so far (the search targets get every
+    /// [`SEARCH_EVERY_TICKS`]th one).
+    ticks: u32,
+    /// Datagrams to send, with their destination.
+    out: Vec<(SocketAddr, Vec<u8>)>,
 }
+
+/// The search targets get one Disco of each transport every this many
+/// connect ticks (every second at the session's 100 ms discovery pace), so a
+/// camera that is away costs the LAN one broadcast a second, not ten.
+pub const SEARCH_EVERY_TICKS: u32 = 10;
 
 impl Link {
     /// A link to `peer` for the camera `uid` with its AuthKey; `sid` is the
@@ -133,8 +152,23 @@ impl Link {
             ticket: 0,
             seq: 0,
             keepalive: 0,
+            search: Vec::new(),
+            ticks: 0,
             out: Vec::new(),
         }
+    }
+
+    /// Also sends the Discos to `targets` while discovering (see the module
+    /// docs), and takes an authentic answer from any of them.
+    pub fn set_search(&mut self, mut targets: Vec<SocketAddr>) {
+        targets.retain(|t| *t != self.peer);
+        targets.sort_unstable();
+        targets.dedup();
+        self.search = targets;
+    }
+
+    fn push(&mut self, wire: Vec<u8>) {
+        self.out.push((self.peer, wire));
     }
 
     /// The camera's address (it may change when the camera answers from another port).
@@ -152,8 +186,9 @@ impl Link {
         self.phase == Phase::Up
     }
 
-    /// Next datagram to send to [`Link::peer`].
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    /// Next datagram to send, with its destination ([`Link::peer`], or a
+    /// search target while discovering).
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
         if self.out.is_empty() {
             None
         } else {
@@ -166,6 +201,7 @@ impl Link {
     pub fn connect_tick(&mut self) {
         match self.phase {
             Phase::Discovering => {
+                let mut hellos = Vec::new();
                 if self.policy.allows(Transport::TransCode) {
                     let d = Packet::Disco(Disco {
                         uid: self.uid,
@@ -173,14 +209,30 @@ impl Link {
                         stage: 1,
                         authkey: self.authkey,
                     });
-                    self.out.push(d.encode(self.tail));
+                    hellos.push(d.encode(self.tail));
                 }
                 if self.policy.allows(Transport::Cc51) {
-                    self.out.push(self.cc51_disco(0));
+                    hellos.push(self.cc51_disco(0));
+                }
+                let search = self.ticks.is_multiple_of(SEARCH_EVERY_TICKS);
+                self.ticks = self.ticks.wrapping_add(1);
+                for wire in hellos {
+                    if search {
+                        for t in &self.search {
+                            self.out.push((*t, wire.clone()));
+                        }
+                    }
+                    self.out.push((self.peer, wire));
                 }
             }
-            Phase::TransCodeSession => self.out.push(self.session_request()),
-            Phase::Cc51Confirm => self.out.push(self.cc51_disco(2)),
+            Phase::TransCodeSession => {
+                let r = self.session_request();
+                self.push(r);
+            }
+            Phase::Cc51Confirm => {
+                let d = self.cc51_disco(2);
+                self.push(d);
+            }
             Phase::Up => {}
         }
     }
@@ -236,7 +288,11 @@ impl Link {
 
     /// Feeds a datagram from `from`.
     pub fn handle(&mut self, from: SocketAddr, p: &[u8]) -> Inbound {
-        if from.ip() != self.peer.ip() {
+        // While searching, an answer may come from anywhere; the Disco
+        // handlers below take only an authentic one (our UID and sid, or a
+        // valid CC51 tag). Afterwards only the camera's address counts.
+        let searching = self.phase == Phase::Discovering && !self.search.is_empty();
+        if from.ip() != self.peer.ip() && !searching {
             return Inbound::Foreign(None);
         }
         if cc51::is_cc51(p) {
@@ -272,8 +328,9 @@ impl Link {
                     stage: 2,
                     authkey: [0; 8],
                 });
-                self.out.push(stage2.encode(self.tail));
-                self.out.push(self.session_request());
+                let (stage2, session) = (stage2.encode(self.tail), self.session_request());
+                self.push(stage2);
+                self.push(session);
                 Inbound::Step
             }
             (Phase::TransCodeSession, Packet::DiscoReply(d)) if d.uid == self.uid => Inbound::Step,
@@ -293,8 +350,8 @@ impl Link {
                 }
             }
             (Phase::Up | Phase::TransCodeSession, Packet::Keepalive { echo }) => {
-                self.out
-                    .push(Packet::KeepaliveReply { echo }.encode(self.tail));
+                let wire = Packet::KeepaliveReply { echo }.encode(self.tail);
+                self.push(wire);
                 Inbound::Keepalive
             }
             _ => Inbound::Foreign(None),
@@ -317,7 +374,8 @@ impl Link {
                 self.ticket = ticket;
                 self.sid = sid;
                 self.phase = Phase::Cc51Confirm;
-                self.out.push(self.cc51_disco(2));
+                let d = self.cc51_disco(2);
+                self.push(d);
                 Inbound::Step
             }
             (
@@ -348,7 +406,8 @@ impl Link {
                     counter: self.keepalive,
                     sid: self.sid,
                 };
-                self.out.push(reply.encode(&self.key));
+                let wire = reply.encode(&self.key);
+                self.push(wire);
                 Inbound::Keepalive
             }
             _ => Inbound::Foreign(None),
@@ -375,7 +434,7 @@ mod tests {
     }
 
     fn drain(l: &mut Link) -> Vec<Vec<u8>> {
-        std::iter::from_fn(|| l.poll_transmit()).collect()
+        std::iter::from_fn(|| l.poll_transmit().map(|(_, w)| w)).collect()
     }
 
     #[test]
@@ -495,5 +554,79 @@ mod tests {
         })
         .encode(TailPolicy::default());
         assert_eq!(l.handle(cam, &wrong_uid), Inbound::Foreign(None));
+    }
+
+    #[test]
+    fn searching_sends_discos_to_the_targets_once_a_second_and_takes_an_authentic_answer_from_anywhere(
+    ) {
+        let mut l = link(TransportPolicy::Race);
+        let bcast: SocketAddr = "255.255.255.255:32761".parse().unwrap();
+        let vlan: SocketAddr = "10.9.0.7:32761".parse().unwrap();
+        l.set_search(vec![bcast, vlan, bcast, l.peer()]);
+        l.connect_tick();
+        let first: Vec<SocketAddr> =
+            std::iter::from_fn(|| l.poll_transmit().map(|(d, _)| d)).collect();
+        // Each transport's hello to both targets (deduplicated, the peer not
+        // twice) and to the peer.
+        assert_eq!(first.len(), 6, "{first:?}");
+        assert_eq!(first.iter().filter(|d| **d == bcast).count(), 2);
+        for _ in 1..SEARCH_EVERY_TICKS {
+            l.connect_tick();
+            let rest: Vec<SocketAddr> =
+                std::iter::from_fn(|| l.poll_transmit().map(|(d, _)| d)).collect();
+            assert_eq!(
+                rest,
+                vec![l.peer(), l.peer()],
+                "between searches only the peer"
+            );
+        }
+        l.connect_tick();
+        assert_eq!(std::iter::from_fn(|| l.poll_transmit()).count(), 6);
+
+        // A forged CC51 answer (wrong key) from elsewhere is foreign; garbage too.
+        let cam: SocketAddr = "10.9.0.7:40001".parse().unwrap();
+        let forged = cc51::Packet::Disco {
+            seq: 1,
+            direction: 0,
+            ticket: 7,
+            sid: [3; 8],
+        }
+        .encode(&Cc51Key::new(&l.uid.0, b"WRONGKEY"));
+        assert!(matches!(l.handle(cam, &forged), Inbound::Foreign(_)));
+        assert!(matches!(l.handle(cam, &[0x04, 0x02]), Inbound::Foreign(_)));
+        // The camera's own answer, from an address we never named: taken.
+        let reply = Packet::DiscoReply(Disco {
+            uid: l.uid,
+            sid: l.sid,
+            stage: 1,
+            authkey: [0; 8],
+        })
+        .encode(TailPolicy::default());
+        assert_eq!(l.handle(cam, &reply), Inbound::Step);
+        assert_eq!(l.peer(), cam);
+        let out: Vec<SocketAddr> =
+            std::iter::from_fn(|| l.poll_transmit().map(|(d, _)| d)).collect();
+        assert_eq!(
+            out,
+            vec![cam, cam],
+            "stage 2 and the session request go to the camera"
+        );
+        // From now on only the camera's address counts.
+        let elsewhere: SocketAddr = "10.9.0.8:32761".parse().unwrap();
+        assert_eq!(l.handle(elsewhere, &reply), Inbound::Foreign(None));
+    }
+
+    #[test]
+    fn without_search_targets_only_the_peer_is_heard() {
+        let mut l = link(TransportPolicy::Race);
+        let reply = Packet::DiscoReply(Disco {
+            uid: l.uid,
+            sid: l.sid,
+            stage: 1,
+            authkey: [0; 8],
+        })
+        .encode(TailPolicy::default());
+        let other: SocketAddr = "127.0.0.9:32761".parse().unwrap();
+        assert_eq!(l.handle(other, &reply), Inbound::Foreign(None));
     }
 }

@@ -94,6 +94,9 @@ pub struct Memory {
     pub resolution: Option<FrameSize>,
     /// The model the camera reported (K10003), when the config named none.
     pub model: Option<String>,
+    /// Where a camera found by search answered last: the next session
+    /// starts there (DHCP may still move it; the search goes on beside).
+    pub address: Option<SocketAddr>,
 }
 
 /// A TUTK camera's settings: the [`SessionFactory`] of its sessions.
@@ -108,8 +111,13 @@ pub struct TutkConfig {
     /// For a camera behind a base station: the parent's ENR and MAC, used for
     /// the AuthKey and appended to the ENR for K-auth (`wyze.md` §3).
     pub parent: Option<(Secret, String)>,
-    /// Where the camera listens.
+    /// Where the camera listens (for a camera known only by UID: a guess,
+    /// the broadcast address, with [`TutkConfig::search`] set).
     pub peer: SocketAddr,
+    /// Where else the stage-1 Disco goes while connecting, once a second
+    /// (the broadcast address and `discovery.unicast_hosts`, port 32761);
+    /// empty for a camera at a fixed `host`. See [`super::link`].
+    pub search: Vec<SocketAddr>,
     /// Model from the cloud list (`HL_CAM4`, …), if known.
     pub model: Option<String>,
     /// TransCode tail permutation.
@@ -135,6 +143,7 @@ impl TutkConfig {
             mac: mac.to_string(),
             parent: None,
             peer,
+            search: Vec::new(),
             model: None,
             tail: TailPolicy::default(),
             transport: TransportPolicy::default(),
@@ -142,6 +151,39 @@ impl TutkConfig {
             suites: CipherSuite::ALL.to_vec(),
             silence: Duration::from_secs(5),
             memory: Arc::default(),
+        }
+    }
+
+    /// The IOTC link a session (or a LAN probe) starts with: to where the
+    /// camera answered last when it is looked for by UID, else to `peer`;
+    /// searching `search` too when that is set.
+    pub fn link(&self, sid: [u8; 8], policy: TransportPolicy) -> Link {
+        let wire_uid = WireUid::new(&self.uid).unwrap_or(WireUid([0; 20]));
+        // A camera behind a base station: the parent's keys make the AuthKey.
+        let (enr, mac) = self
+            .parent
+            .as_ref()
+            .map_or((&self.enr, &self.mac), |(e, m)| (e, m));
+        let authkey = auth::authkey(enr, mac);
+        let remembered = self.memory.lock().ok().and_then(|m| m.address);
+        let peer = match remembered {
+            Some(a) if !self.search.is_empty() => a,
+            _ => self.peer,
+        };
+        let mut link = Link::new(wire_uid, authkey, sid, peer, self.tail, policy);
+        if !self.search.is_empty() {
+            let mut targets = self.search.clone();
+            targets.push(self.peer);
+            link.set_search(targets);
+        }
+        link
+    }
+
+    /// Records where the camera answered (a LAN probe found it): the next
+    /// session starts there.
+    pub fn remember_address(&self, address: SocketAddr) {
+        if let Ok(mut m) = self.memory.lock() {
+            m.address = Some(address);
         }
     }
 
@@ -177,7 +219,10 @@ impl SessionFactory for TutkConfig {
     }
 
     fn sockets(&self) -> Vec<SocketSpec> {
-        vec![SocketSpec::any_for(self.peer)]
+        let mut spec = SocketSpec::any_for(self.peer);
+        // A search may go to a broadcast address.
+        spec.broadcast = !self.search.is_empty();
+        vec![spec]
     }
 
     fn build(&self, wall: SystemTime) -> Box<dyn Session> {
@@ -329,12 +374,7 @@ impl TutkSession {
             *s = b;
         }
         let mut rng = ChaCha8Rng::from_seed(seed);
-        let wire_uid = WireUid::new(&cfg.uid).unwrap_or(WireUid([0; 20]));
-        let (enr, mac) = match &cfg.parent {
-            Some((e, m)) => (e.clone(), m.clone()),
-            None => (cfg.enr.clone(), cfg.mac.clone()),
-        };
-        let authkey = auth::authkey(&enr, &mac);
+        let enr = cfg.parent.as_ref().map_or(&cfg.enr, |(e, _)| e).clone();
         let policy = match (
             cfg.transport,
             cfg.memory.lock().ok().and_then(|m| m.transport),
@@ -342,7 +382,7 @@ impl TutkSession {
             (TransportPolicy::Race, Some(t)) => TransportPolicy::Only(t),
             (p, _) => p,
         };
-        let link = Link::new(wire_uid, authkey, sid, cfg.peer, cfg.tail, policy);
+        let link = cfg.link(sid, policy);
         let mut dtls_cfg = DtlsConfig::new(Psk::from_enr(enr.expose().as_bytes()));
         dtls_cfg.suites = cfg.suites.clone();
         let mut dtls_seed = [0u8; 32];
@@ -386,8 +426,8 @@ impl TutkSession {
     }
 
     fn flush_link(&mut self) {
-        while let Some(d) = self.link.poll_transmit() {
-            self.out.send(SocketIx(0), self.link.peer(), d);
+        while let Some((dst, d)) = self.link.poll_transmit() {
+            self.out.send(SocketIx(0), dst, d);
         }
     }
 
@@ -978,6 +1018,7 @@ impl Session for TutkSession {
                 tracing::debug!(transport = %t, peer = %self.link.peer(), "IOTC session up; DTLS");
                 if let Ok(mut m) = self.cfg.memory.lock() {
                     m.transport = Some(t);
+                    m.address = Some(self.link.peer());
                 }
                 self.state = State::AwaitDtls;
                 self.timers.stop(Timer::Step);
