@@ -551,6 +551,10 @@ pub enum CommandError {
     /// Another command of the same kind is still running.
     #[error("busy: {0}")]
     Busy(String),
+    /// A command carried out through the vendor's cloud failed (the text
+    /// says why; it never holds a token or password).
+    #[error("cloud: {0}")]
+    Cloud(String),
     /// The payload is larger than the command takes (it was not read).
     #[error("payload of {len} bytes is too big for {command:?}; it takes at most {max} bytes")]
     TooBig {

@@ -141,6 +141,7 @@ async fn the_daemon_binds_every_socket_a_spec_asks_for_including_a_broadcast_one
         snapshot_interval_s: 1,
         fingerprint: "two".into(),
         session: Arc::new(f),
+        off_session: None,
     };
     let (events_tx, mut events) = mpsc::channel(1024);
     let (disc_tx, disc_rx) = mpsc::channel(4);

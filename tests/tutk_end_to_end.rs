@@ -124,6 +124,28 @@ async fn a_wyze_camera_from_the_cloud_list_publishes_snapshots_and_answers_comma
         .commands_with_id(id::NIGHT_VISION_SET)
         .iter()
         .any(|c| c.payload == [1]));
+
+    // Reboot goes through the account (run_action `restart` for this
+    // camera's MAC and model), with one ok event.
+    rec.clear();
+    rec.publish(&format!("cam2mqtt/{cam}/set/reboot"), "").await;
+    rec.wait_for("the reboot event", T, |m| !events(m, &cam).is_empty())
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ev = events(&rec.all(), &cam);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["command"], "reboot");
+    assert_eq!(ev[0]["ok"], true, "{ev:?}");
+    let actions = cloud.actions();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(
+        (
+            actions[0].mac.as_str(),
+            actions[0].model.as_str(),
+            actions[0].action.as_str()
+        ),
+        (d.mac.as_str(), "WYZE_CAKP2JFUS", "restart")
+    );
 }
 
 /// No Wyze secret (account password, API key, TOTP secret, the cloud's

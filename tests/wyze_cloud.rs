@@ -151,6 +151,46 @@ async fn an_expired_token_is_refreshed_on_2001_and_a_failed_refresh_logs_in_agai
 }
 
 #[tokio::test]
+async fn reboot_is_the_restart_action_of_run_action_and_survives_an_expired_token() {
+    let cloud = cloud(Account::example());
+    let client = client(&cloud);
+    let garage = by_name(&client.cameras().await.unwrap().cameras, "Garage").clone();
+    client
+        .run_action(&garage.mac, &garage.product_model, "restart")
+        .await
+        .unwrap();
+    cloud.expire_access_tokens();
+    client
+        .run_action(&garage.mac, &garage.product_model, "restart")
+        .await
+        .expect("renewed on 2001, then carried out");
+    let done = cloud.actions();
+    assert_eq!(done.len(), 2);
+    assert_eq!(
+        (
+            done[0].mac.as_str(),
+            done[0].model.as_str(),
+            done[0].action.as_str()
+        ),
+        (garage.mac.as_str(), "WYZE_CAKP2JFUS", "restart")
+    );
+    assert_eq!(
+        cloud.requests(Endpoint::RunAction),
+        3,
+        "one 2001, one retry"
+    );
+    assert_eq!(cloud.requests(Endpoint::Refresh), 1);
+    // A camera the account does not have: the cloud's error, typed, no secret.
+    let e = client
+        .run_action("000000000000", "WYZE_CAKP2JFUS", "restart")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, WyzeError::Api { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(!text.contains(&cloud.account().password), "{text}");
+}
+
+#[tokio::test]
 async fn the_token_is_refreshed_23_hours_after_issue_before_it_fails() {
     let cloud = cloud(Account::example());
     let clock = Arc::new(ManualClock::new(T0));

@@ -80,6 +80,7 @@ pub async fn demo_spec(
         // DemoConfig holds addresses and policies only, no secret.
         fingerprint: format!("{session:?}"),
         session: Arc::new(session),
+        off_session: None,
     })
 }
 
@@ -230,6 +231,7 @@ pub fn tutk_camera_parts(p: TutkParams) -> (CameraSpec, TutkConfig) {
             digest(&p.enr)
         ),
         session: Arc::new(session.clone()),
+        off_session: None,
     };
     (spec, session)
 }

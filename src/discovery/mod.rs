@@ -23,6 +23,8 @@ pub mod wyze_cloud;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::ScanReport;
 use crate::io::SocketFactory;
-use crate::model::{CameraId, CameraInfo};
+use crate::model::{CameraCommand, CameraId, CameraInfo, CommandError, CommandKind};
 use crate::proto::SessionFactory;
 
 /// Everything needed to run one camera.
@@ -47,6 +49,23 @@ pub struct CameraSpec {
     /// What must change for the camera's session to restart (address, ports,
     /// credentials digest); never holds a secret in clear.
     pub fingerprint: String,
+    /// Commands carried out without the session (through a cloud), if any.
+    pub off_session: Option<Arc<dyn OffSession>>,
+}
+
+/// What an [`OffSession`] command returns: a future the camera task awaits.
+pub type OffSessionFuture = Pin<Box<dyn Future<Output = Result<(), CommandError>> + Send>>;
+
+/// Commands a camera's bridge carries out without the camera's session: a
+/// Wyze camera's reboot goes through the account's cloud (no local reboot
+/// command is documented for TUTK, `wyze.md` §2.1). The camera task runs
+/// them whether or not a session is up, and reports each on the event topic
+/// like any command.
+pub trait OffSession: Send + Sync + fmt::Debug {
+    /// The commands it takes (the session never sees these).
+    fn kinds(&self) -> Vec<CommandKind>;
+    /// Carries out `command` (one of [`OffSession::kinds`]).
+    fn run(&self, command: CameraCommand) -> OffSessionFuture;
 }
 
 /// What discovery tells the supervisor.
@@ -336,6 +355,7 @@ mod tests {
                 snapshot_interval_s: 10,
                 fingerprint: format!("{cfg:?}"),
                 session: Arc::new(cfg),
+                off_session: None,
             },
             source: "config",
             notes: vec![],

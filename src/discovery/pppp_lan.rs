@@ -415,6 +415,7 @@ impl PpppLan {
                 info,
                 snapshot_interval_s,
                 session: Arc::new(session),
+                off_session: None,
                 fingerprint,
             },
             notes,

@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use super::configured::{tutk_camera_spec, TutkParams};
 use super::Discovered;
+use super::{OffSession, OffSessionFuture};
 use crate::cloud::wyze::{ListSource, WyzeClient};
-use crate::model::CameraId;
+use crate::model::{CameraCommand, CameraId, Capability, CommandError, CommandKind};
 
 /// Source names: the cloud answered / the cache stood in.
 pub const SOURCE_CLOUD: &str = "wyze_cloud";
@@ -96,12 +97,60 @@ impl WyzeCloud {
                 snapshot_interval_s: self.snapshot_interval_s,
             };
             let notes = vec![("model", t.model.clone()), ("firmware", t.firmware.clone())];
+            let mut spec = tutk_camera_spec(params);
+            // Reboot goes through the cloud (no local reboot command is
+            // documented): always offered for a camera from the account.
+            spec.info.capabilities.push(Capability::Reboot);
+            spec.off_session = Some(Arc::new(CloudActions {
+                client: self.client.clone(),
+                mac: t.mac.clone(),
+                model: t.model.clone(),
+            }));
             out.push(Discovered {
-                spec: tutk_camera_spec(params),
+                spec,
                 source,
                 notes,
             });
         }
         out
+    }
+}
+
+/// A cloud camera's commands that go through the account: `reboot` as the
+/// `restart` action (`wyze.md` §2.1, `run_action`).
+struct CloudActions {
+    client: Arc<WyzeClient>,
+    mac: String,
+    model: String,
+}
+
+impl std::fmt::Debug for CloudActions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudActions")
+            .field("mac", &self.mac)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OffSession for CloudActions {
+    fn kinds(&self) -> Vec<CommandKind> {
+        vec![CommandKind::Reboot]
+    }
+
+    fn run(&self, command: CameraCommand) -> OffSessionFuture {
+        let (client, mac, model) = (self.client.clone(), self.mac.clone(), self.model.clone());
+        Box::pin(async move {
+            match command {
+                CameraCommand::Reboot => client
+                    .run_action(&mac, &model, "restart")
+                    .await
+                    .map_err(|e| CommandError::Cloud(e.to_string())),
+                other => Err(CommandError::Unsupported {
+                    command: other.kind().name(),
+                    protocol: crate::model::Protocol::Tutk,
+                }),
+            }
+        })
     }
 }

@@ -131,7 +131,7 @@ impl<F: SocketFactory> CameraTask<F> {
             .as_deref()
             .map(|d| OverrideStore::new(d, &spec.info.id));
         let overrides = store.as_ref().map(OverrideStore::load).unwrap_or_default();
-        let core = CameraCore::new(
+        let mut core = CameraCore::new(
             spec.info.clone(),
             spec.session.clone(),
             spec.snapshot_interval_s,
@@ -141,6 +141,7 @@ impl<F: SocketFactory> CameraTask<F> {
             clock::now(),
             clock::wall(),
         );
+        core.set_off_session(off_session_kinds(&spec));
         Self {
             core,
             spec,
@@ -194,6 +195,7 @@ impl<F: SocketFactory> CameraTask<F> {
                     let (info, factory) = (spec.info.clone(), spec.session.clone());
                     if changed {
                         self.spec = *spec;
+                        self.core.set_off_session(off_session_kinds(&self.spec));
                     }
                     self.core.handle_discovered(clock::now(), info, factory, changed);
                 }
@@ -358,6 +360,30 @@ impl<F: SocketFactory> CameraTask<F> {
             Job::Rediscover => {
                 let _ = self.rediscover.try_send(self.core.id().clone());
             }
+            Job::OffSession { id, command } => match self.spec.off_session.clone() {
+                Some(off) => {
+                    let kind = command.kind();
+                    self.jobs.spawn(
+                        async move {
+                            let result = off.run(command).await;
+                            if let Err(e) = &result {
+                                tracing::warn!(command = kind.name(), error = %e, "command failed");
+                            }
+                            Some(JobDone::Command { id, result })
+                        }
+                        .in_current_span(),
+                    );
+                }
+                None => {
+                    // The spec changed under the command (a bug if ever seen).
+                    let result = Err(crate::model::CommandError::Unsupported {
+                        command: command.kind().name(),
+                        protocol: self.spec.info.protocol,
+                    });
+                    self.core
+                        .handle_job_done(clock::now(), JobDone::Command { id, result });
+                }
+            },
         }
     }
 
@@ -401,4 +427,12 @@ async fn join_opt<T>(task: Option<&mut JoinHandle<T>>) -> Result<T, tokio::task:
         Some(t) => t.await,
         None => std::future::pending().await,
     }
+}
+
+/// The commands `spec` carries out off its session.
+fn off_session_kinds(spec: &CameraSpec) -> Vec<crate::model::CommandKind> {
+    spec.off_session
+        .as_ref()
+        .map(|o| o.kinds())
+        .unwrap_or_default()
 }

@@ -102,6 +102,16 @@ pub enum Job {
     /// The camera left its protocol here: discovery should look for it again
     /// (the core restarts once [`CameraCore::handle_discovered`] is called).
     Rediscover,
+    /// Carry out a command that does not go through the session (a cloud
+    /// call, see [`CameraCore::set_off_session`]), then report
+    /// [`JobDone::Command`] with the same `id`. Runs whether or not a
+    /// session is up: a stuck camera can still be rebooted through the cloud.
+    OffSession {
+        /// Echoed in the result.
+        id: CommandId,
+        /// The command.
+        command: CameraCommand,
+    },
 }
 
 /// The outcome of a [`Job`].
@@ -113,6 +123,13 @@ pub enum JobDone {
         job: u64,
         /// The JPEG to publish.
         result: Result<Bytes, String>,
+    },
+    /// A [`Job::OffSession`] command finished.
+    Command {
+        /// From [`Job::OffSession`].
+        id: CommandId,
+        /// Success, or why not.
+        result: Result<(), CommandError>,
     },
 }
 
@@ -225,6 +242,8 @@ pub struct CameraCore {
     info: CameraInfo,
     /// The protocol's session factory: checks command values (pure).
     factory: Arc<dyn SessionFactory>,
+    /// Commands carried out off the session ([`Job::OffSession`]).
+    off_session: Vec<CommandKind>,
     settings: CoreSettings,
     rng: ChaCha8Rng,
     /// Monotonic and wall time at construction, to turn `now` into timestamps.
@@ -280,6 +299,7 @@ impl CameraCore {
         Self {
             info,
             factory,
+            off_session: Vec::new(),
             settings,
             rng: ChaCha8Rng::seed_from_u64(seed),
             anchor: (now, wall),
@@ -710,7 +730,13 @@ impl CameraCore {
 
     /// A job finished.
     pub fn handle_job_done(&mut self, now: Instant, done: JobDone) {
-        let JobDone::Snapshot { job, result } = done;
+        let (job, result) = match done {
+            JobDone::Snapshot { job, result } => (job, result),
+            JobDone::Command { id, result } => {
+                self.command_done(id, result);
+                return;
+            }
+        };
         let Some(sj) = self.snapshot_job.take_if(|sj| sj.job == job) else {
             return;
         };
@@ -807,8 +833,27 @@ impl CameraCore {
                 }
                 self.forward(kind, cmd);
             }
+            other if self.off_session.contains(&kind) => {
+                self.next_command += 1;
+                let id = CommandId(self.next_command);
+                self.in_flight.insert(
+                    id,
+                    InFlight {
+                        kind,
+                        shows: None,
+                        wifi: None,
+                    },
+                );
+                self.jobs.push_back(Job::OffSession { id, command: other });
+            }
             other => self.forward(kind, other),
         }
+    }
+
+    /// The commands this camera carries out without its session (the glue
+    /// runs them as [`Job::OffSession`]), e.g. a reboot through the cloud.
+    pub fn set_off_session(&mut self, kinds: Vec<CommandKind>) {
+        self.off_session = kinds;
     }
 
     fn on_snapshot_request(&mut self, now: Instant) {
@@ -1231,6 +1276,57 @@ mod tests {
             .handle_discovered(h.now, h.core.info().clone(), factory(), false);
         h.drain();
         assert_eq!(h.starts(), 2);
+    }
+
+    #[test]
+    fn off_session_commands_run_as_jobs_even_offline_and_report_once() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.core.set_off_session(vec![CommandKind::Reboot]);
+        h.take_events();
+        let sent_before = h.session.len();
+        // Not streaming yet: a session command would be refused as offline;
+        // the cloud reboot goes out as a job.
+        h.request(CameraCommand::Reboot);
+        assert_eq!(h.session.len(), sent_before, "the session never sees it");
+        let Some(Job::OffSession { id, command }) = h.jobs.pop() else {
+            panic!("an off-session job: {:?}", h.jobs)
+        };
+        assert!(matches!(command, CameraCommand::Reboot));
+        assert!(
+            results(&h.events).is_empty(),
+            "no result before the job ends"
+        );
+        h.core.handle_job_done(
+            h.now,
+            JobDone::Command {
+                id,
+                result: Err(CommandError::Cloud("HTTP 503".into())),
+            },
+        );
+        h.drain();
+        assert_eq!(
+            results(&h.take_events()),
+            vec![("reboot", Err(CommandError::Cloud("HTTP 503".into())))]
+        );
+        // A second answer for the same id is ignored; a new one succeeds.
+        h.core
+            .handle_job_done(h.now, JobDone::Command { id, result: Ok(()) });
+        h.drain();
+        assert!(results(&h.take_events()).is_empty());
+        h.request(CameraCommand::Reboot);
+        let Some(Job::OffSession { id, .. }) = h.jobs.pop() else {
+            panic!("an off-session job")
+        };
+        h.core
+            .handle_job_done(h.now, JobDone::Command { id, result: Ok(()) });
+        h.drain();
+        assert_eq!(results(&h.take_events()), vec![("reboot", Ok(()))]);
+        // Other commands still need the session.
+        h.request(CameraCommand::NightVision(crate::model::NightVision::On));
+        assert_eq!(
+            results(&h.take_events()),
+            vec![("night_vision", Err(CommandError::Offline))]
+        );
     }
 
     #[test]

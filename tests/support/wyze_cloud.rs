@@ -131,6 +131,19 @@ pub enum Endpoint {
     Refresh,
     /// `/app/v2/home_page/get_object_list`.
     ObjectList,
+    /// `/app/v2/auto/run_action`.
+    RunAction,
+}
+
+/// A `run_action` the mock carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// `instance_id`: the camera's MAC.
+    pub mac: String,
+    /// `provider_key`: its model.
+    pub model: String,
+    /// `action_key`: `restart`, `power_on`, `power_off`.
+    pub action: String,
 }
 
 #[derive(Default)]
@@ -144,6 +157,7 @@ struct Inner {
     fail_refresh: bool,
     rate_limit: Option<(u64, String)>,
     user_agents: Vec<String>,
+    actions: Vec<Action>,
 }
 
 /// A running mock cloud; stops when dropped.
@@ -304,6 +318,11 @@ impl MockWyze {
     pub fn user_agents(&self) -> Vec<String> {
         self.inner().user_agents.clone()
     }
+
+    /// The `run_action` calls accepted so far.
+    pub fn actions(&self) -> Vec<Action> {
+        self.inner().actions.clone()
+    }
 }
 
 /// A `device_list` entry of a TUTK camera, fields where the cloud puts them.
@@ -414,6 +433,7 @@ async fn handle(
         "/api/user/login" => Endpoint::Login,
         "/app/user/refresh_token" => Endpoint::Refresh,
         "/app/v2/home_page/get_object_list" => Endpoint::ObjectList,
+        "/app/v2/auto/run_action" => Endpoint::RunAction,
         _ => return reply(StatusCode::NOT_FOUND, json!({"msg": "not found"}), &rate),
     };
     *inner.counts.entry(endpoint).or_default() += 1;
@@ -508,6 +528,44 @@ async fn handle(
             }
             let list = json!({"code": "1", "msg": "", "data": {"device_list": inner.cameras}});
             reply(StatusCode::OK, list, &rate)
+        }
+        Endpoint::RunAction => {
+            if !inner.access.contains(&text("access_token")) {
+                return reply(
+                    StatusCode::OK,
+                    json!({"code": "2001", "msg": "AccessTokenError", "data": {}}),
+                    &rate,
+                );
+            }
+            // The endpoint's own app key pair (wyze.md §3), and a camera the
+            // account has.
+            let mac = text("instance_id");
+            let known = inner.cameras.iter().any(|c| {
+                c.get("mac").and_then(Value::as_str) == Some(mac.as_str())
+                    && c.get("product_model").and_then(Value::as_str)
+                        == Some(text("provider_key").as_str())
+            });
+            if text("sc") != "01dd431d098546f9baf5233724fa2ee2"
+                || text("sv") != "2c0edc06d4c5465b8c55af207144f0d9"
+                || !body.get("action_params").is_some_and(Value::is_object)
+                || !known
+            {
+                return reply(
+                    StatusCode::OK,
+                    json!({"code": "1004", "msg": "parameter error", "data": {}}),
+                    &rate,
+                );
+            }
+            inner.actions.push(Action {
+                mac,
+                model: text("provider_key"),
+                action: text("action_key"),
+            });
+            reply(
+                StatusCode::OK,
+                json!({"code": "1", "msg": "", "data": {"result": 1}}),
+                &rate,
+            )
         }
     }
 }

@@ -25,6 +25,10 @@ pub const SC: &str = "9f275790cab94a72bd206c8876429f3c";
 pub const SV_DEFAULT: &str = "e1fe392906d54888a9b99b88de4162d7";
 /// `sv` of `get_object_list` as go2rtc sends it.
 pub const SV_OBJECT_LIST: &str = "9d74946e652647e9b6c9d59326aef104";
+/// `sc` of `run_action` (a different app key than [`SC`]).
+pub const SC_RUN_ACTION: &str = "01dd431d098546f9baf5233724fa2ee2";
+/// `sv` of `run_action`.
+pub const SV_RUN_ACTION: &str = "2c0edc06d4c5465b8c55af207144f0d9";
 /// The 2FA option this bridge can answer by itself.
 pub const MFA_TOTP: &str = "TotpVerificationCode";
 
@@ -34,6 +38,8 @@ pub const LOGIN_PATH: &str = "/api/user/login";
 pub const REFRESH_PATH: &str = "/app/user/refresh_token";
 /// Device-list path on the API host.
 pub const OBJECT_LIST_PATH: &str = "/app/v2/home_page/get_object_list";
+/// Device-action path on the API host (`power_on`, `power_off`, `restart`).
+pub const RUN_ACTION_PATH: &str = "/app/v2/auto/run_action";
 
 /// Models that are not TUTK cameras (Gwell/IoTVideo P2P or KVS WebRTC): the
 /// device list has them, the TUTK path cannot stream them (`wyze.md` §3).
@@ -110,6 +116,30 @@ pub fn refresh_body(access: &Secret, refresh: &Secret, phone_id: &str, ts_ms: u6
     let mut body = common_payload(SV_DEFAULT, access, phone_id, ts_ms);
     if let Some(obj) = body.as_object_mut() {
         obj.insert("refresh_token".into(), refresh.expose().into());
+    }
+    body
+}
+
+/// The `run_action` body (`wyze.md` §2.1: power and restart go through the
+/// cloud): the common payload with the action's `sc`/`sv`, plus
+/// `provider_key` (the model), `instance_id` (the MAC), `action_key`,
+/// empty `action_params` and `custom_string`.
+pub fn run_action_body(
+    access: &Secret,
+    phone_id: &str,
+    ts_ms: u64,
+    model: &str,
+    mac: &str,
+    action: &str,
+) -> Value {
+    let mut body = common_payload(SV_RUN_ACTION, access, phone_id, ts_ms);
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("sc".into(), SC_RUN_ACTION.into());
+        obj.insert("provider_key".into(), model.into());
+        obj.insert("instance_id".into(), mac.into());
+        obj.insert("action_key".into(), action.into());
+        obj.insert("action_params".into(), json!({}));
+        obj.insert("custom_string".into(), "".into());
     }
     body
 }

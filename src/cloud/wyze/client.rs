@@ -269,6 +269,47 @@ impl WyzeClient {
         self.fetch_locked(&mut st).await
     }
 
+    /// Asks the cloud to carry out `action` (`restart`, `power_on`,
+    /// `power_off`) on the camera `mac` of `model`, renewing the token once
+    /// on 2001.
+    pub async fn run_action(&self, mac: &str, model: &str, action: &str) -> Result<(), WyzeError> {
+        let mut st = self.state.lock().await;
+        self.ensure_token_locked(&mut st).await?;
+        match self.run_action_locked(&mut st, mac, model, action).await {
+            Err(WyzeError::TokenExpired) => {
+                tracing::debug!("Wyze access token expired (2001); renewing it");
+                self.renew(&mut st).await?;
+                self.run_action_locked(&mut st, mac, model, action).await
+            }
+            other => other,
+        }?;
+        tracing::info!(action, model, "Wyze cloud carried out the action");
+        Ok(())
+    }
+
+    async fn run_action_locked(
+        &self,
+        st: &mut State,
+        mac: &str,
+        model: &str,
+        action: &str,
+    ) -> Result<(), WyzeError> {
+        let Some(tokens) = &st.tokens else {
+            return Err(WyzeError::TokenExpired);
+        };
+        let body = api::run_action_body(
+            &tokens.pair.access,
+            &st.phone_id,
+            self.ts_ms(),
+            model,
+            mac,
+            action,
+        );
+        let url = format!("{}{}", self.api_url, api::RUN_ACTION_PATH);
+        let answer = self.post(st, "run_action", &url, false, &body).await?;
+        api::check_code("run_action", &answer)
+    }
+
     /// Makes sure a usable token is held: logs in when there is none,
     /// refreshes when it is old.
     pub async fn ensure_token(&self) -> Result<(), WyzeError> {
