@@ -11,10 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::probe::{self, Probe};
 use super::{CameraSpec, Discovered};
-use crate::io::clock;
-use crate::io::driver::flush;
-use crate::io::socket::recv_any;
 use crate::io::SocketFactory;
 use crate::model::CameraId;
 use crate::proto::demo::wire::{VideoDatagram, START_VIDEO};
@@ -48,7 +46,7 @@ impl DemoProbe {
         timeout: Duration,
         skip: &HashSet<CameraId>,
     ) -> Vec<Discovered> {
-        let mut pending: HashMap<SocketAddr, &CameraSpec> = self
+        let pending: HashMap<SocketAddr, &CameraSpec> = self
             .targets
             .iter()
             .filter(|s| !skip.contains(&s.info.id))
@@ -60,53 +58,57 @@ impl DemoProbe {
         let Some(first) = pending.keys().next().copied() else {
             return Vec::new();
         };
-        let socket = match factory.bind(SocketSpec::any_for(first)).await {
-            Ok(s) => [s],
-            Err(e) => {
-                tracing::warn!(error = %e, "demo-mode probe: cannot bind a socket");
-                return Vec::new();
-            }
+        let mut probe = DemoRound {
+            pending,
+            found: Vec::new(),
         };
-        let mut found = Vec::new();
-        let deadline = clock::now() + timeout;
-        let mut buf = vec![0u8; 2048];
-        let mut next = 0;
-        while !pending.is_empty() && clock::now() < deadline {
-            for dst in pending.keys() {
-                let t = Transmit {
-                    socket: SocketIx(0),
-                    dst: *dst,
-                    payload: START_VIDEO.to_vec(),
-                };
-                flush(&socket, t).await;
-            }
-            let resend_at = (clock::now() + RESEND).min(deadline);
-            loop {
-                tokio::select! {
-                    r = recv_any(&socket, &mut next, &mut buf) => match r {
-                        Ok((_, from, n)) => {
-                            let payload = buf.get(..n).unwrap_or(&buf);
-                            if VideoDatagram::decode(payload).is_ok() {
-                                if let Some(spec) = pending.remove(&from) {
-                                    tracing::debug!(camera = %spec.info.id, %from, "demo-mode camera answered");
-                                    found.push(Discovered { spec: spec.clone(), source: "demo_probe", notes: Vec::new() });
-                                }
-                            }
-                            if pending.is_empty() { break; }
-                        }
-                        Err(e) if crate::io::driver::is_transient(&e) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "demo-mode probe: socket failed");
-                            return found;
-                        }
-                    },
-                    () = clock::sleep_until(Some(resend_at)) => break,
-                }
-            }
-        }
+        let spec = SocketSpec::any_for(first);
+        probe::run(
+            factory,
+            spec,
+            timeout,
+            RESEND,
+            "demo-mode probe",
+            &mut probe,
+        )
+        .await;
+        let DemoRound { pending, found } = probe;
         for spec in pending.values() {
             tracing::debug!(camera = %spec.info.id, "demo-mode host did not answer the probe");
         }
         found
+    }
+}
+
+/// One demo-mode probe: the hosts still to answer, the cameras that did.
+struct DemoRound<'a> {
+    pending: HashMap<SocketAddr, &'a CameraSpec>,
+    found: Vec<Discovered>,
+}
+
+impl Probe for DemoRound<'_> {
+    fn round(&mut self) -> Vec<Transmit> {
+        self.pending
+            .keys()
+            .map(|dst| Transmit {
+                socket: SocketIx(0),
+                dst: *dst,
+                payload: START_VIDEO.to_vec(),
+            })
+            .collect()
+    }
+
+    fn answer(&mut self, from: SocketAddr, payload: &[u8]) -> bool {
+        if VideoDatagram::decode(payload).is_ok() {
+            if let Some(spec) = self.pending.remove(&from) {
+                tracing::debug!(camera = %spec.info.id, %from, "demo-mode camera answered");
+                self.found.push(Discovered {
+                    spec: spec.clone(),
+                    source: "demo_probe",
+                    notes: Vec::new(),
+                });
+            }
+        }
+        self.pending.is_empty()
     }
 }

@@ -18,6 +18,7 @@
 pub mod configured;
 pub mod demo_probe;
 pub mod pppp_lan;
+pub mod probe;
 pub mod tutk_lan;
 pub mod wyze_cloud;
 

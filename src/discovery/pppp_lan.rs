@@ -18,11 +18,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::probe::{self, Probe};
 use super::{CameraSpec, Discovered};
 use crate::config::{CameraConfig, PpppCameraConfig};
-use crate::io::clock;
-use crate::io::driver::{flush, is_transient};
-use crate::io::socket::recv_any;
 use crate::io::SocketFactory;
 use crate::model::{CameraId, CameraInfo, Capability, Protocol, Reach};
 use crate::proto::pppp::client::RESOLUTIONS;
@@ -213,56 +211,21 @@ impl PpppLan {
             bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             broadcast: true,
         };
-        let socket = match factory.bind(spec).await {
-            Ok(s) => [s],
-            Err(e) => {
-                tracing::warn!(error = %e, "PPPP LAN search: cannot bind a socket");
-                return Vec::new();
-            }
+        let mut probe = PpppSearch {
+            lan: self,
+            targets: &targets,
+            found: Vec::new(),
         };
-        let mut found: Vec<(Uid, SocketAddr, Obfuscation)> = Vec::new();
-        let deadline = clock::now() + timeout;
-        let mut buf = vec![0u8; 2048];
-        let mut next = 0;
-        while clock::now() < deadline {
-            for dst in &targets {
-                for (_, o) in all_obfuscations() {
-                    let mut bytes = Message::LanSearch.to_vec();
-                    o.seal(&mut bytes);
-                    flush(
-                        &socket,
-                        Transmit {
-                            socket: SocketIx(0),
-                            dst: *dst,
-                            payload: bytes,
-                        },
-                    )
-                    .await;
-                }
-            }
-            let resend_at = (clock::now() + RESEND).min(deadline);
-            loop {
-                tokio::select! {
-                    r = recv_any(&socket, &mut next, &mut buf) => match r {
-                        Ok((_, from, n)) => {
-                            let payload = buf.get(..n).unwrap_or(&buf);
-                            if let Some(hit) = self.answer(from, payload, &targets) {
-                                if !found.iter().any(|f| f.0 == hit.0) {
-                                    found.push(hit);
-                                }
-                            }
-                        }
-                        Err(e) if is_transient(&e) => {}
-                        Err(e) => {
-                            tracing::debug!(error = %e, "PPPP LAN search: socket failed");
-                            return found;
-                        }
-                    },
-                    () = clock::sleep_until(Some(resend_at)) => break,
-                }
-            }
-        }
-        found
+        probe::run(
+            factory,
+            spec,
+            timeout,
+            RESEND,
+            "PPPP LAN search",
+            &mut probe,
+        )
+        .await;
+        probe.found
     }
 
     fn answer(
@@ -420,6 +383,42 @@ impl PpppLan {
             },
             notes,
         )
+    }
+}
+
+/// One LAN search: where it goes, who answered.
+struct PpppSearch<'a> {
+    lan: &'a PpppLan,
+    targets: &'a [SocketAddr],
+    found: Vec<(Uid, SocketAddr, Obfuscation)>,
+}
+
+impl Probe for PpppSearch<'_> {
+    /// LAN_SEARCH to every target, in plaintext and every known key.
+    fn round(&mut self) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        for dst in self.targets {
+            for (_, o) in all_obfuscations() {
+                let mut bytes = Message::LanSearch.to_vec();
+                o.seal(&mut bytes);
+                out.push(Transmit {
+                    socket: SocketIx(0),
+                    dst: *dst,
+                    payload: bytes,
+                });
+            }
+        }
+        out
+    }
+
+    /// Searches until the time is up: any number of cameras may answer.
+    fn answer(&mut self, from: SocketAddr, payload: &[u8]) -> bool {
+        if let Some(hit) = self.lan.answer(from, payload, self.targets) {
+            if !self.found.iter().any(|f| f.0 == hit.0) {
+                self.found.push(hit);
+            }
+        }
+        false
     }
 }
 

@@ -18,10 +18,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use super::probe::{self, Probe};
 use super::CameraSpec;
-use crate::io::clock;
-use crate::io::driver::{flush, is_transient};
-use crate::io::socket::recv_any;
 use crate::io::SocketFactory;
 use crate::model::{CameraId, Reach};
 use crate::proto::tutk::link::{Inbound, Link, TransportPolicy};
@@ -93,72 +91,72 @@ async fn probe<F: SocketFactory>(
     timeout: Duration,
     cameras: &[&(CameraId, TutkConfig)],
 ) -> HashMap<CameraId, SocketAddr> {
-    let mut found = HashMap::new();
     let spec = SocketSpec {
         bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
         broadcast: true,
     };
-    let socket = match factory.bind(spec).await {
-        Ok(s) => [s],
-        Err(e) => {
-            tracing::warn!(error = %e, "TUTK LAN search: cannot bind a socket");
-            return found;
-        }
+    let mut search = TutkSearch {
+        cameras,
+        round: 0,
+        links: Vec::new(),
+        found: HashMap::new(),
     };
-    let deadline = clock::now() + timeout;
-    let mut buf = vec![0u8; 2048];
-    let mut next = 0;
-    let mut round: u64 = 0;
-    while clock::now() < deadline && found.len() < cameras.len() {
-        // A fresh link per round and camera: its first tick sends to every
-        // search target. An answer to an earlier round's Disco is as good
-        // (TransCode answers are told by UID, CC51 ones by their HMAC).
-        round += 1;
-        let mut links: Vec<(CameraId, Link)> = Vec::new();
-        for (id, cfg) in cameras.iter().copied() {
-            if found.contains_key(id) {
+    probe::run(
+        factory,
+        spec,
+        timeout,
+        RESEND,
+        "TUTK LAN search",
+        &mut search,
+    )
+    .await;
+    search.found
+}
+
+/// One search: the cameras, this round's links, who answered where.
+struct TutkSearch<'a> {
+    cameras: &'a [&'a (CameraId, TutkConfig)],
+    round: u64,
+    links: Vec<(CameraId, Link)>,
+    found: HashMap<CameraId, SocketAddr>,
+}
+
+impl Probe for TutkSearch<'_> {
+    /// A fresh link per round and camera not found yet: its first tick
+    /// sends to every search target. An answer to an earlier round's Disco
+    /// is as good (TransCode answers are told by UID, CC51 ones by their HMAC).
+    fn round(&mut self) -> Vec<Transmit> {
+        self.round += 1;
+        self.links.clear();
+        let mut out = Vec::new();
+        for (id, cfg) in self.cameras.iter().copied() {
+            if self.found.contains_key(id) {
                 continue;
             }
-            let mut link = cfg.link(round.to_le_bytes(), TransportPolicy::Race);
+            let mut link = cfg.link(self.round.to_le_bytes(), TransportPolicy::Race);
             link.connect_tick();
             while let Some((dst, payload)) = link.poll_transmit() {
-                let t = Transmit {
+                out.push(Transmit {
                     socket: SocketIx(0),
                     dst,
                     payload,
-                };
-                flush(&socket, t).await;
+                });
             }
-            links.push((id.clone(), link));
+            self.links.push((id.clone(), link));
         }
-        let resend_at = (clock::now() + RESEND).min(deadline);
-        loop {
-            tokio::select! {
-                r = recv_any(&socket, &mut next, &mut buf) => match r {
-                    Ok((_, from, n)) => {
-                        let payload = buf.get(..n).unwrap_or(&buf);
-                        for (id, link) in &mut links {
-                            if found.contains_key(id) {
-                                continue;
-                            }
-                            if matches!(link.handle(from, payload), Inbound::Step | Inbound::Up(_)) {
-                                tracing::info!(camera = %id, address = %link.peer(), "TUTK camera found on the LAN");
-                                found.insert(id.clone(), link.peer());
-                            }
-                        }
-                        if found.len() == cameras.len() {
-                            break;
-                        }
-                    }
-                    Err(e) if is_transient(&e) => {}
-                    Err(e) => {
-                        tracing::debug!(error = %e, "TUTK LAN search: socket failed");
-                        return found;
-                    }
-                },
-                () = clock::sleep_until(Some(resend_at)) => break,
-            }
-        }
+        out
     }
-    found
+
+    fn answer(&mut self, from: SocketAddr, payload: &[u8]) -> bool {
+        for (id, link) in &mut self.links {
+            if self.found.contains_key(id) {
+                continue;
+            }
+            if matches!(link.handle(from, payload), Inbound::Step | Inbound::Up(_)) {
+                tracing::info!(camera = %id, address = %link.peer(), "TUTK camera found on the LAN");
+                self.found.insert(id.clone(), link.peer());
+            }
+        }
+        self.found.len() == self.cameras.len()
+    }
 }
