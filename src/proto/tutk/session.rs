@@ -16,8 +16,6 @@
 //! [`CloseReason::Unavailable`] (ordinary backoff).
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -26,22 +24,23 @@ use rand_chacha::ChaCha8Rng;
 
 use super::auth::{self, ChallengeStatus};
 use super::av::{self, Ack, Hl, Ioctrl, Login, LoginReply};
-use super::dtls::{CipherSuite, Dtls, DtlsConfig, DtlsEvent, Psk};
+use super::dtls::{Dtls, DtlsConfig, DtlsEvent, Psk};
 use super::frame::{self, AvEvent, FrameAssembler};
-use super::iotc::WireUid;
 use super::kcmd::{self, id, FrameSize};
-use super::link::{Inbound, Link, Transport, TransportPolicy};
-use super::transcode::TailPolicy;
+use super::link::{Inbound, Link, TransportPolicy};
 use crate::model::{
     AudioCodec, CameraCommand, CameraDetails, CommandError, MediaFrame, NightVision, Protocol,
     VideoCodec, VideoFrame,
 };
 use crate::proto::codec::LimitedHex;
 use crate::proto::{
-    CloseReason, CommandId, Datagram, Handled, Outbox, Session, SessionEvent, SessionFactory,
-    SessionStats, SocketIx, SocketSpec, TimerTable,
+    CloseReason, CommandId, Datagram, Handled, Outbox, Session, SessionEvent, SessionStats,
+    SocketIx, TimerTable,
 };
 use crate::secret::Secret;
+
+pub use config::{resolution_name, KeyframeRequest, Memory, TutkConfig};
+use config::{K10052_MODELS, WAKE_MODELS};
 
 /// How long the connection steps may take (Disco, Session, DTLS, AV login).
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,199 +63,6 @@ const KEYFRAME_REQUEST_GAP: Duration = Duration::from_secs(2);
 const STATS_EVERY: Duration = Duration::from_secs(1);
 /// Commands waiting for the session to be ready (more are refused).
 const MAX_QUEUED_COMMANDS: usize = 16;
-
-/// Models whose firmware takes the older K10052 resolution command (`wyze.md` §1.7).
-const K10052_MODELS: &[&str] = &["WYZEDB3", "WVOD1", "HL_WCO2", "WYZEC1"];
-/// Models that stream 2K (`wyze.md` §1.7).
-const QHD_MODELS: &[&str] = &["HL_CAM3P", "HL_PANP", "HL_CAM4", "HL_DB2", "HL_CFL2"];
-/// Battery cameras that need K10000's wake flag (`wyze.md` §1.4).
-const WAKE_MODELS: &[&str] = &["WVOD1", "HL_WCO2"];
-
-/// How to get a keyframe after a loss, instead of waiting for the next GOP.
-/// `wyze.md` §6 suggests re-sending K10056 (the SDK-based bridge does so when
-/// the frame size is off) or `IOTypeReceiveFirstFrame`; neither is confirmed
-/// on a real camera, so it is a per-camera setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyframeRequest {
-    /// Re-send the resolution command with the current size (default).
-    #[default]
-    ResendResolution,
-    /// Wait for the camera's next keyframe.
-    Off,
-}
-
-/// What a session remembers across restarts of the same camera (in memory).
-#[derive(Debug, Default)]
-pub struct Memory {
-    /// The transport that answered last time: tried first.
-    pub transport: Option<Transport>,
-    /// The resolution set from Home Assistant, applied again after a reconnect.
-    pub resolution: Option<FrameSize>,
-    /// The model the camera reported (K10003), when the config named none.
-    pub model: Option<String>,
-    /// Where a camera found by search answered last: the next session
-    /// starts there (DHCP may still move it; the search goes on beside).
-    pub address: Option<SocketAddr>,
-}
-
-/// A TUTK camera's settings: the [`SessionFactory`] of its sessions.
-#[derive(Debug, Clone)]
-pub struct TutkConfig {
-    /// UID as configured (20 characters).
-    pub uid: String,
-    /// The camera's ENR: DTLS PSK, AV password and K-auth key.
-    pub enr: Secret,
-    /// The camera's MAC (for the AuthKey).
-    pub mac: String,
-    /// For a camera behind a base station: the parent's ENR and MAC, used for
-    /// the AuthKey and appended to the ENR for K-auth (`wyze.md` §3).
-    pub parent: Option<(Secret, String)>,
-    /// Where the camera listens (for a camera known only by UID: a guess,
-    /// the broadcast address, with [`TutkConfig::search`] set).
-    pub peer: SocketAddr,
-    /// Where else the stage-1 Disco goes while connecting, once a second
-    /// (the broadcast address and `discovery.unicast_hosts`, port 32761);
-    /// empty for a camera at a fixed `host`. See [`super::link`].
-    pub search: Vec<SocketAddr>,
-    /// Model from the cloud list (`HL_CAM4`, …), if known.
-    pub model: Option<String>,
-    /// TransCode tail permutation.
-    pub tail: TailPolicy,
-    /// Which transports to try.
-    pub transport: TransportPolicy,
-    /// How to ask for a keyframe after a loss.
-    pub keyframe: KeyframeRequest,
-    /// DTLS suites to offer.
-    pub suites: Vec<CipherSuite>,
-    /// No datagram for this long ends the session.
-    pub silence: Duration,
-    /// Remembered across restarts.
-    pub memory: Arc<Mutex<Memory>>,
-}
-
-impl TutkConfig {
-    /// Defaults for a camera at `peer`.
-    pub fn new(uid: &str, enr: Secret, mac: &str, peer: SocketAddr) -> Self {
-        Self {
-            uid: uid.to_string(),
-            enr,
-            mac: mac.to_string(),
-            parent: None,
-            peer,
-            search: Vec::new(),
-            model: None,
-            tail: TailPolicy::default(),
-            transport: TransportPolicy::default(),
-            keyframe: KeyframeRequest::default(),
-            suites: CipherSuite::ALL.to_vec(),
-            silence: Duration::from_secs(5),
-            memory: Arc::default(),
-        }
-    }
-
-    /// The IOTC link a session (or a LAN probe) starts with: to where the
-    /// camera answered last when it is looked for by UID, else to `peer`;
-    /// searching `search` too when that is set.
-    pub fn link(&self, sid: [u8; 8], policy: TransportPolicy) -> Link {
-        let wire_uid = WireUid::new(&self.uid).unwrap_or(WireUid([0; 20]));
-        // A camera behind a base station: the parent's keys make the AuthKey.
-        let (enr, mac) = self
-            .parent
-            .as_ref()
-            .map_or((&self.enr, &self.mac), |(e, m)| (e, m));
-        let authkey = auth::authkey(enr, mac);
-        let remembered = self.memory.lock().ok().and_then(|m| m.address);
-        let peer = match remembered {
-            Some(a) if !self.search.is_empty() => a,
-            _ => self.peer,
-        };
-        let mut link = Link::new(wire_uid, authkey, sid, peer, self.tail, policy);
-        if !self.search.is_empty() {
-            let mut targets = self.search.clone();
-            targets.push(self.peer);
-            link.set_search(targets);
-        }
-        link
-    }
-
-    /// Records where the camera answered (a LAN probe found it): the next
-    /// session starts there.
-    pub fn remember_address(&self, address: SocketAddr) {
-        if let Ok(mut m) = self.memory.lock() {
-            m.address = Some(address);
-        }
-    }
-
-    /// The model: configured, or as the camera reported it last time.
-    pub fn model(&self) -> Option<String> {
-        self.model
-            .clone()
-            .or_else(|| self.memory.lock().ok().and_then(|m| m.model.clone()))
-    }
-
-    fn model_is(&self, list: &[&str]) -> bool {
-        self.model().is_some_and(|m| list.contains(&m.as_str()))
-    }
-
-    /// The resolutions this model offers, as `WIDTHxHEIGHT`.
-    pub fn resolutions(&self) -> Vec<FrameSize> {
-        FrameSize::ALL
-            .into_iter()
-            .filter(|s| *s != FrameSize::Qhd2k || self.model_is(QHD_MODELS))
-            .collect()
-    }
-}
-
-/// `WIDTHxHEIGHT` of a frame size.
-pub fn resolution_name(s: FrameSize) -> String {
-    let (w, h) = s.dimensions();
-    format!("{w}x{h}")
-}
-
-impl SessionFactory for TutkConfig {
-    fn protocol(&self) -> Protocol {
-        Protocol::Tutk
-    }
-
-    fn sockets(&self) -> Vec<SocketSpec> {
-        let mut spec = SocketSpec::any_for(self.peer);
-        // A search may go to a broadcast address.
-        spec.broadcast = !self.search.is_empty();
-        vec![spec]
-    }
-
-    fn build(&self, wall: SystemTime) -> Box<dyn Session> {
-        Box::new(TutkSession::new(self.clone(), wall))
-    }
-
-    fn check(&self, command: &CameraCommand) -> Result<(), CommandError> {
-        match command {
-            CameraCommand::SetResolution(r) => self.parse_resolution(r).map(|_| ()),
-            _ => Ok(()),
-        }
-    }
-}
-
-impl TutkConfig {
-    fn parse_resolution(&self, r: &str) -> Result<FrameSize, CommandError> {
-        let sizes = self.resolutions();
-        sizes
-            .iter()
-            .copied()
-            .find(|s| resolution_name(*s) == r)
-            .ok_or_else(|| CommandError::BadValue {
-                command: "resolution",
-                reason: format!(
-                    "{r:?}; allowed: {}",
-                    sizes
-                        .iter()
-                        .map(|s| resolution_name(*s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
-    }
-}
 
 crate::timer_kind! {
     /// The session's deadlines.
@@ -1135,5 +941,6 @@ impl Session for TutkSession {
     }
 }
 
+mod config;
 #[cfg(test)]
 mod tests;

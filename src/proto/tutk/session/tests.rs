@@ -4,8 +4,11 @@
 //! loss; these tests pin the session's own decisions.)
 
 use super::*;
+use std::net::SocketAddr;
+
 use crate::proto::tutk::frame::{FrameInfo, MediaChannel, Piece};
 use crate::proto::tutk::iotc::{self, Disco, Packet, SessionReq};
+use crate::proto::tutk::transcode::TailPolicy;
 
 const UID: &str = "HSBJYB5HSETGCDWD111A";
 const ENR: &str = "aKzdqckqZ8HUHFe5aKzdqckqZ8HUHFe5";
