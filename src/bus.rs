@@ -131,6 +131,8 @@ pub struct CameraState {
     pub night_vision: Option<NightVision>,
     /// Light / status LED, where the camera reports it.
     pub light: Option<OnOff>,
+    /// Infrared LEDs, where the camera reports them.
+    pub ir_led: Option<OnOff>,
     /// Wi-Fi signal strength, where the camera reports it.
     pub signal_dbm: Option<i32>,
     /// What the session is doing.
@@ -166,6 +168,7 @@ impl CameraState {
             wifi_password_set: false,
             night_vision: None,
             light: None,
+            ir_led: None,
             signal_dbm: None,
             session: SessionPhase::Connecting,
             last_error: None,

@@ -124,6 +124,8 @@ pub enum Capability {
     NightVision,
     /// A light or status LED that can be switched.
     Light,
+    /// Infrared LEDs that can be switched on and off (Wyze `irled`).
+    IrLed,
     /// Can be rebooted remotely.
     Reboot,
     /// Pan/tilt motor.
@@ -136,12 +138,13 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Self::Snapshot,
         Self::Wifi,
         Self::Resolution,
         Self::NightVision,
         Self::Light,
+        Self::IrLed,
         Self::Reboot,
         Self::Ptz,
         Self::Intercom,
@@ -242,6 +245,8 @@ pub struct CameraDetails {
     pub night_vision: Option<NightVision>,
     /// Light on or off, where the camera reports it.
     pub light: Option<bool>,
+    /// Infrared LEDs on or off, where the camera reports it.
+    pub ir_led: Option<bool>,
     /// Wi-Fi signal strength in dBm, where the camera reports it.
     pub signal_dbm: Option<i32>,
 }
@@ -369,6 +374,8 @@ pub enum CommandKind {
     NightVision,
     /// `set/light`.
     Light,
+    /// `set/ir_led`.
+    IrLed,
     /// `set/reboot`.
     Reboot,
     /// `set/ptz`.
@@ -377,7 +384,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// Every command, in the order the docs list them.
-    pub const ALL: [CommandKind; 12] = [
+    pub const ALL: [CommandKind; 13] = [
         Self::Snapshot,
         Self::SnapshotInterval,
         Self::Resolution,
@@ -388,6 +395,7 @@ impl CommandKind {
         Self::Intercom,
         Self::NightVision,
         Self::Light,
+        Self::IrLed,
         Self::Reboot,
         Self::Ptz,
     ];
@@ -405,6 +413,7 @@ impl CommandKind {
             Self::Intercom => "intercom",
             Self::NightVision => "night_vision",
             Self::Light => "light",
+            Self::IrLed => "ir_led",
             Self::Reboot => "reboot",
             Self::Ptz => "ptz",
         }
@@ -424,6 +433,7 @@ impl CommandKind {
             Self::Intercom => Capability::Intercom,
             Self::NightVision => Capability::NightVision,
             Self::Light => Capability::Light,
+            Self::IrLed => Capability::IrLed,
             Self::Reboot => Capability::Reboot,
             Self::Ptz => Capability::Ptz,
         }
@@ -469,6 +479,8 @@ pub enum CameraCommand {
     NightVision(NightVision),
     /// Light on/off.
     Light(bool),
+    /// Infrared LEDs on or off.
+    IrLed(bool),
     /// Reboot.
     Reboot,
     /// Pan/tilt.
@@ -489,6 +501,7 @@ impl CameraCommand {
             Self::Intercom(_) => CommandKind::Intercom,
             Self::NightVision(_) => CommandKind::NightVision,
             Self::Light(_) => CommandKind::Light,
+            Self::IrLed(_) => CommandKind::IrLed,
             Self::Reboot => CommandKind::Reboot,
             Self::Ptz(_) => CommandKind::Ptz,
         }

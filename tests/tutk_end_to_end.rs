@@ -125,6 +125,23 @@ async fn a_wyze_camera_from_the_cloud_list_publishes_snapshots_and_answers_comma
         .iter()
         .any(|c| c.payload == [1]));
 
+    // The IR LEDs: K10046 with 2 (off), and the state follows.
+    rec.clear();
+    rec.publish(&format!("cam2mqtt/{cam}/set/ir_led"), "off")
+        .await;
+    rec.wait_for("the IR LED event", T, |m| !events(m, &cam).is_empty())
+        .await;
+    let ev = events(&rec.all(), &cam);
+    assert_eq!(ev[0]["ok"], true, "{ev:?}");
+    assert_eq!(sim.handle().ir_led(), 2);
+    let msgs = rec
+        .wait_for("state with the IR LEDs off", T, |m| {
+            m.iter()
+                .any(|x| x.topic == format!("cam2mqtt/{cam}/state") && x.json()["ir_led"] == "off")
+        })
+        .await;
+    assert!(!msgs.is_empty());
+
     // Reboot goes through the account (run_action `restart` for this
     // camera's MAC and model), with one ok event.
     rec.clear();

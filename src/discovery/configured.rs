@@ -218,6 +218,7 @@ pub fn tutk_camera_parts(p: TutkParams) -> (CameraSpec, TutkConfig) {
                 Capability::Resolution,
                 Capability::NightVision,
                 Capability::Light,
+                Capability::IrLed,
                 Capability::Signal,
             ],
         },

@@ -186,6 +186,13 @@ impl HaContext {
                 "state_on": "on", "state_off": "off",
             })));
         }
+        if cam.can(Capability::IrLed) {
+            out.push(entity("switch", "ir_led", json!({
+                "name": "IR LED", "command_topic": set("ir_led"), "state_topic": state,
+                "value_template": "{{ value_json.ir_led }}", "payload_on": "on", "payload_off": "off",
+                "state_on": "on", "state_off": "off", "entity_category": "config", "icon": "mdi:led-on",
+            })));
+        }
         if cam.can(Capability::Reboot) {
             out.push(entity(
                 "button",

@@ -202,6 +202,14 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 _ => return Err(bad("light", format!("{t:?}; allowed: on, off"))),
             })
         }
+        CommandKind::IrLed => {
+            let t = text("ir_led", payload)?.to_ascii_lowercase();
+            CameraCommand::IrLed(match t.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(bad("ir_led", format!("{t:?}; allowed: on, off"))),
+            })
+        }
         CommandKind::Reboot => CameraCommand::Reboot,
         CommandKind::Ptz => {
             let t = text("ptz", payload)?.to_ascii_lowercase();
@@ -376,6 +384,12 @@ mod tests {
         ));
         let e = p("snapshot_interval", "5000").unwrap_err().to_string();
         assert!(e.contains("0 to 3600"), "{e}");
+        assert!(matches!(
+            p("ir_led", "OFF"),
+            Ok(CameraCommand::IrLed(false))
+        ));
+        let e = p("ir_led", "dim").unwrap_err().to_string();
+        assert!(e.contains("on, off"), "{e}");
         let e = p("night_vision", "purple").unwrap_err().to_string();
         assert!(e.contains("on, off, auto"), "{e}");
         let e = p("bogus", "").unwrap_err().to_string();

@@ -491,6 +491,9 @@ impl CameraCore {
         if d.night_vision.is_some() {
             self.state.night_vision = d.night_vision;
         }
+        if let Some(on) = d.ir_led {
+            self.state.ir_led = Some(on.into());
+        }
         if let Some(on) = d.light {
             self.state.light = Some(on.into());
         }
@@ -903,6 +906,10 @@ impl CameraCore {
             }),
             CameraCommand::Light(on) => Some(CameraDetails {
                 light: Some(*on),
+                ..CameraDetails::default()
+            }),
+            CameraCommand::IrLed(on) => Some(CameraDetails {
+                ir_led: Some(*on),
                 ..CameraDetails::default()
             }),
             _ => None,

@@ -120,6 +120,7 @@ enum Outcome {
     Resolution(FrameSize),
     NightVision(NightVision),
     Light(bool),
+    IrLed(bool),
 }
 
 #[derive(Debug)]
@@ -613,6 +614,7 @@ impl TutkSession {
             }
             Outcome::NightVision(n) => self.details.night_vision = Some(n),
             Outcome::Light(l) => self.details.light = Some(l),
+            Outcome::IrLed(l) => self.details.ir_led = Some(l),
         }
         self.out.emit(SessionEvent::Details(self.details.clone()));
     }
@@ -736,6 +738,13 @@ impl TutkSession {
                 id::STATUS_LIGHT_SET,
                 vec![if on { 1 } else { 2 }],
                 Purpose::Command(cid, Outcome::Light(on)),
+            ),
+            // K10046 `irled`: 1 on, 2 off (wyze.md §2.1).
+            CameraCommand::IrLed(on) => self.ioctrl(
+                now,
+                id::IR_LED_SET,
+                vec![if on { 1 } else { 2 }],
+                Purpose::Command(cid, Outcome::IrLed(on)),
             ),
             other => self.out.emit(SessionEvent::CommandDone {
                 id: cid,

@@ -368,6 +368,7 @@ fn commands_send_the_right_k_commands_and_report_new_details() {
         (1700, CameraCommand::Light(false)),
         (1800, CameraCommand::SetResolution("2560x1440".into())),
         (1900, CameraCommand::Reboot),
+        (2000, CameraCommand::IrLed(true)),
     ];
     let (_, events) = run(&mut cam, 3, &cmds);
     let sent: Vec<_> = cam
@@ -382,6 +383,10 @@ fn commands_send_the_right_k_commands_and_report_new_details() {
     );
     assert!(sent.contains(&(id::NIGHT_VISION_SET, vec![3])));
     assert!(sent.contains(&(id::STATUS_LIGHT_SET, vec![2])));
+    assert!(
+        sent.contains(&(id::IR_LED_SET, vec![1])),
+        "K10046 irled: 1 on"
+    );
     let done: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -389,11 +394,15 @@ fn commands_send_the_right_k_commands_and_report_new_details() {
             _ => None,
         })
         .collect();
-    assert_eq!(done.len(), 5, "{done:?}");
+    assert_eq!(done.len(), 6, "{done:?}");
     assert!(done[..3].iter().all(|r| r.is_ok()), "{done:?}");
     // HL_CAM4 streams 2K, so the size is allowed for this model…
     assert!(done[3].is_ok(), "{:?}", done[3]);
     assert!(matches!(done[4], Err(CommandError::Unsupported { .. })));
+    assert!(done[5].is_ok(), "{:?}", done[5]);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Details(d) if d.ir_led == Some(true))));
     assert!(events.iter().any(
         |e| matches!(e, SessionEvent::Details(d) if d.night_vision == Some(NightVision::Auto))
     ));
