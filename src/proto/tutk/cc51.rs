@@ -266,6 +266,38 @@ mod tests {
         assert_eq!(got, expected);
     }
 
+    /// A whole CC51 Disco (seq 0, as we send it first) for the reference's
+    /// UID and AuthKey. The 32 header bytes are laid out by hand from
+    /// `wyze.md` §1.2 (`51 CC`, cmd `0x1002` @4, length `0x28` @6, dir @8,
+    /// seq @12, ticket @14, sid @16, `00 08 03 04 1D` @24); the tag was
+    /// computed outside this code base, with Python's
+    /// `hmac.new(b"HSBJYB5HSETGCDWD111A" + b"Jd52xEZl", header, hashlib.sha1)`.
+    #[test]
+    fn disco_seq_0_known_answer() {
+        let p = Packet::Disco {
+            seq: 0,
+            direction: 0,
+            ticket: 0,
+            sid: [1, 2, 3, 4, 5, 6, 7, 8],
+        }
+        .encode(&key());
+        let hex: String = p.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "51cc00000210280000000000000000000102030405060708000803041d000000\
+             feba9e760bea914c81d8f406bfa6fffbbd35233d"
+        );
+        assert_eq!(
+            Packet::decode(&p, &key()).unwrap(),
+            Packet::Disco {
+                seq: 0,
+                direction: 0,
+                ticket: 0,
+                sid: [1, 2, 3, 4, 5, 6, 7, 8]
+            }
+        );
+    }
+
     #[test]
     fn disco_layout_follows_wyze_md() {
         let p = Packet::Disco {
