@@ -38,6 +38,13 @@ pub const FRAMEINFO_MARKER: u16 = 0x0028;
 pub const MAX_PIECES: u16 = 2048;
 /// Most bytes one frame may have.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+/// A frame number this far from the next expected one (ahead, or behind by
+/// more than a late retransmission can be) means the camera numbers its
+/// frames anew (it restarted its stream) or the packet is garbage: the
+/// assembler starts over and waits for a keyframe rather than reject
+/// everything as late, or wait for billions of frames. Found by fuzzing: a
+/// pending frame 2³¹ numbers away made the window arithmetic loop forever.
+pub const RESYNC_DISTANCE: u32 = 256;
 /// Frames kept waiting for their missing pieces (the reorder window).
 pub const REORDER_FRAMES: u32 = 4;
 
@@ -499,7 +506,11 @@ impl FrameAssembler {
             return Ok(());
         }
         if let Some(next) = self.next {
-            if before(piece.frame_no, next) {
+            let ahead = piece.frame_no.wrapping_sub(next);
+            let behind = next.wrapping_sub(piece.frame_no);
+            if ahead >= RESYNC_DISTANCE && behind > RESYNC_DISTANCE {
+                self.resync();
+            } else if before(piece.frame_no, next) {
                 // Already delivered or given up: a late or duplicate piece.
                 self.stats.pieces_rejected += 1;
                 return Ok(());
@@ -530,14 +541,30 @@ impl FrameAssembler {
         self.out.pop_front()
     }
 
+    /// Starts over: the frames in flight are lost, the next frame number is
+    /// taken from the next piece, and frames are dropped until a keyframe.
+    fn resync(&mut self) {
+        let lost = u32::try_from(self.pending.len()).unwrap_or(u32::MAX).max(1);
+        self.pending.clear();
+        self.next = None;
+        self.lose(lost);
+    }
+
     /// Delivers what is in order and gives up on frames the window has passed.
+    ///
+    /// Every pending frame number is within [`RESYNC_DISTANCE`] ahead of
+    /// `next` (`push` sees to it), so "newest" and "first" are by distance
+    /// from `next`, which is what serial-number order means here.
     fn advance(&mut self) {
         loop {
-            let Some((&first, _)) = self.pending.first_key_value() else {
+            let Some(next) = self.next.or_else(|| self.pending.keys().next().copied()) else {
                 return;
             };
-            let next = *self.next.get_or_insert(first);
-            let newest = self.pending.last_key_value().map_or(first, |(&k, _)| k);
+            self.next = Some(next);
+            let dist = |k: u32| k.wrapping_sub(next);
+            let Some(newest) = self.pending.keys().copied().max_by_key(|&k| dist(k)) else {
+                return;
+            };
             let ready = self.pending.get(&next).is_some_and(Partial::complete);
             if ready {
                 let p = self.pending.remove(&next).expect("checked above");
@@ -554,10 +581,20 @@ impl FrameAssembler {
                 let resume = self
                     .pending
                     .iter()
-                    .find(|(&k, p)| k != next && p.complete())
-                    .map_or(newest, |(&k, _)| k);
-                let skipped = resume.wrapping_sub(next);
-                self.pending.retain(|&k, _| !before(k, resume));
+                    .filter(|(&k, p)| k != next && p.complete())
+                    .map(|(&k, _)| k)
+                    .min_by_key(|&k| dist(k))
+                    .unwrap_or(newest);
+                let skipped = dist(resume);
+                if skipped == 0 {
+                    // Only `next` itself is pending and it cannot complete
+                    // within the bound: give it up too.
+                    self.pending.remove(&next);
+                    self.next = Some(next.wrapping_add(1));
+                    self.lose(1);
+                    continue;
+                }
+                self.pending.retain(|&k, _| dist(k) >= skipped);
                 self.next = Some(resume);
                 self.lose(skipped);
                 continue;

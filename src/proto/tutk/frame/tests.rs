@@ -8,7 +8,7 @@ fn info(frame_no: u32, keyframe: bool, size: usize) -> FrameInfo {
         frame_size: 1,
         bitrate: 60,
         timestamp_us: 0,
-        timestamp_s: 1_700_000_000 + frame_no,
+        timestamp_s: 1_700_000_000u32.wrapping_add(frame_no),
         payload_size: size as u32,
         frame_no,
     }
@@ -280,6 +280,67 @@ fn the_frame_buffer_is_bounded() {
         a.push(&p[0]).unwrap();
     }
     assert!(a.pending.len() <= REORDER_FRAMES as usize * 2 + 1);
+}
+
+/// Fuzzing found this (`tests/fuzz/crashes/tutk_av/timeout-*`): frame
+/// numbers 2³¹ apart in flight made the give-up step pick the same frame
+/// again and again. Now a number that far away starts the stream over.
+#[test]
+fn frame_numbers_far_apart_never_hang_the_window() {
+    let mut a = FrameAssembler::new();
+    for f in [
+        0u32,
+        1 << 31,
+        3_000_000_000,
+        5,
+        u32::MAX,
+        1 << 30,
+        2,
+        7,
+        9,
+        11,
+        13,
+        15,
+        17,
+        19,
+        21,
+    ] {
+        a.push(&frame(f, false, 3000, 3)[0]).unwrap();
+        drain(&mut a);
+        assert!(a.pending.len() <= REORDER_FRAMES as usize * 2 + 1);
+    }
+    // And it still streams afterwards, from a keyframe.
+    for p in frame(100, true, 900, 2) {
+        a.push(&p).unwrap();
+    }
+    for p in frame(101, false, 900, 2) {
+        a.push(&p).unwrap();
+    }
+    assert_eq!(frames(&drain(&mut a)), vec![100, 101]);
+}
+
+#[test]
+fn a_camera_that_numbers_its_frames_anew_is_followed_from_its_next_keyframe() {
+    let mut a = FrameAssembler::new();
+    for f in 5000..5003u32 {
+        for p in frame(f, f == 5000, 700, 2) {
+            a.push(&p).unwrap();
+        }
+    }
+    assert_eq!(frames(&drain(&mut a)), vec![5000, 5001, 5002]);
+    // The camera restarted its stream: numbers start at 1 again. Without a
+    // resync these would all be "late" forever.
+    for f in 1..4u32 {
+        for p in frame(f, f == 1, 700, 2) {
+            a.push(&p).unwrap();
+        }
+    }
+    let ev = drain(&mut a);
+    assert_eq!(frames(&ev), vec![1, 2, 3], "{ev:?}");
+    // A late piece of the old numbering, close behind, is still just late.
+    let before = a.stats().pieces_rejected;
+    a.push(&frame(2, false, 700, 2)[0]).unwrap();
+    assert_eq!(a.stats().pieces_rejected, before + 1);
 }
 
 proptest::proptest! {
