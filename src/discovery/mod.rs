@@ -185,13 +185,8 @@ impl Sources {
             })
             .collect();
         if !self.tutk_lan.is_empty() {
-            let mut specs: Vec<CameraSpec> = found.iter().map(|d| d.spec.clone()).collect();
-            self.tutk_lan
-                .refine(factory, timeout, skip, &mut specs)
-                .await;
-            for (d, s) in found.iter_mut().zip(specs) {
-                d.spec = s;
-            }
+            let specs = found.iter_mut().map(|d| &mut d.spec);
+            self.tutk_lan.refine(factory, timeout, skip, specs).await;
         }
         let configured: HashSet<&CameraId> = self.configured.iter().map(|s| &s.info.id).collect();
         let mut skip = skip.clone();

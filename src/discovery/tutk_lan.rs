@@ -56,7 +56,7 @@ impl TutkLan {
         factory: &F,
         timeout: Duration,
         skip: &HashSet<CameraId>,
-        specs: &mut [CameraSpec],
+        specs: impl Iterator<Item = &mut CameraSpec>,
     ) {
         let wanted: Vec<&(CameraId, TutkConfig)> = self
             .cameras
@@ -72,7 +72,7 @@ impl TutkLan {
         }
         // Every listing shows where its camera answered last (this probe or
         // a session).
-        for spec in specs.iter_mut() {
+        for spec in specs {
             let Some((_, cfg)) = self.cameras.iter().find(|(id, _)| *id == spec.info.id) else {
                 continue;
             };

@@ -109,6 +109,16 @@ fn text<'a>(command: &'static str, payload: &'a [u8]) -> Result<&'a str, Command
         })
 }
 
+/// A switch's payload: `on`/`true`/`1` or `off`/`false`/`0`, any case.
+fn on_off(command: &'static str, payload: &[u8]) -> Result<bool, CommandError> {
+    let t = text(command, payload)?.to_ascii_lowercase();
+    match t.as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err(bad(command, format!("{t:?}; allowed: on, off"))),
+    }
+}
+
 fn bad(command: &'static str, reason: impl Into<String>) -> CommandError {
     CommandError::BadValue {
         command,
@@ -194,22 +204,8 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
                 }
             })
         }
-        CommandKind::Light => {
-            let t = text("light", payload)?.to_ascii_lowercase();
-            CameraCommand::Light(match t.as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => return Err(bad("light", format!("{t:?}; allowed: on, off"))),
-            })
-        }
-        CommandKind::IrLed => {
-            let t = text("ir_led", payload)?.to_ascii_lowercase();
-            CameraCommand::IrLed(match t.as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => return Err(bad("ir_led", format!("{t:?}; allowed: on, off"))),
-            })
-        }
+        CommandKind::Light => CameraCommand::Light(on_off("light", payload)?),
+        CommandKind::IrLed => CameraCommand::IrLed(on_off("ir_led", payload)?),
         CommandKind::Reboot => CameraCommand::Reboot,
         CommandKind::Ptz => {
             let t = text("ptz", payload)?.to_ascii_lowercase();
