@@ -25,6 +25,10 @@ use crate::supervisor::{CameraSettings, Supervisor};
 /// `--mqtt-listen` was given.
 pub const DEFAULT_EMBEDDED_LISTEN: &str = "127.0.0.1:1883";
 
+/// How long shutdown waits for the cameras to stop before the publisher
+/// publishes them offline (each camera waits at most 2 s for its own jobs).
+const CAMERAS_STOP_WAIT: Duration = Duration::from_secs(3);
+
 /// Knobs that are not user configuration (tests shorten them).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -116,6 +120,8 @@ pub async fn run_with<F: SocketFactory>(
     );
 
     let cancel = CancellationToken::new();
+    // The publisher stops after the cameras, so their last results are published.
+    let publisher_stop = CancellationToken::new();
     let (events_tx, events_rx) = mpsc::channel(1024);
     let (requests_tx, requests_rx) = mpsc::channel(64);
     let (discovery_tx, discovery_rx) = mpsc::channel(64);
@@ -130,7 +136,7 @@ pub async fn run_with<F: SocketFactory>(
         max_payload,
         events_rx,
         requests_tx,
-        cancel.clone(),
+        publisher_stop.clone(),
         record_path,
     ));
     let settings = CameraSettings {
@@ -169,8 +175,19 @@ pub async fn run_with<F: SocketFactory>(
     };
     tracing::info!("shutting down");
     cancel.cancel();
-    let _ = supervisor.await;
-    let _ = discovery.await;
+    let stopped = async {
+        let _ = supervisor.await;
+        let _ = discovery.await;
+    };
+    if tokio::time::timeout(CAMERAS_STOP_WAIT, stopped)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "cameras did not stop within {CAMERAS_STOP_WAIT:?}; publishing offline anyway"
+        );
+    }
+    publisher_stop.cancel();
     if !publisher.is_finished() {
         let _ = publisher.await;
     }

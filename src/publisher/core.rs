@@ -581,14 +581,17 @@ impl PublisherCore {
         }
     }
 
-    /// Clean shutdown: every camera offline, then the bridge.
+    /// Clean shutdown: every camera offline (its state's `session` reads
+    /// `stopped`), then the bridge.
     pub fn on_shutdown(&mut self) {
         let ids: Vec<CameraId> = self.cameras.keys().cloned().collect();
         for id in ids {
             if let Some(e) = self.cameras.get_mut(&id) {
                 e.online = false;
+                e.state = e.state.take().map(|s| stopped(&s));
             }
             self.publish_availability(&id);
+            self.publish_state(&id);
         }
         let state = self.topics().bridge_state();
         self.push(state, "offline", true, Qos::AtLeastOnce);
@@ -627,6 +630,17 @@ fn msg(topic: String, payload: impl Into<Bytes>, retain: bool, qos: Qos) -> Outb
         payload: payload.into(),
         retain,
         qos,
+    }
+}
+
+/// `state` with its `session` set to `stopped` (the bridge shut down cleanly).
+fn stopped(state: &str) -> String {
+    match serde_json::from_str::<Value>(state) {
+        Ok(Value::Object(mut o)) => {
+            o.insert("session".into(), Value::String("stopped".into()));
+            Value::Object(o).to_string()
+        }
+        _ => state.to_string(),
     }
 }
 
@@ -759,6 +773,54 @@ mod tests {
             && m.retain
             && m.payload.windows(10).any(|w| w == b"\"fps\":10.0")));
         assert!(out.iter().all(|m| m.retain));
+    }
+
+    #[test]
+    fn a_clean_shutdown_leaves_every_camera_offline_and_its_session_stopped() {
+        let mut c = core();
+        c.on_connected(t0());
+        for id in ["porch", "yard"] {
+            c.on_event(t0(), BridgeEvent::Registered(cam_named(id)));
+            let camera = CameraId::parse(id).unwrap();
+            c.on_event(
+                t0(),
+                BridgeEvent::Availability {
+                    camera: camera.clone(),
+                    online: true,
+                },
+            );
+            let mut state = crate::bus::CameraState::new(&cam_named(id), 10);
+            state.session = crate::bus::SessionPhase::Streaming;
+            c.on_event(
+                t0(),
+                BridgeEvent::State {
+                    camera,
+                    state: Box::new(state),
+                },
+            );
+        }
+        drain(&mut c);
+        c.on_shutdown();
+        let out = drain(&mut c);
+        for id in ["porch", "yard"] {
+            let avail = out
+                .iter()
+                .filter(|m| m.topic == format!("cam2mqtt/{id}/availability"))
+                .collect::<Vec<_>>();
+            assert_eq!(avail.len(), 1);
+            assert_eq!(&avail[0].payload[..], b"offline");
+            assert!(avail[0].retain && avail[0].qos == Qos::AtLeastOnce);
+            let states = events_on(&out, &format!("cam2mqtt/{id}/state"));
+            assert_eq!(states.len(), 1);
+            assert_eq!(states[0]["session"], "stopped");
+            assert_eq!(states[0]["snapshot_interval_s"], 10, "the rest is kept");
+        }
+        let last = out.last().unwrap();
+        assert_eq!(
+            (last.topic.as_str(), &last.payload[..], last.retain),
+            ("cam2mqtt/bridge/state", &b"offline"[..], true),
+            "the bridge goes offline last"
+        );
     }
 
     #[test]

@@ -1,16 +1,24 @@
 //! MQTT publishing: [`core`] decides what to publish, [`ha`] builds discovery,
 //! [`topics`] parses commands; this module is the thin rumqttc glue.
 //!
-//! The glue keeps a bounded outgoing queue in which a newer snapshot replaces
-//! an unsent older one of the same camera, so a slow broker costs memory only up
-//! to a limit and never stalls a camera session.
+//! The glue keeps a bounded outgoing queue ([`outbox`]) in which a newer
+//! snapshot replaces an unsent older one of the same camera, so a slow broker
+//! costs memory only up to a limit and never stalls a camera session. Messages
+//! are handed to rumqttc without awaiting, so none is sent twice, and the loop
+//! never waits on the network task, so neither can block the other.
+//!
+//! Shutdown: the cameras stop first (their last command results come in), then
+//! every camera is published `offline` with its state's `session` `stopped`,
+//! then `bridge/state offline`; the loop waits until the broker acknowledged
+//! all of it (at most [`SHUTDOWN_WAIT`]) and disconnects cleanly, so the last
+//! will is not fired.
 
 pub mod core;
 pub mod ha;
+pub mod outbox;
+pub mod reconnect;
 pub mod topics;
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +31,9 @@ pub use crate::bus::{BridgeEvent, Request};
 use crate::config::{parse_broker_url, MqttConfig};
 use crate::io::clock;
 use crate::model::CommandError;
+use outbox::{Acks, Outbox, Pumped};
+use reconnect::{Failure, Reconnect};
 
-/// Messages waiting for rumqttc at most (older non-retained ones go first).
-const MAX_QUEUE: usize = 4096;
 /// Extra room in the MQTT packet limit beyond the snapshot cap.
 const PACKET_HEADROOM: usize = 64 * 1024;
 
@@ -84,38 +92,18 @@ pub fn mqtt_options(
     Ok(opts)
 }
 
-/// Adds `m` to the queue: a snapshot replaces an unsent one for the same topic;
-/// when full, the oldest message is dropped.
-fn enqueue(queue: &mut VecDeque<OutboundMessage>, m: OutboundMessage) {
-    if m.qos == Qos::AtMostOnce {
-        if let Some(old) = queue.iter_mut().find(|q| q.topic == m.topic) {
-            *old = m;
-            return;
-        }
-    }
-    if queue.len() >= MAX_QUEUE {
-        queue.pop_front();
-        tracing::warn!("MQTT publish queue full; dropped the oldest message");
-    }
-    queue.push_back(m);
-}
-
 /// Largest incoming MQTT packet accepted. A bigger one makes rumqttc drop the
 /// connection (it cannot skip a packet), so the limit is far above any command
 /// (commands are checked against their own, much smaller, limits and answered
 /// with an event) and we subscribe to nothing but our command topics and HA's
 /// birth topic, where no other device publishes.
 pub const MAX_INCOMING: usize = 16 << 20;
-/// A connection that lasted this long counts as good: the reconnect backoff
-/// starts over. One that dies sooner (a broker that kicks us out at once)
-/// keeps growing the backoff instead of looping.
-const STABLE_AFTER: Duration = Duration::from_secs(30);
-/// Reconnect delays: from this, doubling, to [`BACKOFF_CAP`].
-const BACKOFF_START: Duration = Duration::from_millis(250);
-/// The longest reconnect delay.
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// How long shutdown waits for the broker to acknowledge the final publishes.
-const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+/// Requests rumqttc's client channel holds.
+const CLIENT_CHANNEL: usize = 256;
+/// When the client is full, try again after this.
+const RETRY_FULL: Duration = Duration::from_millis(5);
 
 /// What the network task reports.
 enum Net {
@@ -123,52 +111,33 @@ enum Net {
     Connected,
     /// A message on one of our subscriptions.
     Message(rumqttc::Publish),
+    /// A publish was written to the socket (packet id; 0 for QoS 0).
+    Sent(u16),
+    /// The broker acknowledged a QoS 1 publish.
+    Acked(u16),
     /// The connection failed or was lost; it is retried after `retry_in`.
     Down { error: String, retry_in: Duration },
 }
 
-/// QoS 1 publishes the network task saw leave and acknowledged, so shutdown
-/// can wait until its final messages are safely at the broker.
-#[derive(Debug, Default)]
-struct Acks {
-    /// QoS 1 publishes written to the socket.
-    sent: AtomicU64,
-    /// Packet id of the last one written.
-    last_sent: AtomicU64,
-    /// Packet id of the last PubAck (the broker acknowledges in order).
-    last_acked: AtomicU64,
-}
-
 /// Polls rumqttc's event loop in its own task. `EventLoop::poll` must not be
 /// dropped mid-connect (it would open a second connection and fire our last
-/// will), so it never sits in a `select!` with other work.
-async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>, acks: Arc<Acks>) {
-    let mut backoff = BACKOFF_START;
-    let mut up_since = None;
+/// will), so it never sits in a `select!` with other work. The publisher loop
+/// never waits on this task, so its reports may wait for room in `net`.
+async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>) {
+    let mut policy = Reconnect::default();
     loop {
         let report = match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                up_since = Some(clock::now());
-                Some(Net::Connected)
+                policy.on_connected(clock::now());
+                Net::Connected
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => Some(Net::Message(p)),
-            Ok(Event::Incoming(Packet::PubAck(a))) => {
-                acks.last_acked.store(u64::from(a.pkid), Ordering::SeqCst);
-                None
-            }
-            Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) if pkid != 0 => {
-                acks.last_sent.store(u64::from(pkid), Ordering::SeqCst);
-                acks.sent.fetch_add(1, Ordering::SeqCst);
-                None
-            }
+            Ok(Event::Incoming(Packet::Publish(p))) => Net::Message(p),
+            Ok(Event::Incoming(Packet::PubAck(a))) => Net::Acked(a.pkid),
+            Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => Net::Sent(pkid),
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
-            Ok(_) => None,
+            Ok(_) => continue,
             Err(e) => {
-                let lasted = up_since
-                    .take()
-                    .map(|t: std::time::Instant| clock::now().duration_since(t));
-                let (retry_in, next) = reconnect_delay(backoff, lasted);
-                backoff = next;
+                let retry_in = policy.on_failure(clock::now(), Failure::of(&e));
                 let error = match &e {
                     rumqttc::ConnectionError::MqttState(rumqttc::StateError::Deserialization(
                         rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(size),
@@ -181,27 +150,13 @@ async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>, acks: 
                     return;
                 }
                 tokio::time::sleep(retry_in).await;
-                None
+                continue;
             }
         };
-        if let Some(report) = report {
-            if net.send(report).await.is_err() {
-                return;
-            }
+        if net.send(report).await.is_err() {
+            return;
         }
     }
-}
-
-/// The delay before the next connection attempt and the one after it, given
-/// the current delay and how long the lost connection lasted (`None`: it never
-/// came up). Only a connection that lasted [`STABLE_AFTER`] starts over.
-fn reconnect_delay(current: Duration, lasted: Option<Duration>) -> (Duration, Duration) {
-    let current = if lasted.is_some_and(|d| d >= STABLE_AFTER) {
-        BACKOFF_START
-    } else {
-        current
-    };
-    (current, (current * 2).min(BACKOFF_CAP))
 }
 
 /// Saves the discovery record next to the other state (atomic; blocking, small).
@@ -233,37 +188,78 @@ pub fn load_record(path: &std::path::Path) -> DiscoveryRecord {
     }
 }
 
-/// Runs the publisher until `shutdown` fires; then publishes the offline
-/// states and waits (at most 2 s) until the broker has them.
-/// `record_path` is where the discovery record is kept (`None`: not kept).
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
-    mut core: PublisherCore,
-    cfg: MqttConfig,
-    url: String,
-    max_payload: usize,
-    mut events: mpsc::Receiver<BridgeEvent>,
-    requests: mpsc::Sender<Request>,
-    shutdown: CancellationToken,
-    record_path: Option<std::path::PathBuf>,
-) -> Result<(), PublisherError> {
-    let opts = mqtt_options(&cfg, &url, &core.last_will(), max_payload)?;
-    let (client, eventloop) = AsyncClient::new(opts, 256);
-    let (net_tx, mut net) = mpsc::channel(256);
-    let acks = Arc::new(Acks::default());
-    let driver = tokio::spawn(drive(eventloop, net_tx, acks.clone()));
-    let mut queue: VecDeque<OutboundMessage> = VecDeque::new();
-    let mut connected = false;
-    let mut requested_qos1: u64 = 0;
-    let mut saving: Option<tokio::task::JoinHandle<()>> = None;
-    loop {
-        while let Some(m) = core.poll_outbound() {
-            enqueue(&mut queue, m);
+/// Saves discovery records in the background, one at a time, in order.
+#[derive(Default)]
+struct RecordSaver {
+    saving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RecordSaver {
+    fn save(&mut self, path: std::path::PathBuf, record: DiscoveryRecord) {
+        let previous = self.saving.take();
+        self.saving = Some(tokio::spawn(async move {
+            if let Some(p) = previous {
+                let _ = p.await;
+            }
+            let saved = tokio::task::spawn_blocking(move || {
+                save_record(&path, &record).map_err(|e| (path, e))
+            })
+            .await;
+            if let Ok(Err((path, e))) = saved {
+                tracing::warn!(path = %path.display(), error = %e, "cannot save the discovery record; removed cameras may keep their entities");
+            }
+        }));
+    }
+
+    async fn finish(self) {
+        if let Some(s) = self.saving {
+            let _ = s.await;
         }
+    }
+}
+
+/// The publisher loop's connection-side state.
+struct Link {
+    client: AsyncClient,
+    outbox: Outbox,
+    acks: Acks,
+    connected: bool,
+    /// The client was full at the last pump.
+    blocked: bool,
+}
+
+impl Link {
+    /// Hands what is queued to the client (while connected).
+    fn pump(&mut self) {
+        self.blocked =
+            self.connected && self.outbox.pump(&self.client, &mut self.acks) == Pumped::Blocked;
+    }
+
+    /// The connection went down: what is queued or in flight is gone; the
+    /// next connect republishes what matters.
+    fn down(&mut self) {
+        self.connected = false;
+        self.blocked = false;
+        self.outbox.clear();
+        self.acks.reset();
+    }
+}
+
+/// Moves the core's output on: publishes to the outbox, requests to the
+/// supervisor (a full supervisor queue answers the command with `busy`).
+fn collect(
+    core: &mut PublisherCore,
+    link: &mut Link,
+    requests: &mpsc::Sender<Request>,
+    saver: &mut RecordSaver,
+    record_path: Option<&std::path::Path>,
+) {
+    loop {
         while let Some(r) = core.poll_request() {
-            if let Err(mpsc::error::TrySendError::Full(Request::Command { camera, command }))
-            | Err(mpsc::error::TrySendError::Closed(Request::Command { camera, command })) =
-                requests.try_send(r)
+            if let Err(
+                mpsc::error::TrySendError::Full(Request::Command { camera, command })
+                | mpsc::error::TrySendError::Closed(Request::Command { camera, command }),
+            ) = requests.try_send(r)
             {
                 core.on_event(
                     clock::now(),
@@ -277,147 +273,147 @@ pub async fn run(
                 );
             }
         }
-        if let (Some(record), Some(path)) = (core.poll_record(), record_path.clone()) {
-            // One save at a time, in order.
-            let previous = saving.take();
-            saving = Some(tokio::spawn(async move {
-                if let Some(p) = previous {
-                    let _ = p.await;
-                }
-                let saved = tokio::task::spawn_blocking(move || {
-                    save_record(&path, &record).map_err(|e| (path, e))
-                })
-                .await;
-                if let Ok(Err((path, e))) = saved {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot save the discovery record; removed cameras may keep their entities");
-                }
-            }));
+        let mut any = false;
+        while let Some(m) = core.poll_outbound() {
+            any = true;
+            link.outbox.push(m);
         }
-        let front = queue.front().cloned();
+        if !any {
+            break;
+        }
+    }
+    if let (Some(record), Some(path)) = (core.poll_record(), record_path) {
+        saver.save(path.to_path_buf(), record);
+    }
+}
+
+/// Runs the publisher until `shutdown` fires; then publishes the offline
+/// states and waits (at most [`SHUTDOWN_WAIT`]) until the broker has them.
+/// Cancel `shutdown` only after the cameras stopped, so their last command
+/// results are published too. `record_path` is where the discovery record is
+/// kept (`None`: not kept).
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    mut core: PublisherCore,
+    cfg: MqttConfig,
+    url: String,
+    max_payload: usize,
+    mut events: mpsc::Receiver<BridgeEvent>,
+    requests: mpsc::Sender<Request>,
+    shutdown: CancellationToken,
+    record_path: Option<std::path::PathBuf>,
+) -> Result<(), PublisherError> {
+    let opts = mqtt_options(&cfg, &url, &core.last_will(), max_payload)?;
+    let (client, eventloop) = AsyncClient::new(opts, CLIENT_CHANNEL);
+    let (net_tx, mut net) = mpsc::channel(256);
+    let driver = tokio::spawn(drive(eventloop, net_tx));
+    let mut link = Link {
+        client,
+        outbox: Outbox::default(),
+        acks: Acks::default(),
+        connected: false,
+        blocked: false,
+    };
+    let mut saver = RecordSaver::default();
+    let record_path = record_path.as_deref();
+    let mut events_open = true;
+    loop {
+        collect(&mut core, &mut link, &requests, &mut saver, record_path);
+        link.pump();
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
             report = net.recv() => match report {
                 Some(Net::Connected) => {
                     tracing::info!(%url, "connected to MQTT broker");
-                    connected = true;
-                    queue.clear();
-                    let subs = core.subscriptions().into_iter().map(|t| rumqttc::SubscribeFilter::new(t, QoS::AtLeastOnce));
-                    if let Err(e) = client.subscribe_many(subs).await {
+                    link.down();
+                    link.connected = true;
+                    let subs = core
+                        .subscriptions()
+                        .into_iter()
+                        .map(|t| rumqttc::SubscribeFilter::new(t, QoS::AtLeastOnce));
+                    // Right after ConnAck the client's channel is empty.
+                    if let Err(e) = link.client.try_subscribe_many(subs) {
                         tracing::warn!(error = %e, "subscribe failed");
                     }
                     core.on_connected(clock::now());
                 }
                 Some(Net::Message(p)) => core.on_message(&p.topic, &p.payload, p.retain),
+                Some(Net::Sent(pkid)) => link.acks.on_sent(pkid),
+                Some(Net::Acked(pkid)) => link.acks.on_acked(pkid),
                 Some(Net::Down { error, retry_in }) => {
-                    if connected {
+                    if link.connected {
                         tracing::warn!(%error, "MQTT connection lost; reconnecting in {retry_in:?}");
                     } else {
                         tracing::warn!(%error, %url, "cannot reach MQTT broker; retrying in {retry_in:?}");
                     }
-                    connected = false;
+                    link.down();
                     core.on_disconnected();
-                    queue.clear();
                 }
                 None => break,
             },
-            Some(ev) = events.recv() => core.on_event(clock::now(), ev),
+            ev = events.recv(), if events_open => match ev {
+                Some(ev) => core.on_event(clock::now(), ev),
+                None => events_open = false,
+            },
             () = clock::sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
-            r = publish(&client, front.as_ref()), if front.is_some() && connected => match r {
-                Ok(()) => {
-                    if let Some(m) = queue.pop_front() {
-                        requested_qos1 += u64::from(m.qos == Qos::AtLeastOnce);
+            () = tokio::time::sleep(RETRY_FULL), if link.blocked => {}
+        }
+    }
+    // What the cameras sent before they stopped comes first.
+    while let Ok(ev) = events.try_recv() {
+        core.on_event(clock::now(), ev);
+    }
+    collect(&mut core, &mut link, &requests, &mut saver, record_path);
+    core.on_shutdown();
+    let finals: Vec<OutboundMessage> = std::iter::from_fn(|| core.poll_outbound()).collect();
+    link.outbox.push_final(finals);
+    let settled = tokio::time::timeout(SHUTDOWN_WAIT, async {
+        while link.connected {
+            link.pump();
+            if link.outbox.is_empty() && link.acks.settled() {
+                return true;
+            }
+            tokio::select! {
+                report = net.recv() => match report {
+                    Some(Net::Sent(pkid)) => link.acks.on_sent(pkid),
+                    Some(Net::Acked(pkid)) => link.acks.on_acked(pkid),
+                    Some(Net::Down { .. }) | None => link.down(),
+                    // Commands arriving now are not carried out.
+                    Some(Net::Message(_) | Net::Connected) => {}
+                },
+                () = tokio::time::sleep(RETRY_FULL), if link.blocked => {}
+            }
+        }
+        false
+    })
+    .await;
+    match settled {
+        Ok(true) => {
+            // A clean DISCONNECT: the broker discards the last will.
+            let disconnect = async {
+                while link.client.try_disconnect().is_err() {
+                    tokio::select! {
+                        r = net.recv() => if r.is_none() { return; },
+                        () = tokio::time::sleep(RETRY_FULL) => {}
                     }
                 }
-                Err(e) => tracing::debug!(error = %e, "publish not queued"),
-            },
-        }
-    }
-    // Shutdown: offline states, wait until the broker acknowledged them, then
-    // a clean disconnect; all within SHUTDOWN_WAIT.
-    core.on_shutdown();
-    while let Some(m) = core.poll_outbound() {
-        enqueue(&mut queue, m);
-    }
-    let flush = async {
-        if connected {
-            while let Some(m) = queue.pop_front() {
-                if publish(&client, Some(&m)).await.is_ok() {
-                    requested_qos1 += u64::from(m.qos == Qos::AtLeastOnce);
-                }
-            }
-            // Every QoS 1 publish has left; the broker acks in order, so the
-            // ack of the last one means all of them arrived.
-            loop {
-                let sent = acks.sent.load(Ordering::SeqCst);
-                let last = acks.last_sent.load(Ordering::SeqCst);
-                if sent >= requested_qos1 && acks.last_acked.load(Ordering::SeqCst) == last {
-                    break;
-                }
-                tokio::select! {
-                    _ = net.recv() => {}
-                    () = tokio::time::sleep(Duration::from_millis(5)) => {}
-                }
+                // The network task ends once DISCONNECT is written.
+                while net.recv().await.is_some() {}
+            };
+            if tokio::time::timeout(SHUTDOWN_WAIT, disconnect).await.is_err() {
+                tracing::warn!("MQTT disconnect timed out; the broker will publish the last will");
+            } else {
+                tracing::info!("offline states published; disconnected from MQTT broker");
             }
         }
-        let _ = client.disconnect().await;
-        // Keep draining reports so the network task can flush and see the disconnect.
-        while net.recv().await.is_some() {}
-    };
-    if tokio::time::timeout(SHUTDOWN_WAIT, flush).await.is_err() {
-        tracing::warn!("MQTT shutdown timed out; the broker will publish the last will");
+        Ok(false) => tracing::warn!("not connected at shutdown; the broker publishes the last will"),
+        Err(_) => tracing::warn!(
+            queued = link.outbox.len(),
+            "MQTT shutdown timed out before the broker acknowledged the offline states; it will publish the last will"
+        ),
     }
-    if let Some(s) = saving {
-        let _ = s.await;
-    }
+    saver.finish().await;
     driver.abort();
     Ok(())
-}
-
-async fn publish(
-    client: &AsyncClient,
-    m: Option<&OutboundMessage>,
-) -> Result<(), rumqttc::ClientError> {
-    match m {
-        Some(m) => {
-            client
-                .publish_bytes(m.topic.clone(), qos(m.qos), m.retain, m.payload.clone())
-                .await
-        }
-        None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_connection_that_dies_at_once_does_not_reset_the_backoff() {
-        let mut delay = BACKOFF_START;
-        let mut waits = Vec::new();
-        for _ in 0..10 {
-            // Connected, then kicked out after a second: every time.
-            let (wait, next) = reconnect_delay(delay, Some(Duration::from_secs(1)));
-            waits.push(wait);
-            delay = next;
-        }
-        assert_eq!(waits[0], BACKOFF_START);
-        assert!(waits.windows(2).all(|w| w[1] >= w[0]), "{waits:?}");
-        assert_eq!(*waits.last().unwrap(), BACKOFF_CAP);
-        let total: Duration = waits.iter().sum();
-        assert!(
-            total >= Duration::from_secs(100),
-            "ten retries take {total:?}, not a loop"
-        );
-        // A connection that held for a while starts over.
-        let (wait, _) = reconnect_delay(BACKOFF_CAP, Some(STABLE_AFTER));
-        assert_eq!(wait, BACKOFF_START);
-        // Never connected: keeps growing.
-        let (wait, next) = reconnect_delay(Duration::from_secs(4), None);
-        assert_eq!(
-            (wait, next),
-            (Duration::from_secs(4), Duration::from_secs(8))
-        );
-    }
 }

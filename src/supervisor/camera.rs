@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::core::{CameraCore, CoreSettings, Job, JobDone, SessionControl, SessionEnd};
-use super::overrides::OverrideStore;
+use super::overrides::{OverrideStore, OverrideWriter};
 use crate::bus::BridgeEvent;
 use crate::discovery::CameraSpec;
 use crate::io::{
@@ -108,7 +108,8 @@ pub struct CameraTask<F: SocketFactory> {
     inputs: mpsc::Receiver<CameraInput>,
     rediscover: mpsc::Sender<CameraId>,
     cancel: CancellationToken,
-    store: Option<OverrideStore>,
+    /// Writes runtime settings to the state directory (`None`: none kept).
+    writer: Option<OverrideWriter>,
     session: Option<Running>,
     jobs: JoinSet<Option<JobDone>>,
 }
@@ -151,7 +152,7 @@ impl<F: SocketFactory> CameraTask<F> {
             inputs,
             rediscover,
             cancel,
-            store,
+            writer: store.map(OverrideWriter::spawn),
             session: None,
             jobs: JoinSet::new(),
         }
@@ -348,13 +349,8 @@ impl<F: SocketFactory> CameraTask<F> {
                 });
             }
             Job::SaveOverrides(overrides) => {
-                if let Some(store) = self.store.clone() {
-                    self.jobs.spawn_blocking(move || {
-                        if let Err(e) = store.save(&overrides) {
-                            tracing::warn!(error = %e, "cannot save camera settings; they will reset on restart");
-                        }
-                        None
-                    });
+                if let Some(writer) = &self.writer {
+                    writer.save(overrides);
                 }
             }
             Job::Rediscover => {
@@ -389,14 +385,26 @@ impl<F: SocketFactory> CameraTask<F> {
 
     async fn shutdown(&mut self) {
         self.core.stop(clock::now());
-        while self.core.poll_bridge_event().is_some() {}
+        // Results of commands cut short by the stop still get their one event
+        // (the publisher stops after the cameras); snapshots are not needed.
+        while let Some(ev) = self.core.poll_bridge_event() {
+            if !matches!(ev, BridgeEvent::Snapshot { .. }) {
+                let _ = self.publisher.try_send(ev);
+            }
+        }
         while self.core.poll_job().is_some() {}
         if let Some(r) = self.session.take() {
             r.cancel.cancel();
             let _ = r.task.await;
         }
         // Let settings being saved reach the disk (bounded).
-        let finish = async { while self.jobs.join_next().await.is_some() {} };
+        let writer = self.writer.take();
+        let finish = async {
+            if let Some(w) = writer {
+                w.close().await;
+            }
+            while self.jobs.join_next().await.is_some() {}
+        };
         if tokio::time::timeout(std::time::Duration::from_secs(2), finish)
             .await
             .is_err()

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use crate::model::CameraId;
 
@@ -82,9 +83,91 @@ impl OverrideStore {
     }
 }
 
+/// The one writer of a camera's settings file. Saves run one at a time on a
+/// blocking thread; values set while a save runs replace each other, and only
+/// the latest is written next. So a burst of changes costs a few writes, never
+/// races on the temporary file, and the file ends with the last value.
+#[derive(Debug)]
+pub struct OverrideWriter {
+    latest: tokio::sync::watch::Sender<Option<Overrides>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OverrideWriter {
+    /// Starts the writer for `store`.
+    pub fn spawn(store: OverrideStore) -> Self {
+        let (latest, mut rx) = tokio::sync::watch::channel(None::<Overrides>);
+        let task = tokio::spawn(
+            async move {
+                // An unseen value is reported before the channel's closing, so
+                // the last value set before `close` is written too.
+                while rx.changed().await.is_ok() {
+                    let Some(overrides) = rx.borrow_and_update().clone() else {
+                        continue;
+                    };
+                    let store = store.clone();
+                    let saved =
+                        tokio::task::spawn_blocking(move || store.save(&overrides).map_err(|e| (store, e)))
+                            .await;
+                    if let Ok(Err((store, e))) = saved {
+                        tracing::warn!(path = %store.path.display(), error = %e, "cannot save camera settings; they will reset on restart");
+                    }
+                }
+            }
+            .in_current_span(),
+        );
+        Self { latest, task }
+    }
+
+    /// Saves `overrides` soon (replacing a value not written yet).
+    pub fn save(&self, overrides: Overrides) {
+        self.latest.send_replace(Some(overrides));
+    }
+
+    /// Writes what is pending and stops.
+    pub async fn close(self) {
+        drop(self.latest);
+        let _ = self.task.await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn interval(value: u32) -> Overrides {
+        Overrides {
+            snapshot_interval_s: Some(Overridden {
+                value,
+                configured: 10,
+            }),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_changes_from_many_tasks_ends_with_the_last_value_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OverrideStore::new(dir.path(), &CameraId::parse("porch").unwrap());
+        let writer = std::sync::Arc::new(OverrideWriter::spawn(store.clone()));
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.save(interval(1000 + i)) })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        writer.save(interval(777));
+        let writer = std::sync::Arc::into_inner(writer).unwrap();
+        writer.close().await;
+        assert_eq!(store.load(), interval(777));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("cameras"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["porch.json"], "no temporary file is left");
+    }
 
     #[test]
     fn an_override_holds_until_the_config_value_changes() {

@@ -45,8 +45,13 @@ impl Mosquitto {
             // user we are so it can read the config in our temp dir.
             let user = std::env::var("USER").unwrap_or_default();
             let as_root = user == "root" || unsafe_is_root();
-            let mut text =
-                format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
+            let log = dir.path().join("mosquitto.log");
+            // Bursts of 1,000 QoS 1 messages must not hit mosquitto's default
+            // per-client queue of 1,000 (it would drop what a test counts).
+            let mut text = format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nlog_dest file {}\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\nconnection_messages true\n",
+                log.display()
+            );
             if as_root {
                 text.push_str("user root\n");
             }
@@ -98,6 +103,23 @@ impl Mosquitto {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("mosquitto did not restart on port {}", self.port);
+    }
+
+    /// Kills the broker; [`Mosquitto::resume`] starts it again.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the broker again on the same port after [`Mosquitto::stop`]
+    /// (retained messages are gone: no persistence).
+    pub fn resume(&mut self) {
+        self.restart();
+    }
+
+    /// mosquitto's log (connections, disconnections, warnings).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("mosquitto.log")).unwrap_or_default()
     }
 
     /// `127.0.0.1:<port>`.
@@ -330,6 +352,23 @@ impl Bridge {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// Sends `signal` (`INT`, `TERM`), then waits (at most `limit`) for the
+    /// process to exit; its exit status if it did.
+    pub fn signal(&mut self, signal: &str, limit: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// SIGKILL: no clean shutdown, so the broker must publish the last will.
