@@ -16,6 +16,7 @@ use crate::discovery::{CameraSpec, Listing};
 use crate::io::{EventSink, SessionCommand, UdpFactory};
 use crate::model::{CameraCommand, CommandError, MediaFrame};
 use crate::proto::{CloseReason, SessionEvent};
+use crate::publisher::remote::RemoteBridge;
 use crate::secret::Secret;
 use crate::sim::runner::{DemoSimOptions, SimCamera};
 
@@ -66,6 +67,9 @@ pub struct DiscoverArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Search only `discovery.unicast_hosts`: no LAN broadcasts.
+    #[arg(long)]
+    pub no_broadcast: bool,
 }
 
 /// `demo` flags.
@@ -169,7 +173,10 @@ impl From<SimDialect> for crate::proto::pppp::dialect::Dialect {
 /// `snapshot` flags.
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
-    /// Camera id from the config, or a demo-mode address `host[:video_port]`.
+    /// Camera id from the config, a UID (a PPPP camera is searched for on the
+    /// LAN, a Wyze one in the account), or a demo-mode address
+    /// `host[:video_port]`. If a bridge for this config is running (its
+    /// `bridge/state` is `online` on the broker), it is asked instead.
     pub camera: String,
     /// Output file (default `<camera>.jpg`).
     #[arg(short, long)]
@@ -177,6 +184,14 @@ pub struct SnapshotArgs {
     /// Give up after this long.
     #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Search by UID only at `discovery.unicast_hosts`: no LAN broadcasts.
+    #[arg(long)]
+    pub no_broadcast: bool,
+    /// Talk to the camera even when a bridge for this config is running (the
+    /// bridge then loses the camera while this runs). By default the running
+    /// bridge is asked for the snapshot instead.
+    #[arg(long)]
+    pub direct: bool,
 }
 
 /// `wifi` flags.
@@ -249,6 +264,7 @@ async fn find_camera(
     }
     // A PPPP camera by UID that the config does not name: search the LAN for it.
     if let (Some(uid), Some(pppp)) = (wanted_uid.as_ref(), &sources.pppp) {
+        eprintln!("searching for {name}: {}", search_note(cfg));
         let found = pppp.scan(&UdpFactory, Duration::from_secs(3)).await;
         if let Some(d) = found.into_iter().find(|d| d.spec.info.uid == *uid) {
             return Ok(d.spec);
@@ -403,7 +419,34 @@ pub async fn snapshot(
     state_dir: Option<PathBuf>,
     args: SnapshotArgs,
 ) -> anyhow::Result<()> {
+    let cfg = &broadcasts(cfg, !args.no_broadcast);
+    if !args.direct {
+        if let Some(mut bridge) = RemoteBridge::find(&cfg.mqtt, BRIDGE_LOOKUP).await {
+            if let Some(id) = bridge.camera_id(&args.camera) {
+                eprintln!(
+                    "a bridge for this config is running (bridge/state online on {}): asking it for a snapshot of {id} (--direct talks to the camera instead)",
+                    bridge.url
+                );
+                let jpeg = bridge.snapshot(&id, args.timeout).await;
+                bridge.close().await;
+                let jpeg = jpeg?;
+                let path = args
+                    .output
+                    .unwrap_or_else(|| PathBuf::from(format!("{id}.jpg")));
+                std::fs::write(&path, &jpeg)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("{} bytes written to {}", jpeg.len(), path.display());
+                return Ok(());
+            }
+            bridge.close().await;
+        }
+    }
     let spec = find_camera(cfg, state_dir, &args.camera, args.timeout).await?;
+    if matches!(spec.info.reach, crate::model::Reach::Uid { .. })
+        && spec.info.protocol == crate::model::Protocol::Tutk
+    {
+        eprintln!("looking for {}: {}", spec.info.id, search_note(cfg));
+    }
     let reach = spec.info.reach.to_string();
     let jpeg = with_session(&spec, async |s| {
         or_closed(
@@ -493,6 +536,8 @@ pub async fn discover(
     state_dir: Option<PathBuf>,
     args: DiscoverArgs,
 ) -> anyhow::Result<()> {
+    let cfg = &broadcasts(cfg, !args.no_broadcast);
+    eprintln!("{}", search_note(cfg));
     let sources = crate::discovery::configured::sources(cfg, state_dir).await?;
     let found = sources
         .scan(&UdpFactory, args.timeout, &Default::default())
@@ -513,6 +558,53 @@ pub async fn discover(
     }
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+/// How long `snapshot` looks for a running bridge on the config's broker.
+const BRIDGE_LOOKUP: Duration = Duration::from_secs(3);
+
+/// `cfg` with the LAN broadcasts left as configured (`allow`) or turned off.
+fn broadcasts(cfg: &Config, allow: bool) -> Config {
+    let mut cfg = cfg.clone();
+    if !allow {
+        cfg.discovery.pppp_broadcast = false;
+        cfg.discovery.tutk_broadcast = false;
+    }
+    cfg
+}
+
+/// Where the LAN searches of `cfg` send, in words.
+fn search_note(cfg: &Config) -> String {
+    let d = &cfg.discovery;
+    let mut parts = Vec::new();
+    for (on, broadcast, name, port) in [
+        (d.pppp_lan_search, d.pppp_broadcast, "PPPP", 32108),
+        (d.tutk_lan_search, d.tutk_broadcast, "TUTK", 32761),
+    ] {
+        if !on {
+            continue;
+        }
+        let mut to = Vec::new();
+        if broadcast {
+            to.push(format!("broadcast 255.255.255.255:{port}"));
+        }
+        if !d.unicast_hosts.is_empty() {
+            to.push(format!("unicast {}", d.unicast_hosts.join(", ")));
+        }
+        if to.is_empty() {
+            to.push("nowhere (no broadcast, no discovery.unicast_hosts)".into());
+        }
+        parts.push(format!("{name} LAN search to {}", to.join(" and ")));
+    }
+    if parts.is_empty() {
+        return "LAN searches are off".into();
+    }
+    let hint = if d.pppp_broadcast || d.tutk_broadcast {
+        "; --no-broadcast searches only discovery.unicast_hosts"
+    } else {
+        ""
+    };
+    format!("{}{hint}", parts.join("; "))
 }
 
 /// `cam2mqtt check-config`; `from_file` is false when no config file was given.
@@ -930,5 +1022,32 @@ mod simulate_tutk_tests {
         assert_eq!(nth_mac("2CAA8E000001", 1), "2CAA8E000002");
         assert_eq!(nth_mac("2C:AA:8E:00:00:FF", 1), "2CAA8E000100");
         assert_eq!(nth_mac("odd", 1), "odd");
+    }
+}
+
+#[cfg(test)]
+mod search_note_tests {
+    use super::*;
+
+    #[test]
+    fn the_search_note_names_the_broadcasts_and_no_broadcast_removes_them() {
+        let mut cfg = Config::default();
+        cfg.discovery.unicast_hosts = vec!["10.0.7.2".into()];
+        let note = search_note(&cfg);
+        assert!(
+            note.contains(
+                "PPPP LAN search to broadcast 255.255.255.255:32108 and unicast 10.0.7.2"
+            ) && note.contains("TUTK LAN search to broadcast 255.255.255.255:32761"),
+            "{note}"
+        );
+        assert!(note.contains("--no-broadcast"), "{note}");
+        let quiet = broadcasts(&cfg, false);
+        assert!(!quiet.discovery.pppp_broadcast && !quiet.discovery.tutk_broadcast);
+        let note = search_note(&quiet);
+        assert!(!note.contains("255.255.255.255"), "{note}");
+        assert!(!note.contains("--no-broadcast"), "{note}");
+        cfg.discovery.pppp_lan_search = false;
+        cfg.discovery.tutk_lan_search = false;
+        assert_eq!(search_note(&cfg), "LAN searches are off");
     }
 }

@@ -28,6 +28,9 @@ async fn shutdown_signal() {
     ctrl_c().await;
 }
 
+/// Threads for blocking work (tokio's default is 512).
+const MAX_BLOCKING_THREADS: usize = 8;
+
 fn main() {
     let args = Cli::parse();
     let state_dir = args.state_dir();
@@ -48,8 +51,12 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .init();
+    // Few blocking threads: each one that ever ran keeps a malloc arena, so a
+    // burst of blocking jobs (snapshot fits, file writes, DNS lookups) would
+    // leave the process tens of MB larger for good. Jobs beyond this queue.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
     {
         Ok(rt) => rt,

@@ -151,6 +151,12 @@ pub enum CloseReason {
     /// failed for a reason other than credentials, no answer to a step).
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// Nothing ever answered the session's opening: the camera is off or
+    /// elsewhere, or it ignores us because our keys are wrong (a Wyze camera
+    /// ignores a Disco made with the wrong ENR or MAC). The text says what to
+    /// check. Retried slowly until the camera has answered once.
+    #[error("{0}")]
+    Unanswered(String),
     /// The local side asked to stop.
     #[error("stopped")]
     Stopped,

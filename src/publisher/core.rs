@@ -334,6 +334,7 @@ impl PublisherCore {
             .map(|e| {
                 json!({
                     "id": e.info.id.as_str(),
+                    "uid": e.info.uid,
                     "name": e.info.name,
                     "protocol": e.info.protocol.as_str(),
                     "state": if e.online { "online" } else { "offline" },

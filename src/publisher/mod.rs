@@ -17,6 +17,7 @@ pub mod core;
 pub mod ha;
 pub mod outbox;
 pub mod reconnect;
+pub mod remote;
 pub mod topics;
 
 use std::sync::Arc;
@@ -55,11 +56,12 @@ fn qos(q: Qos) -> QoS {
     }
 }
 
-/// Builds rumqttc options: client id, credentials, last will, TLS, packet size.
+/// Builds rumqttc options: client id, credentials, last will (if any), TLS,
+/// packet size.
 pub fn mqtt_options(
     cfg: &MqttConfig,
     url: &str,
-    will: &OutboundMessage,
+    will: Option<&OutboundMessage>,
     max_payload: usize,
 ) -> Result<MqttOptions, PublisherError> {
     let (tls, host, port) = parse_broker_url(url).map_err(PublisherError::Url)?;
@@ -67,12 +69,14 @@ pub fn mqtt_options(
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_clean_session(true);
     opts.set_max_packet_size(MAX_INCOMING, max_payload + PACKET_HEADROOM);
-    opts.set_last_will(LastWill::new(
-        will.topic.clone(),
-        will.payload.clone(),
-        qos(will.qos),
-        will.retain,
-    ));
+    if let Some(will) = will {
+        opts.set_last_will(LastWill::new(
+            will.topic.clone(),
+            will.payload.clone(),
+            qos(will.qos),
+            will.retain,
+        ));
+    }
     if !cfg.username.is_empty() {
         opts.set_credentials(cfg.username.clone(), cfg.password.expose().to_string());
     }
@@ -303,7 +307,7 @@ pub async fn run(
     shutdown: CancellationToken,
     record_path: Option<std::path::PathBuf>,
 ) -> Result<(), PublisherError> {
-    let opts = mqtt_options(&cfg, &url, &core.last_will(), max_payload)?;
+    let opts = mqtt_options(&cfg, &url, Some(&core.last_will()), max_payload)?;
     let (client, eventloop) = AsyncClient::new(opts, CLIENT_CHANNEL);
     let (net_tx, mut net) = mpsc::channel(256);
     let driver = tokio::spawn(drive(eventloop, net_tx));

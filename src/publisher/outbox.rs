@@ -13,14 +13,21 @@
 //! reached the broker twice. `tests` below reproduce that with rumqttc's own
 //! client and show the outbox hands each message over exactly once.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rumqttc::{AsyncClient, ClientError, QoS};
 
 use super::core::{OutboundMessage, Qos};
 
-/// Messages waiting for the client at most (older non-retained ones go first).
-pub const MAX_QUEUE: usize = 4096;
+/// Messages waiting for the client at most. Retained messages replace an
+/// unsent one on the same topic, so what piles up in a burst is events (one
+/// per command, about 150 bytes); this holds bursts far beyond what a broker
+/// delivers in a minute.
+pub const MAX_QUEUE: usize = 1 << 18;
+/// Payload bytes waiting at most (snapshots count with their size).
+pub const MAX_QUEUE_BYTES: usize = 64 << 20;
+/// Queue capacity kept after a burst has drained (the rest is given back).
+const KEEP_CAPACITY: usize = 1024;
 
 /// Something that takes a message now or not at all.
 pub trait Handoff {
@@ -56,26 +63,67 @@ pub enum Pumped {
 #[derive(Debug, Default)]
 pub struct Outbox {
     queue: VecDeque<OutboundMessage>,
+    /// Sequence number of `queue[0]` (every message queued gets the next one).
+    head: u64,
+    /// Where the unsent replaceable message (retained, or QoS 0) of a topic
+    /// sits, by sequence number: replacing is O(1) however long the queue.
+    latest: HashMap<String, u64>,
+    /// Payload bytes queued.
+    bytes: usize,
     /// Messages dropped because the queue was full (diagnostics).
     dropped: u64,
+    /// Drops not logged yet (logged once per burst, not per message).
+    unreported: u64,
 }
 
 impl Outbox {
-    /// Queues `m`: a QoS 0 message (a snapshot) replaces an unsent one for the
-    /// same topic; when the queue is full, the oldest message is dropped.
+    /// Queues `m`. A snapshot or any retained message replaces an unsent one
+    /// for the same topic (only the latest value matters); when the queue is
+    /// full, the oldest message is dropped.
     pub fn push(&mut self, m: OutboundMessage) {
-        if m.qos == Qos::AtMostOnce {
-            if let Some(old) = self.queue.iter_mut().find(|q| q.topic == m.topic) {
+        let replaceable = m.qos == Qos::AtMostOnce || m.retain;
+        if replaceable {
+            let at = self.latest.get(&m.topic).map(|seq| seq - self.head);
+            if let Some(old) = at.and_then(|i| self.queue.get_mut(usize::try_from(i).ok()?)) {
+                self.bytes = self.bytes - old.payload.len() + m.payload.len();
                 *old = m;
                 return;
             }
         }
-        if self.queue.len() >= MAX_QUEUE {
-            self.queue.pop_front();
+        while !self.queue.is_empty()
+            && (self.queue.len() >= MAX_QUEUE || self.bytes + m.payload.len() > MAX_QUEUE_BYTES)
+        {
+            self.pop_front();
             self.dropped += 1;
-            tracing::warn!("MQTT publish queue full; dropped the oldest message");
+            self.unreported += 1;
         }
+        if replaceable {
+            let seq = self.head + self.queue.len() as u64;
+            self.latest.insert(m.topic.clone(), seq);
+        }
+        self.bytes += m.payload.len();
         self.queue.push_back(m);
+    }
+
+    fn pop_front(&mut self) -> Option<OutboundMessage> {
+        let m = self.queue.pop_front()?;
+        if self.latest.get(&m.topic) == Some(&self.head) {
+            self.latest.remove(&m.topic);
+        }
+        self.head += 1;
+        self.bytes -= m.payload.len();
+        Some(m)
+    }
+
+    /// Rebuilds the bookkeeping after the queue was changed in place.
+    fn reindex(&mut self) {
+        self.bytes = self.queue.iter().map(|m| m.payload.len()).sum();
+        self.latest.clear();
+        for (i, m) in self.queue.iter().enumerate() {
+            if m.qos == Qos::AtMostOnce || m.retain {
+                self.latest.insert(m.topic.clone(), self.head + i as u64);
+            }
+        }
     }
 
     /// Queues the shutdown messages ahead of everything else; unsent messages
@@ -86,12 +134,15 @@ impl Outbox {
         for m in finals.into_iter().rev() {
             self.queue.push_front(m);
         }
+        self.reindex();
     }
 
     /// Forgets everything queued (the connection is gone; the next connect
     /// republishes what matters).
     pub fn clear(&mut self) {
         self.queue.clear();
+        self.queue.shrink_to(KEEP_CAPACITY);
+        self.reindex();
     }
 
     /// True if nothing waits.
@@ -118,7 +169,18 @@ impl Outbox {
             if m.qos == Qos::AtLeastOnce {
                 acks.handed += 1;
             }
-            self.queue.pop_front();
+            self.pop_front();
+        }
+        if self.unreported > 0 {
+            tracing::warn!(
+                dropped = self.unreported,
+                "MQTT publish queue was full (the broker took messages slower than they came); dropped the oldest"
+            );
+            self.unreported = 0;
+        }
+        // A burst's peak capacity is not kept for good.
+        if self.queue.capacity() > KEEP_CAPACITY {
+            self.queue.shrink_to(KEEP_CAPACITY);
         }
         Pumped::Drained
     }

@@ -39,6 +39,19 @@ impl Backoff {
         }
     }
 
+    /// After no answer at all from a camera that never answered (a Wyze
+    /// camera ignoring a Disco made with a wrong ENR, or one that is off):
+    /// 30 s doubling to 10 minutes, so a misconfigured camera does not search
+    /// the LAN every few seconds forever, while one switched on later is
+    /// still found within minutes.
+    pub fn unanswered() -> Self {
+        Self {
+            base: Duration::from_secs(30),
+            cap: Duration::from_secs(600),
+            reset_after: Duration::from_secs(30),
+        }
+    }
+
     /// Delay before retry number `attempt` (0-based).
     pub fn delay(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
         let exp = self

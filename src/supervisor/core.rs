@@ -43,6 +43,8 @@ pub struct CoreSettings {
     /// Restarts after the camera rejected our credentials: long, so a wrong
     /// password never turns into a tight login loop (cameras lock accounts).
     pub auth_backoff: Backoff,
+    /// Restarts after no answer at all from a camera that never answered.
+    pub unanswered_backoff: Backoff,
     /// How long `set/snapshot` waits for a frame newer than the one held.
     pub snapshot_wait: Duration,
     /// A held frame younger than this counts as fresh for `set/snapshot`.
@@ -60,6 +62,7 @@ impl Default for CoreSettings {
         Self {
             backoff: Backoff::default(),
             auth_backoff: Backoff::auth(),
+            unanswered_backoff: Backoff::unanswered(),
             snapshot_wait: Duration::from_secs(5),
             fresh: Duration::from_secs(1),
             max_waiting_snapshots: 8,
@@ -158,6 +161,9 @@ pub enum Restart {
     Backoff,
     /// Retry after the long authentication backoff.
     AuthBackoff,
+    /// Nothing answered: the slow backoff if the camera never answered
+    /// before (likely wrong keys), else the ordinary one.
+    Unanswered,
     /// Do not retry here; ask discovery to find the camera again.
     AwaitDiscovery,
     /// Do not retry (the bridge stopped it).
@@ -170,6 +176,7 @@ pub fn restart_policy(end: &SessionEnd) -> Restart {
         SessionEnd::Closed(CloseReason::AuthRejected(_)) => Restart::AuthBackoff,
         SessionEnd::Closed(CloseReason::LeftMode(_)) => Restart::AwaitDiscovery,
         SessionEnd::Closed(CloseReason::Stopped) => Restart::Never,
+        SessionEnd::Closed(CloseReason::Unanswered(_)) => Restart::Unanswered,
         SessionEnd::Closed(
             CloseReason::Silent(_)
             | CloseReason::PeerClosed
@@ -253,6 +260,9 @@ pub struct CameraCore {
     attempt: u32,
     /// Consecutive authentication rejections (for the auth backoff).
     auth_attempt: u32,
+    /// Some session of this camera got an answer from it (so "no answer"
+    /// means it is off now, not that its keys are wrong).
+    answered: bool,
     timers: TimerTable<Timer>,
     state: CameraState,
     /// The state last handed to the publisher; an unchanged state is not resent.
@@ -306,6 +316,7 @@ impl CameraCore {
             phase: Phase::Idle,
             attempt: 0,
             auth_attempt: 0,
+            answered: false,
             timers: TimerTable::default(),
             state,
             sent_state: None,
@@ -611,7 +622,34 @@ impl CameraCore {
             self.auth_attempt = 0;
         }
         let _ = started;
+        let policy = match policy {
+            Restart::Unanswered if self.answered => Restart::Backoff,
+            other => other,
+        };
+        if streaming_since.is_some()
+            || matches!(
+                end,
+                SessionEnd::Closed(
+                    CloseReason::AuthRejected(_)
+                        | CloseReason::PeerClosed
+                        | CloseReason::NoMedia(_)
+                        | CloseReason::Unavailable(_)
+                        | CloseReason::LeftMode(_)
+                )
+            )
+        {
+            self.answered = true;
+        }
         match policy {
+            Restart::Unanswered => {
+                let delay = self
+                    .settings
+                    .unanswered_backoff
+                    .delay(self.attempt, &mut self.rng);
+                self.attempt = self.attempt.saturating_add(1);
+                tracing::warn!(camera = %self.info.id, reason = %end, retry_in = ?delay, "the camera has never answered");
+                self.wait(now, delay, SessionPhase::Backoff);
+            }
             Restart::Backoff => {
                 let delay = self.settings.backoff.delay(self.attempt, &mut self.rng);
                 self.attempt = self.attempt.saturating_add(1);
@@ -1249,6 +1287,53 @@ mod tests {
     }
 
     #[test]
+    fn no_answer_from_a_camera_that_never_answered_backs_off_longer_than_from_one_that_did() {
+        let why = || {
+            SessionEnd::Closed(CloseReason::Unanswered(
+                "no answer to a Disco made with this camera's UID/ENR/MAC: check the ENR and MAC, or that the camera is on".into(),
+            ))
+        };
+        let mut never = Harness::new(10, Overrides::default());
+        let mut before = Harness::new(10, Overrides::default());
+        before.streaming();
+        before.ended(SessionEnd::Closed(CloseReason::Silent(
+            Duration::from_secs(5),
+        )));
+        before.advance(before.core.restart_at().unwrap() - before.now);
+        for round in 0..3u32 {
+            never.ended(why());
+            before.ended(why());
+            for h in [&never, &before] {
+                let err = h.core.state().last_error.clone().unwrap();
+                assert!(err.contains("check the ENR and MAC"), "{err}");
+                assert_eq!(h.core.state().session, SessionPhase::Backoff);
+            }
+            let never_wait = never.core.restart_at().unwrap() - never.now;
+            let before_wait = before.core.restart_at().unwrap() - before.now;
+            // 30 s doubling (jittered ×0.5–1) against the ordinary 1 s doubling.
+            assert!(
+                never_wait >= Duration::from_secs(15 << round),
+                "{never_wait:?}"
+            );
+            assert!(
+                before_wait <= Duration::from_secs(2 << round),
+                "{before_wait:?}"
+            );
+            never.advance(never_wait);
+            before.advance(before_wait);
+        }
+        // A camera that answers once (here: rejects the login) is then
+        // treated like any camera that went quiet.
+        never.ended(SessionEnd::Closed(CloseReason::AuthRejected(
+            "wrong ENR".into(),
+        )));
+        never.advance(never.core.restart_at().unwrap() - never.now);
+        never.ended(why());
+        let wait = never.core.restart_at().unwrap() - never.now;
+        assert!(wait <= Duration::from_secs(16), "{wait:?}");
+    }
+
+    #[test]
     fn a_camera_that_left_demo_mode_waits_for_discovery_instead_of_retrying() {
         let mut h = Harness::new(10, Overrides::default());
         h.streaming();
@@ -1539,6 +1624,10 @@ mod tests {
         assert_eq!(
             restart_policy(&SessionEnd::Closed(R::Stopped)),
             Restart::Never
+        );
+        assert_eq!(
+            restart_policy(&SessionEnd::Closed(R::Unanswered("x".into()))),
+            Restart::Unanswered
         );
     }
 }

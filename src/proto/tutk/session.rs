@@ -13,7 +13,9 @@
 //! that fails authentication or a K10003 `connectionRes` other than "1" is
 //! [`CloseReason::AuthRejected`] (long backoff, `auth_failed`); a camera that
 //! reports it is updating or checking its ENR (K10001 status 2/4/5) is
-//! [`CloseReason::Unavailable`] (ordinary backoff).
+//! [`CloseReason::Unavailable`] (ordinary backoff); no answer to any Disco
+//! within the first step is [`CloseReason::Unanswered`] (a wrong ENR or MAC,
+//! or a camera that is off: slow retries until it has answered once).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
@@ -38,6 +40,10 @@ use crate::proto::{
     SocketIx, TimerTable,
 };
 use crate::secret::Secret;
+
+/// `last_error` when no Disco was ever answered (`wyze.md`: a camera ignores
+/// a Disco made with the wrong ENR, so this is how a wrong ENR usually shows).
+pub const NO_DISCO_ANSWER: &str = "no answer to a Disco made with this camera's UID/ENR/MAC: check the ENR and MAC, or that the camera is on";
 
 pub use config::{resolution_name, KeyframeRequest, Memory, TutkConfig};
 use config::{K10052_MODELS, WAKE_MODELS};
@@ -789,6 +795,9 @@ impl TutkSession {
 
     fn step_expired(&mut self, now: Instant) {
         let reason = match self.state {
+            State::AwaitLink if self.link.transport().is_none() => {
+                CloseReason::Unanswered(NO_DISCO_ANSWER.into())
+            }
             State::AwaitLink => CloseReason::Silent(STEP_TIMEOUT),
             State::AwaitLogin => CloseReason::Protocol("no answer to the AV login".into()),
             State::AwaitFirstFrame => CloseReason::NoMedia(FIRST_FRAME_DEADLINE),

@@ -145,6 +145,8 @@ async fn a_glue_loop_cancelled_at_random_hands_every_message_over_once_in_order(
 #[derive(Debug, Clone)]
 enum Op {
     Push(u8),
+    /// A retained state for camera `0..3`.
+    State(u8),
     Pump,
     Read(u8),
 }
@@ -152,6 +154,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (1u8..6).prop_map(Op::Push),
+        (0u8..3).prop_map(Op::State),
         Just(Op::Pump),
         (1u8..6).prop_map(Op::Read),
     ]
@@ -159,7 +162,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 proptest! {
     #[test]
-    fn any_interleaving_hands_every_message_over_exactly_once(
+    fn any_interleaving_hands_every_event_over_exactly_once_and_every_state_last(
         cap in 1usize..5,
         ops in proptest::collection::vec(op(), 1..120),
     ) {
@@ -167,23 +170,47 @@ proptest! {
         let mut outbox = Outbox::default();
         let mut acks = Acks::default();
         let mut pushed = 0;
+        let mut states = 0u32;
+        let mut last_state = std::collections::BTreeMap::new();
         let mut got = Vec::new();
+        let read = |rx: &flume::Receiver<Request>, n: usize, got: &mut Vec<(String, Bytes)>| {
+            for _ in 0..n {
+                match rx.try_recv() {
+                    Ok(Request::Publish(p)) => got.push((p.topic, p.payload)),
+                    _ => break,
+                }
+            }
+        };
         for op in ops {
             match op {
                 Op::Push(n) => for _ in 0..n {
                     outbox.push(event(pushed));
                     pushed += 1;
                 },
+                Op::State(cam) => {
+                    states += 1;
+                    let topic = format!("cam2mqtt/c{cam}/state");
+                    let payload = Bytes::from(states.to_string());
+                    last_state.insert(topic.clone(), payload.clone());
+                    outbox.push(OutboundMessage { topic, payload, retain: true, qos: Qos::AtLeastOnce });
+                }
                 Op::Pump => { let _ = outbox.pump(&client, &mut acks); }
-                Op::Read(n) => got.extend(take(&rx, usize::from(n))),
+                Op::Read(n) => read(&rx, usize::from(n), &mut got),
             }
         }
         while !outbox.is_empty() || !rx.is_empty() {
             let _ = outbox.pump(&client, &mut acks);
-            got.extend(take(&rx, cap));
+            read(&rx, cap, &mut got);
         }
+        // Events: every one exactly once, in order.
+        let events: Vec<String> = got.iter().filter(|(t, _)| t.contains("/event/")).map(|(t, _)| t.clone()).collect();
         let want: Vec<String> = (0..pushed).map(|n| event(n).topic).collect();
-        prop_assert_eq!(got, want);
+        prop_assert_eq!(events, want);
+        // States: each camera's last one arrives last.
+        for (topic, payload) in last_state {
+            let last = got.iter().rev().find(|(t, _)| *t == topic).map(|(_, p)| p.clone());
+            prop_assert_eq!(last, Some(payload));
+        }
     }
 }
 
@@ -213,7 +240,7 @@ fn shutdown_messages_go_first_and_nothing_older_for_their_topics_follows() {
 }
 
 #[test]
-fn a_newer_snapshot_replaces_an_unsent_one_and_a_full_queue_drops_the_oldest() {
+fn a_newer_snapshot_or_retained_state_replaces_an_unsent_one_and_events_never_do() {
     let mut outbox = Outbox::default();
     let snap = |p: &'static str| OutboundMessage {
         topic: "cam2mqtt/a/snapshot".into(),
@@ -222,13 +249,63 @@ fn a_newer_snapshot_replaces_an_unsent_one_and_a_full_queue_drops_the_oldest() {
         qos: Qos::AtMostOnce,
     };
     outbox.push(snap("old"));
+    outbox.push(event(1));
+    outbox.push(retained("cam2mqtt/a/state", "{\"fps\":1}"));
     outbox.push(snap("new"));
-    assert_eq!(outbox.len(), 1);
-    for n in 0..MAX_QUEUE {
+    outbox.push(event(1));
+    outbox.push(retained("cam2mqtt/a/state", "{\"fps\":2}"));
+    let (client, rx) = client(16);
+    let mut acks = Acks::default();
+    let _ = outbox.pump(&client, &mut acks);
+    let got: Vec<(String, Bytes)> = std::iter::from_fn(|| match rx.try_recv() {
+        Ok(Request::Publish(p)) => Some((p.topic, p.payload)),
+        _ => None,
+    })
+    .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "cam2mqtt/a/snapshot".to_string(),
+                Bytes::from_static(b"new")
+            ),
+            (event(1).topic, event(1).payload),
+            (
+                "cam2mqtt/a/state".into(),
+                Bytes::from_static(b"{\"fps\":2}")
+            ),
+            (event(1).topic, event(1).payload),
+        ]
+    );
+}
+
+#[test]
+fn a_full_queue_drops_the_oldest_and_gives_its_memory_back_once_drained() {
+    let mut outbox = Outbox::default();
+    for n in 0..MAX_QUEUE + 3 {
         outbox.push(event(n));
     }
     assert_eq!(outbox.len(), MAX_QUEUE);
-    assert_eq!(outbox.dropped(), 1, "the snapshot was the oldest");
+    assert_eq!(outbox.dropped(), 3);
+    let (client, rx) = client(MAX_QUEUE);
+    let mut acks = Acks::default();
+    assert_eq!(outbox.pump(&client, &mut acks), Pumped::Drained);
+    assert_eq!(take(&rx, 1), [event(3).topic], "the oldest went");
+    assert!(
+        outbox.queue.capacity() <= 1024,
+        "{}",
+        outbox.queue.capacity()
+    );
+    // Bytes bound too: big payloads push out old ones.
+    let big = |n: usize| OutboundMessage {
+        payload: Bytes::from(vec![0u8; 10 << 20]),
+        ..event(n)
+    };
+    for n in 0..8 {
+        outbox.push(big(n));
+    }
+    assert!(outbox.bytes <= MAX_QUEUE_BYTES);
+    assert_eq!(outbox.len(), 6);
 }
 
 #[test]
