@@ -21,11 +21,11 @@ use super::core::{OutboundMessage, Qos};
 
 /// Messages waiting for the client at most. Retained messages replace an
 /// unsent one on the same topic, so what piles up in a burst is events (one
-/// per command, about 150 bytes); this holds bursts far beyond what a broker
-/// delivers in a minute.
-pub const MAX_QUEUE: usize = 1 << 18;
+/// per command, about 150 bytes): 64 bursts of 1,000 commands fit, in about
+/// 20 MB at worst. Beyond that the oldest go (reported once per burst).
+pub const MAX_QUEUE: usize = 1 << 16;
 /// Payload bytes waiting at most (snapshots count with their size).
-pub const MAX_QUEUE_BYTES: usize = 64 << 20;
+pub const MAX_QUEUE_BYTES: usize = 32 << 20;
 /// Queue capacity kept after a burst has drained (the rest is given back).
 const KEEP_CAPACITY: usize = 1024;
 
