@@ -84,7 +84,7 @@ fn closed(events: &[SessionEvent]) -> Option<CloseReason> {
 /// of frames delivered and of losses reported.
 fn check_frames(events: &[SessionEvent], size: FrameSize) -> (usize, usize) {
     let (w, h) = size.dimensions();
-    let gop = TestVideo::gop(VideoCodec::H264, w, h).expect("the clip exists");
+    let gop = TestVideo::clip(VideoCodec::H264, w, h).expect("the clip exists");
     let index_of = |data: &[u8]| gop.iter().position(|au| au.data.as_ref() == data);
     let (mut frames, mut losses) = (0, 0);
     let mut last: Option<usize> = None;
@@ -279,7 +279,7 @@ fn commands_reach_the_camera_as_k_commands_and_change_the_picture_size() {
             _ => None,
         })
         .collect();
-    let gop = TestVideo::gop(VideoCodec::H264, 1280, 720).unwrap();
+    let gop = TestVideo::clip(VideoCodec::H264, 1280, 720).unwrap();
     let first720 = after
         .iter()
         .position(|v| gop.iter().any(|au| au.data == v.data))
