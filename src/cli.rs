@@ -169,9 +169,11 @@ impl From<SimDialect> for crate::proto::pppp::dialect::Dialect {
 /// `snapshot` flags.
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
-    /// Camera id from the config, or a demo-mode address `host[:video_port]`.
+    /// Camera id from the config; a UID (of a configured camera, of the Wyze
+    /// account, or of a PPPP camera found by LAN search); or a demo-mode
+    /// camera's address `host[:video_port]`.
     pub camera: String,
-    /// Output file (default `<camera>.jpg`).
+    /// Output file (default `<camera id>.jpg`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Give up after this long.

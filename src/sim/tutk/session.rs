@@ -39,7 +39,7 @@ pub(super) struct Stream {
 impl Stream {
     /// Makes the next frame a keyframe: the clip's next one, so the picture
     /// keeps moving on rather than starting the clip over.
-    pub(super) fn to_next_keyframe(&mut self) {
+    pub(super) fn skip_to_next_keyframe(&mut self) {
         let Some((_, units)) = self.gop.as_ref().filter(|(_, u)| !u.is_empty()) else {
             self.gop_pos = 0;
             return;
@@ -170,7 +170,7 @@ impl Session {
                 };
                 ctx.settings.audio = on;
             }
-            Action::Keyframe => self.stream.to_next_keyframe(),
+            Action::Keyframe => self.stream.skip_to_next_keyframe(),
         }
         ctx.publish_settings();
     }
