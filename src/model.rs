@@ -171,7 +171,7 @@ impl Capability {
             Self::IrLed => "switchable infrared LEDs",
             Self::Reboot => "remote reboot",
             Self::Ptz => "pan/tilt motor",
-            Self::Intercom => "speaker (intercom is not offered yet)",
+            Self::Intercom => "intercom (no camera offers one yet)",
             Self::Signal | Self::SignalPercent => "signal report",
         }
     }
