@@ -133,8 +133,10 @@ pub struct CameraState {
     pub light: Option<OnOff>,
     /// Infrared LEDs, where the camera reports them.
     pub ir_led: Option<OnOff>,
-    /// Wi-Fi signal strength, where the camera reports it.
+    /// Wi-Fi signal strength in dBm, where the camera reports dBm.
     pub signal_dbm: Option<i32>,
+    /// Wi-Fi signal quality in percent, where the camera reports a percentage.
+    pub signal_percent: Option<u8>,
     /// What the session is doing.
     pub session: SessionPhase,
     /// Why the last session ended or failed, in words (never a secret).
@@ -170,11 +172,32 @@ impl CameraState {
             light: None,
             ir_led: None,
             signal_dbm: None,
+            signal_percent: None,
             session: SessionPhase::Connecting,
             last_error: None,
             reconnects: 0,
             snapshots_dropped: 0,
         }
+    }
+}
+
+impl CameraState {
+    /// True if `self` and `other` differ only in the counters that change
+    /// with every frame (fps, bitrate, frame and packet counts, the last
+    /// snapshot time, dropped snapshots): such a change waits for the next
+    /// stats period instead of being published at once.
+    pub fn same_but_counters(&self, other: &CameraState) -> bool {
+        let calm = |s: &CameraState| CameraState {
+            fps: 0.0,
+            bitrate_kbps: 0.0,
+            frames: 0,
+            frames_dropped: 0,
+            audio_packets: 0,
+            last_snapshot_at: None,
+            snapshots_dropped: 0,
+            ..s.clone()
+        };
+        calm(self) == calm(other)
     }
 }
 

@@ -173,12 +173,13 @@ impl From<SimDialect> for crate::proto::pppp::dialect::Dialect {
 /// `snapshot` flags.
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
-    /// Camera id from the config, a UID (a PPPP camera is searched for on the
-    /// LAN, a Wyze one in the account), or a demo-mode address
-    /// `host[:video_port]`. If a bridge for this config is running (its
-    /// `bridge/state` is `online` on the broker), it is asked instead.
+    /// Camera id from the config; a UID (of a configured camera, of the Wyze
+    /// account, or of a PPPP camera found by LAN search); or a demo-mode
+    /// camera's address `host[:video_port]`. If a bridge for this config is
+    /// running (its `bridge/state` is `online` on the broker), it is asked
+    /// instead.
     pub camera: String,
-    /// Output file (default `<camera>.jpg`).
+    /// Output file (default `<camera id>.jpg`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Give up after this long.
@@ -543,21 +544,34 @@ pub async fn discover(
         .scan(&UdpFactory, args.timeout, &Default::default())
         .await;
     let listings: Vec<Listing> = found.iter().map(Listing::from).collect();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&listings)?);
+    let text = if args.json {
+        format!("{}\n", serde_json::to_string_pretty(&listings)?)
     } else if listings.is_empty() {
-        println!("no cameras found (configured cameras and demo_mode_hosts are listed; PPPP and Wyze searches arrive in later releases)");
+        "no cameras found (configured cameras, demo_mode_hosts, PPPP and TUTK LAN searches and the Wyze account were asked)\n".to_string()
     } else {
-        println!(
-            "{:<6} {:<28} {:<24} {:<22} {:<18} source",
+        let mut t = format!(
+            "{:<6} {:<28} {:<24} {:<22} {:<18} source\n",
             "proto", "id", "uid", "address", "model"
         );
         for l in &listings {
-            println!("{l}");
+            t.push_str(&format!("{l}\n"));
         }
+        t
+    };
+    print_out(&text)
+}
+
+/// Writes `text` to standard output. A reader that went away (`| head`)
+/// is not an error: the output is simply not wanted any more (`println!`
+/// would panic on the broken pipe).
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
     }
-    let _ = std::io::stdout().flush();
-    Ok(())
 }
 
 /// How long `snapshot` looks for a running bridge on the config's broker.
@@ -676,14 +690,14 @@ async fn simulate_demo(
         };
         cams.push(SimCamera::spawn_demo(opts).await?);
     }
-    println!(
-        "# {} simulated demo-mode camera(s). Add to your cam2mqtt config:",
+    let mut text = format!(
+        "# {} simulated demo-mode camera(s). Add to your cam2mqtt config:\n",
         cams.len()
     );
     for c in &cams {
-        print!("{}", c.config_snippet());
+        text.push_str(&c.config_snippet());
     }
-    let _ = std::io::stdout().flush();
+    print_out(&text)?;
     shutdown.await;
     for c in cams {
         c.stop().await;
@@ -718,22 +732,23 @@ async fn simulate_pppp(
         crate::proto::pppp::obfuscate::parse_psk_setting(psk)
             .map_err(|e| UsageError(format!("--psk: {e}")))?;
     }
-    let first_uid: Option<Uid> = args
-        .uid
-        .as_deref()
-        .map(|u| {
-            u.parse()
-                .map_err(|e| UsageError(format!("--uid {u:?}: {e}")))
-        })
-        .transpose()?;
+    let dialect: crate::proto::pppp::dialect::Dialect = args.dialect.into();
+    // Without --uid the dialect's made-up UID; the others count up from it.
+    let first_uid: Uid = match args.uid.as_deref() {
+        Some(u) => u
+            .parse()
+            .map_err(|e| UsageError(format!("--uid {u:?}: {e}")))?,
+        None => crate::sim::pppp::PpppCameraConfig::new(dialect).uid,
+    };
     let mut cams = Vec::new();
     for i in 0..args.count {
-        let uid = first_uid.as_ref().map(|u| {
+        let u = &first_uid;
+        let uid = Some(
             Uid::new(u.prefix(), u.serial().wrapping_add(u32::from(i)), u.check())
-                .unwrap_or_else(|_| u.clone())
-        });
+                .unwrap_or_else(|_| u.clone()),
+        );
         let opts = PpppSimOptions {
-            dialect: args.dialect.into(),
+            dialect,
             psk: args.psk.clone(),
             uid,
             label: format!("pppp{i}"),
@@ -753,15 +768,15 @@ async fn simulate_pppp(
         })?;
         cams.push(cam);
     }
-    println!(
-        "# {} simulated PPPP camera(s) ({:?} dialect). Add to your cam2mqtt config:",
+    let mut text = format!(
+        "# {} simulated PPPP camera(s) ({:?} dialect). Add to your cam2mqtt config:\n",
         cams.len(),
         args.dialect
     );
-    for (i, c) in cams.iter().enumerate() {
-        print!("{}", c.config_snippet(&format!("sim_pppp_{i}")));
+    for c in &cams {
+        text.push_str(&c.config_snippet(&c.default_id()));
     }
-    let _ = std::io::stdout().flush();
+    print_out(&text)?;
     shutdown.await;
     for c in cams {
         c.stop().await;
@@ -860,14 +875,14 @@ async fn simulate_tutk(
         })?;
         cams.push(cam);
     }
-    println!(
-        "# {} simulated Wyze (TUTK) camera(s) ({transport}). Add to your cam2mqtt config:",
+    let mut text = format!(
+        "# {} simulated Wyze (TUTK) camera(s) ({transport}). Add to your cam2mqtt config:\n",
         cams.len()
     );
-    for (i, c) in cams.iter().enumerate() {
-        print!("{}", c.config_snippet(&format!("sim_tutk_{i}")));
+    for c in &cams {
+        text.push_str(&c.config_snippet(&c.default_id()));
     }
-    let _ = std::io::stdout().flush();
+    print_out(&text)?;
     shutdown.await;
     for c in cams {
         c.stop().await;

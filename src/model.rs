@@ -120,8 +120,11 @@ pub enum Capability {
     Wifi,
     /// Has selectable resolutions.
     Resolution,
-    /// Night vision / IR cut control.
+    /// Night vision / IR cut control: `on` and `off`.
     NightVision,
+    /// Its night vision also takes `auto` (the camera decides); only with
+    /// [`Capability::NightVision`].
+    NightVisionAuto,
     /// A light or status LED that can be switched.
     Light,
     /// Infrared LEDs that can be switched on and off (Wyze `irled`).
@@ -132,24 +135,46 @@ pub enum Capability {
     Ptz,
     /// Has a speaker we can send audio to.
     Intercom,
-    /// Reports its Wi-Fi signal strength.
+    /// Reports its Wi-Fi signal strength in dBm (`signal_dbm`).
     Signal,
+    /// Reports its Wi-Fi signal quality as a percentage (`signal_percent`).
+    SignalPercent,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 12] = [
         Self::Snapshot,
         Self::Wifi,
         Self::Resolution,
         Self::NightVision,
+        Self::NightVisionAuto,
         Self::Light,
         Self::IrLed,
         Self::Reboot,
         Self::Ptz,
         Self::Intercom,
         Self::Signal,
+        Self::SignalPercent,
     ];
+
+    /// What a camera without this capability lacks, for error texts
+    /// ("this camera has no …").
+    pub fn missing(self) -> &'static str {
+        match self {
+            Self::Snapshot => "picture stream",
+            Self::Wifi => "Wi-Fi setup",
+            Self::Resolution => "selectable resolution",
+            Self::NightVision => "night-vision control",
+            Self::NightVisionAuto => "automatic night vision",
+            Self::Light => "light",
+            Self::IrLed => "switchable infrared LEDs",
+            Self::Reboot => "remote reboot",
+            Self::Ptz => "pan/tilt motor",
+            Self::Intercom => "intercom (no camera offers one yet)",
+            Self::Signal | Self::SignalPercent => "signal report",
+        }
+    }
 }
 
 /// The static description of a camera: identity and capabilities.
@@ -186,6 +211,19 @@ impl CameraInfo {
     /// The address to talk to now, if one is known.
     pub fn address(&self) -> Option<SocketAddr> {
         self.reach.address()
+    }
+
+    /// The night-vision modes the camera accepts (empty without
+    /// [`Capability::NightVision`]): what its select offers and what a bad
+    /// value's error lists.
+    pub fn night_vision_modes(&self) -> &'static [NightVision] {
+        if !self.can(Capability::NightVision) {
+            &[]
+        } else if self.can(Capability::NightVisionAuto) {
+            &NightVision::ALL
+        } else {
+            &NightVision::ON_OFF
+        }
     }
 }
 
@@ -247,8 +285,10 @@ pub struct CameraDetails {
     pub light: Option<bool>,
     /// Infrared LEDs on or off, where the camera reports it.
     pub ir_led: Option<bool>,
-    /// Wi-Fi signal strength in dBm, where the camera reports it.
+    /// Wi-Fi signal strength in dBm, where the camera reports it so.
     pub signal_dbm: Option<i32>,
+    /// Wi-Fi signal quality in percent (0–100), where the camera reports it so.
+    pub signal_percent: Option<u8>,
 }
 
 /// Video codec of an encoded access unit.
@@ -332,6 +372,31 @@ pub enum NightVision {
     Off,
     /// Camera decides.
     Auto,
+}
+
+impl NightVision {
+    /// Every mode.
+    pub const ALL: [NightVision; 3] = [Self::On, Self::Off, Self::Auto];
+    /// The modes of a camera that only switches its IR cut.
+    pub const ON_OFF: [NightVision; 2] = [Self::On, Self::Off];
+
+    /// The mode's name as in payloads and state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Off => "off",
+            Self::Auto => "auto",
+        }
+    }
+
+    /// `modes` as `on, off`, for error texts.
+    pub fn list(modes: &[NightVision]) -> String {
+        modes
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Pan/tilt direction.
@@ -531,6 +596,14 @@ pub enum CommandError {
     /// No such bridge command.
     #[error("unknown bridge command {0:?}; known: discover")]
     UnknownBridgeCommand(String),
+    /// The camera lacks the capability the command needs.
+    #[error("{command:?} is not supported: this camera has no {what}")]
+    Lacks {
+        /// Command name.
+        command: &'static str,
+        /// What it lacks ([`Capability::missing`]).
+        what: &'static str,
+    },
     /// The camera's protocol or model cannot do this.
     #[error("{command:?} is not supported by this camera ({protocol} protocol)")]
     Unsupported {

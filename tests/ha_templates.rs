@@ -136,6 +136,7 @@ fn every_state_template_names_a_field_of_the_state_for_every_capability_set() {
         "night_vision",
         "light",
         "signal_dbm",
+        "signal_percent",
         "wifi_ssid",
         "wifi_password_set",
         "session",

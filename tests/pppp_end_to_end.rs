@@ -79,7 +79,7 @@ async fn json_and_binary_cameras_are_found_publish_snapshots_and_answer_commands
             binary.uid()
         );
     let bridge = Bridge::run(&cfg, "info");
-    let rec = Recorder::connect(broker.port, &["cam2mqtt/#"]).await;
+    let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
     let msgs = rec
         .wait_for("snapshots from both PPPP cameras", T, |m| {
             [jid, bid].iter().all(|c| {
@@ -108,6 +108,70 @@ async fn json_and_binary_cameras_are_found_publish_snapshots_and_answer_commands
         .json();
     assert_eq!(state["protocol"], "pppp");
 
+    // Signal: the JSON camera reports a percentage, the binary one dBm; each
+    // gets its own field and sensor. The device shows the reported model.
+    let (jnode, bnode) = (
+        format!("cam2mqtt_{}", json.uid().compact()),
+        format!("cam2mqtt_{}", binary.uid().compact()),
+    );
+    let config = |m: &[support::Msg], node: &str, object: &str| {
+        m.iter()
+            .rfind(|x| x.topic == format!("homeassistant/sensor/{node}/{object}/config"))
+            .map(|x| x.json())
+            .filter(|v| {
+                v["device"]["model"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("dialect"))
+            })
+    };
+    let msgs = rec
+        .wait_for(
+            "signal in both states, sensors and reported models",
+            T,
+            |m| {
+                let signal = |id: &str, field: &str| {
+                    m.iter()
+                        .rfind(|x| x.topic == format!("cam2mqtt/{id}/state"))
+                        .is_some_and(|x| !x.json()[field].is_null())
+                };
+                signal(jid, "signal_percent")
+                    && signal(bid, "signal_dbm")
+                    && config(m, &jnode, "signal_percent").is_some()
+                    && config(m, &bnode, "signal").is_some()
+            },
+        )
+        .await;
+    let jstate = msgs
+        .iter()
+        .rfind(|m| m.topic == format!("cam2mqtt/{jid}/state"))
+        .unwrap()
+        .json();
+    assert_eq!(jstate["signal_percent"], 80);
+    assert!(jstate["signal_dbm"].is_null(), "{jstate}");
+    let sensor = config(&msgs, &jnode, "signal_percent").unwrap();
+    assert_eq!(sensor["unit_of_measurement"], "%");
+    assert_eq!(sensor["value_template"], "{{ value_json.signal_percent }}");
+    assert_eq!(sensor["device"]["model"], jstate["model"]);
+    assert_eq!(
+        sensor["default_entity_id"],
+        format!("sensor.{}_signal_percent", jnode.to_lowercase())
+    );
+    let dbm = config(&msgs, &bnode, "signal").unwrap();
+    assert_eq!(dbm["unit_of_measurement"], "dBm");
+    // The discovery configs of each camera: no dBm sensor for the JSON one,
+    // and a night-vision select offering just what a PPPP camera takes.
+    let latest = |topic: String| {
+        msgs.iter()
+            .rfind(|x| x.topic == topic)
+            .map(|x| x.payload.clone())
+    };
+    assert!(
+        latest(format!("homeassistant/sensor/{jnode}/signal/config")).is_none_or(|p| p.is_empty())
+    );
+    let select = latest(format!("homeassistant/select/{jnode}/night_vision/config")).unwrap();
+    let select: serde_json::Value = serde_json::from_slice(&select).unwrap();
+    assert_eq!(select["options"], serde_json::json!(["on", "off"]));
+
     for cam in [&json, &binary] {
         assert!(
             seen(cam, |c| matches!(c, ReceivedCommand::DateTime { .. })),
@@ -122,6 +186,22 @@ async fn json_and_binary_cameras_are_found_publish_snapshots_and_answer_commands
             c,
             ReceivedCommand::IrCut(true) | ReceivedCommand::IrToggle
         )));
+
+        let ev = command(&rec, id, "night_vision", "auto").await;
+        assert_eq!(ev["ok"], false);
+        assert!(
+            ev["error"].as_str().unwrap().ends_with("allowed: on, off"),
+            "{id}: {ev}"
+        );
+        // No PTZ configured: whatever the value, the camera has no motor.
+        let ev = command(&rec, id, "ptz", "-5").await;
+        assert!(
+            ev["error"]
+                .as_str()
+                .unwrap()
+                .contains("has no pan/tilt motor"),
+            "{id}: {ev}"
+        );
 
         let ev = command(&rec, id, "light", "on").await;
         assert_eq!(ev["ok"], true, "{id}: {ev}");

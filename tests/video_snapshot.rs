@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use cam2mqtt::media::sink::{MediaSink, SnapshotSource};
 use cam2mqtt::media::video::{psnr, snapshot_from_gop};
 use cam2mqtt::model::VideoCodec;
-use cam2mqtt::sim::video::{read_frame_code, reference_rgb, TestVideo, GOP_LEN};
+use cam2mqtt::sim::video::{read_frame_code, reference_rgb, TestVideo, GOP_LEN, MOVING_GOPS};
 
 /// PSNR floor for the published JPEG (q80) against the pattern; the clips
 /// measure 43-47 dB (see `media::video`'s tests), a wrong frame is below 30.
@@ -50,8 +50,14 @@ fn a_streamed_gop_becomes_a_jpeg_of_the_newest_frame_even_after_a_size_switch() 
             panic!("a GOP is cached");
         };
         assert_eq!(c, codec);
-        let last = (frames - 1) % GOP_LEN as u64;
-        assert_eq!(gop.len() as u64, last + 1, "keyframe first, no gap");
+        // The newest frame of the clip's loop, and its GOP since the keyframe.
+        let clip_len = TestVideo::clip(codec, w, h).expect("clip").len() as u64;
+        let last = (frames - 1) % clip_len;
+        assert_eq!(
+            gop.len() as u64,
+            last % GOP_LEN as u64 + 1,
+            "keyframe first, no gap"
+        );
         let jpeg = snapshot_from_gop(codec, &gop, 200_000, 80).expect("snapshot");
         assert!(jpeg.len() <= 200_000);
         let img = image::load_from_memory(&jpeg).expect("a JPEG").to_rgb8();
@@ -122,18 +128,21 @@ const X265: &[&str] = &[
 ];
 
 fn recipes() -> Vec<Recipe> {
+    // The simulator's default size moves through several GOPs (see
+    // `sim::video`); the larger sizes are one GOP each.
+    let gops = |width| if width == 640 { MOVING_GOPS } else { 1 };
     let h264 = |file, width, height| Recipe {
         file,
         width,
         height,
-        frames: GOP_LEN,
+        frames: GOP_LEN * gops(width),
         args: X264,
     };
     let h265 = |file, width, height| Recipe {
         file,
         width,
         height,
-        frames: GOP_LEN,
+        frames: GOP_LEN * gops(width),
         args: X265,
     };
     vec![

@@ -167,8 +167,8 @@ pub struct TutkParams {
 }
 
 /// A TUTK camera's spec. Its capabilities are what the session can do
-/// locally: snapshots, resolution, night vision, the status light (as
-/// `light`) and the signal sensor.
+/// locally: snapshots, resolution, night vision (on, off and auto), the
+/// status light (as `light`), the IR LEDs and the signal sensor (percent).
 pub fn tutk_camera_spec(p: TutkParams) -> CameraSpec {
     tutk_camera_parts(p).0
 }
@@ -217,9 +217,10 @@ pub fn tutk_camera_parts(p: TutkParams) -> (CameraSpec, TutkConfig) {
                 Capability::Snapshot,
                 Capability::Resolution,
                 Capability::NightVision,
+                Capability::NightVisionAuto,
                 Capability::Light,
                 Capability::IrLed,
-                Capability::Signal,
+                Capability::SignalPercent,
             ],
         },
         snapshot_interval_s: p.snapshot_interval_s,

@@ -310,7 +310,14 @@ impl PpppLan {
         ];
         let cgi = dialect == Some(Dialect::Cgi);
         if !cgi {
-            caps.extend([Capability::Resolution, Capability::Signal]);
+            caps.push(Capability::Resolution);
+        }
+        // JSON cameras report a percentage, binary ones dBm; with the dialect
+        // still unknown the sensor comes once the camera reports either.
+        match dialect {
+            Some(Dialect::Json) => caps.push(Capability::SignalPercent),
+            Some(Dialect::Binary) => caps.push(Capability::Signal),
+            Some(Dialect::Cgi) | None => {}
         }
         if p.ptz && !cgi {
             caps.push(Capability::Ptz);

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::ha::{DiscoveryMessage, HaContext};
-use super::topics::{parse_command, Route, Topics};
+use super::topics::{parse_camera_command, Route, Topics};
 pub use crate::bus::{BridgeEvent, Request};
 use crate::model::{CameraId, CameraInfo, CommandError, CommandKind};
 
@@ -454,23 +454,13 @@ impl PublisherCore {
             }
             return;
         };
-        let (id, protocol) = (entry.info.id.clone(), entry.info.protocol);
-        let can = |c| entry.info.can(c);
+        let id = entry.info.id.clone();
         let result = if retained {
             Err(CommandError::Retained {
                 command: shown.clone(),
             })
         } else {
-            parse_command(name, payload).and_then(|cmd| {
-                if can(cmd.required_capability()) {
-                    Ok(cmd)
-                } else {
-                    Err(CommandError::Unsupported {
-                        command: cmd.name(),
-                        protocol,
-                    })
-                }
-            })
+            parse_camera_command(&entry.info, name, payload)
         };
         match result {
             Ok(command) => self.requests.push_back(Request::Command {

@@ -69,6 +69,22 @@ pub fn topic_safe(s: &str) -> String {
         .collect()
 }
 
+/// The object id of an entity id (`<domain>.<object_id>`): Home Assistant
+/// takes only lower-case letters, digits and `_` there, so a UID's capitals
+/// and hyphens are folded.
+fn entity_object_id(node: &str, object: &str) -> String {
+    format!("{node}_{object}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn origin() -> Value {
     json!({ "name": "cam2mqtt", "sw": env!("CARGO_PKG_VERSION") })
 }
@@ -175,7 +191,8 @@ impl HaContext {
         if cam.can(Capability::NightVision) {
             out.push(entity("select", "night_vision", json!({
                 "name": "Night vision", "command_topic": set("night_vision"), "state_topic": state,
-                "value_template": "{{ value_json.night_vision }}", "options": ["on", "off", "auto"],
+                "value_template": "{{ value_json.night_vision }}",
+                "options": cam.night_vision_modes().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
                 "entity_category": "config", "icon": "mdi:weather-night",
             })));
         }
@@ -240,6 +257,14 @@ impl HaContext {
                 "entity_category": "diagnostic",
             })));
         }
+        if cam.can(Capability::SignalPercent) {
+            // HA's signal_strength class takes only dB/dBm: a percentage has no class.
+            out.push(entity("sensor", "signal_percent", json!({
+                "name": "Signal", "state_topic": state, "value_template": "{{ value_json.signal_percent }}",
+                "unit_of_measurement": "%", "state_class": "measurement", "icon": "mdi:wifi",
+                "entity_category": "diagnostic",
+            })));
+        }
         // Session phase and last error stay available while the camera is offline:
         // that is when they explain why.
         let bridge_only = json!([{ "topic": self.topics.bridge_state() }]);
@@ -287,7 +312,11 @@ impl HaContext {
         }
         e.config.insert(
             "default_entity_id".into(),
-            json!(format!("{}.{}_{}", e.component, node, e.object)),
+            json!(format!(
+                "{}.{}",
+                e.component,
+                entity_object_id(node, &e.object)
+            )),
         );
     }
 
@@ -551,5 +580,77 @@ mod tests {
             .find(|m| m.topic.contains("/resolution/"))
             .unwrap();
         assert_eq!(parse(sel)["options"][1], "320x240");
+    }
+
+    #[test]
+    fn every_default_entity_id_is_lower_case_even_for_an_upper_case_camera() {
+        let mut cam = demo_cam();
+        cam.id = CameraId::parse("Front-Door").unwrap();
+        cam.uid = "DGOA-424242-SIMCA".into();
+        cam.capabilities = Capability::ALL.to_vec();
+        cam.resolutions = vec!["640x480".into()];
+        for mode in [DiscoveryMode::Entity, DiscoveryMode::Device] {
+            let msgs = ctx(mode).camera_configs(&cam);
+            let v = parse(&msgs[0]);
+            let configs: Vec<Value> = match v.get("components") {
+                Some(c) => c.as_object().unwrap().values().cloned().collect(),
+                None => msgs.iter().map(parse).collect(),
+            };
+            assert!(configs.len() > 20);
+            for c in configs {
+                let id = c["default_entity_id"].as_str().unwrap();
+                let (domain, object) = id.split_once('.').unwrap();
+                assert!(!domain.is_empty(), "{id}");
+                assert!(
+                    object
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'),
+                    "{id}"
+                );
+                assert!(object.starts_with("cam2mqtt_dgoa_424242_simca_"), "{id}");
+            }
+        }
+        // The bridge's ids too.
+        for m in ctx(DiscoveryMode::Entity).bridge_configs() {
+            let id = parse(&m)["default_entity_id"].as_str().unwrap().to_string();
+            assert_eq!(id, id.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn the_signal_sensor_has_the_unit_the_camera_reports_and_night_vision_its_modes() {
+        let find = |msgs: &[DiscoveryMessage], part: &str| {
+            msgs.iter().find(|m| m.topic.contains(part)).map(parse)
+        };
+        let mut cam = demo_cam();
+        cam.capabilities = vec![Capability::SignalPercent, Capability::NightVision];
+        let msgs = ctx(DiscoveryMode::Entity).camera_configs(&cam);
+        let pct = find(&msgs, "/signal_percent/").expect("a percent sensor");
+        assert_eq!(pct["unit_of_measurement"], "%");
+        assert_eq!(pct["value_template"], "{{ value_json.signal_percent }}");
+        assert!(
+            pct.get("device_class").is_none(),
+            "signal_strength takes dB/dBm only"
+        );
+        assert!(find(&msgs, "/signal/").is_none());
+        assert_eq!(
+            find(&msgs, "/night_vision/").unwrap()["options"],
+            json!(["on", "off"])
+        );
+
+        cam.capabilities = vec![
+            Capability::Signal,
+            Capability::NightVision,
+            Capability::NightVisionAuto,
+        ];
+        let msgs = ctx(DiscoveryMode::Entity).camera_configs(&cam);
+        let dbm = find(&msgs, "/signal/").expect("a dBm sensor");
+        assert_eq!(dbm["unit_of_measurement"], "dBm");
+        assert_eq!(dbm["device_class"], "signal_strength");
+        assert!(find(&msgs, "/signal_percent/").is_none());
+        assert_eq!(
+            find(&msgs, "/night_vision/").unwrap()["options"],
+            json!(["on", "off", "auto"])
+        );
     }
 }

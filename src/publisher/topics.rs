@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use crate::model::{
-    CameraCommand, CommandError, CommandKind, IntercomSource, NightVision, PtzMove,
+    CameraCommand, CameraInfo, CommandError, CommandKind, IntercomSource, NightVision, PtzMove,
 };
 use crate::secret::Secret;
 
@@ -135,11 +135,42 @@ pub fn max_payload(kind: CommandKind) -> usize {
     }
 }
 
-/// Parses the payload of `set/<name>` into a command.
+/// Parses the payload of `set/<name>` into a command, taking every value any
+/// camera may accept (see [`parse_camera_command`] for one camera's).
 pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, CommandError> {
     let Some(kind) = CommandKind::from_name(name) else {
         return Err(CommandError::UnknownCommand(truncate(name, 64)));
     };
+    parse_kind(kind, payload, &NightVision::ALL)
+}
+
+/// Parses `set/<name>` for the camera `info`: first whether it can do this at
+/// all (`set/light` to a camera without a light says it has no light, whatever
+/// the payload), then the payload against the values this camera accepts
+/// (the same ones its Home Assistant select offers).
+pub fn parse_camera_command(
+    info: &CameraInfo,
+    name: &str,
+    payload: &Bytes,
+) -> Result<CameraCommand, CommandError> {
+    let Some(kind) = CommandKind::from_name(name) else {
+        return Err(CommandError::UnknownCommand(truncate(name, 64)));
+    };
+    let needs = kind.capability();
+    if !info.can(needs) {
+        return Err(CommandError::Lacks {
+            command: kind.name(),
+            what: needs.missing(),
+        });
+    }
+    parse_kind(kind, payload, info.night_vision_modes())
+}
+
+fn parse_kind(
+    kind: CommandKind,
+    payload: &Bytes,
+    night_vision: &[NightVision],
+) -> Result<CameraCommand, CommandError> {
     if payload.len() > max_payload(kind) {
         return Err(CommandError::TooBig {
             command: kind.name().to_string(),
@@ -192,17 +223,21 @@ pub fn parse_command(name: &str, payload: &Bytes) -> Result<CameraCommand, Comma
         CommandKind::Intercom => parse_intercom(payload)?,
         CommandKind::NightVision => {
             let t = text("night_vision", payload)?.to_ascii_lowercase();
-            CameraCommand::NightVision(match t.as_str() {
-                "on" => NightVision::On,
-                "off" => NightVision::Off,
-                "auto" => NightVision::Auto,
-                _ => {
-                    return Err(bad(
+            let mode = night_vision
+                .iter()
+                .copied()
+                .find(|m| m.as_str() == t)
+                .ok_or_else(|| {
+                    bad(
                         "night_vision",
-                        format!("{t:?}; allowed: on, off, auto"),
-                    ))
-                }
-            })
+                        format!(
+                            "{:?}; allowed: {}",
+                            truncate(&t, 32),
+                            NightVision::list(night_vision)
+                        ),
+                    )
+                })?;
+            CameraCommand::NightVision(mode)
         }
         CommandKind::Light => CameraCommand::Light(on_off("light", payload)?),
         CommandKind::IrLed => CameraCommand::IrLed(on_off("ir_led", payload)?),
@@ -473,6 +508,69 @@ mod tests {
             Ok(CameraCommand::Intercom(IntercomSource::Url(_)))
         ));
         assert!(p("intercom", r#"{"url": "file:///etc/passwd"}"#).is_err());
+    }
+
+    fn camera(capabilities: Vec<crate::model::Capability>) -> CameraInfo {
+        CameraInfo {
+            id: crate::model::CameraId::parse("door").unwrap(),
+            uid: "DGOA424242SIMCA".into(),
+            name: "Door".into(),
+            protocol: crate::model::Protocol::Pppp,
+            reach: crate::model::Reach::Host("127.0.0.1:32108".parse().unwrap()),
+            model: "PPPP camera".into(),
+            firmware: None,
+            mac: None,
+            resolutions: vec![],
+            capabilities,
+        }
+    }
+
+    #[test]
+    fn a_command_for_something_the_camera_lacks_says_so_before_looking_at_the_value() {
+        use crate::model::Capability;
+        let cam = camera(vec![Capability::Snapshot, Capability::NightVision]);
+        for (name, payload) in [("light", "-5"), ("light", "on"), ("ptz", "sideways")] {
+            let e = parse_camera_command(&cam, name, &Bytes::from(payload)).unwrap_err();
+            assert!(
+                matches!(e, CommandError::Lacks { .. }),
+                "{name} {payload}: {e}"
+            );
+            let text = e.to_string();
+            let what = if name == "light" {
+                "has no light"
+            } else {
+                "has no pan/tilt motor"
+            };
+            assert!(text.contains(what), "{text}");
+        }
+        // With the light, the value is what is wrong.
+        let lit = camera(vec![Capability::Light]);
+        let e = parse_camera_command(&lit, "light", &Bytes::from("-5")).unwrap_err();
+        assert!(e.to_string().contains("allowed: on, off"), "{e}");
+    }
+
+    #[test]
+    fn night_vision_takes_exactly_the_modes_the_camera_accepts_and_lists_them() {
+        use crate::model::Capability;
+        let on_off = camera(vec![Capability::NightVision]);
+        let all = camera(vec![Capability::NightVision, Capability::NightVisionAuto]);
+        let parse = |cam: &CameraInfo, v: &str| {
+            parse_camera_command(cam, "night_vision", &Bytes::copy_from_slice(v.as_bytes()))
+        };
+        for (cam, listed) in [(&on_off, "on, off"), (&all, "on, off, auto")] {
+            for mode in cam.night_vision_modes() {
+                assert!(
+                    matches!(parse(cam, mode.as_str()), Ok(CameraCommand::NightVision(m)) if m == *mode)
+                );
+            }
+            let e = parse(cam, "purple").unwrap_err().to_string();
+            assert!(e.ends_with(&format!("allowed: {listed}")), "{e}");
+        }
+        let e = parse(&on_off, "auto").unwrap_err().to_string();
+        assert!(
+            e.contains("\"auto\"; allowed: on, off") && !e.contains("on, off, auto"),
+            "{e}"
+        );
     }
 
     proptest::proptest! {

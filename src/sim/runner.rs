@@ -433,6 +433,19 @@ impl SimPpppCamera {
         &self.handle
     }
 
+    /// Whether the simulated camera has a pan/tilt motor and a light the
+    /// bridge can use: JSON and binary cameras do (the bridge offers neither
+    /// to CGI cameras).
+    pub fn has_ptz_and_light(&self) -> bool {
+        self.dialect != Dialect::Cgi
+    }
+
+    /// An id for its `[[cameras]]` entry that no other running simulator
+    /// prints: from the search address (`sim_pppp_127_0_0_1_32108`).
+    pub fn default_id(&self) -> String {
+        crate::model::CameraId::derive(&format!("sim_pppp_{}", self.search)).to_string()
+    }
+
     /// A `[[cameras]]` entry for this camera, without the search port (which
     /// [`SimPpppCamera::config_snippet`] adds when it is not 32108).
     pub fn camera_config(&self, id: &str) -> CameraConfig {
@@ -442,15 +455,17 @@ impl SimPpppCamera {
             username: self.username.clone(),
             password: Secret::new(self.password.expose()),
             search_port: self.search.port(),
+            ptz: self.has_ptz_and_light(),
+            light: self.has_ptz_and_light(),
             ..crate::config::PpppCameraConfig::default()
         }));
         c.id = id.to_owned();
         c
     }
 
-    /// The same entry as TOML: `protocol = "pppp"`, `host`, `uid` and the
-    /// camera's credentials, and `search_port` when the search socket is not
-    /// on 32108.
+    /// The same entry as TOML: `protocol = "pppp"`, `host`, `uid`, the
+    /// camera's credentials, `ptz` and `light` when it has them, and
+    /// `search_port` when the search socket is not on 32108.
     pub fn config_snippet(&self, id: &str) -> String {
         let mut s = format!(
             "[[cameras]]\nid = {}\nprotocol = \"pppp\"\nhost = \"{}\"\nuid = \"{}\"\nusername = {}\npassword = {}\n",
@@ -460,6 +475,9 @@ impl SimPpppCamera {
             toml_str(&self.username),
             toml_str(self.password.expose()),
         );
+        if self.has_ptz_and_light() {
+            s.push_str("ptz = true\nlight = true\n");
+        }
         if self.search.port() != LAN_SEARCH_PORT {
             s.push_str(&format!(
                 "# the simulator listens for LAN searches on {} instead of {LAN_SEARCH_PORT}\nsearch_port = {}\n",
@@ -649,6 +667,12 @@ impl SimTutkCamera {
         &self.handle
     }
 
+    /// An id for its `[[cameras]]` entry that no other running simulator
+    /// prints: from its address (`sim_tutk_127_0_0_1_32761`).
+    pub fn default_id(&self) -> String {
+        crate::model::CameraId::derive(&format!("sim_tutk_{}", self.addr)).to_string()
+    }
+
     /// `host` as the bridge takes it: the IP, with `:port` when not 32761.
     fn host(&self) -> String {
         if self.addr.port() == TUTK_PORT {
@@ -732,6 +756,11 @@ mod tests {
         let snippet = cam.config_snippet("door");
         assert!(snippet.contains("protocol = \"pppp\""), "{snippet}");
         assert!(snippet.contains("uid = \"DGOA-424242-SIMCA\""), "{snippet}");
+        assert!(snippet.contains("ptz = true\nlight = true\n"), "{snippet}");
+        assert_eq!(
+            cam.default_id(),
+            format!("sim_pppp_127_0_0_1_{}", cam.search_addr().port())
+        );
         assert!(snippet.contains(&format!("search_port = {}", cam.search_addr().port())));
         // The entry loads as a bridge config.
         let config = crate::config::Config::from_toml(&snippet).unwrap();

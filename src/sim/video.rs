@@ -1,9 +1,9 @@
 //! Pre-encoded test video for the video camera simulators (Wyze), and the
 //! picture each of its frames should decode to.
 //!
-//! Owns [`TestVideo`] (one short GOP per codec and resolution, split into
+//! Owns [`TestVideo`] (one short clip per codec and resolution, split into
 //! access units), [`reference_rgb`] (the deterministic test pattern the clips
-//! were encoded from) and [`read_frame_code`] (which GOP frame a decoded
+//! were encoded from) and [`read_frame_code`] (which clip frame a decoded
 //! picture shows). It must not encode anything at run time: eight simulated
 //! cameras at 10 fps cost a refcount bump per frame.
 //!
@@ -14,19 +14,24 @@
 //! has the (ignored) test that regenerates them. Compared with an H.264
 //! encoder crate:
 //! * **build time on a Pi**: no encoder is compiled into the bridge;
-//! * **binary size**: the six streamed clips add about 240 KiB (`include_bytes!`);
+//! * **binary size**: the six streamed clips add about 340 KiB (`include_bytes!`);
 //! * **determinism**: the bytes are fixed and reviewable, the same on every
 //!   machine and toolchain;
 //! * **independent evidence**: the decoders in `media::video` are tested
 //!   against streams from the encoders real cameras resemble (x264, x265),
 //!   not against an encoder from the same vendor as the decoder.
 //!
-//! Each clip is one GOP of [`GOP_LEN`] frames at 10 fps (IDR first, P-frames
-//! after, no B-frames, as cameras stream), with an access unit delimiter in
-//! front of every access unit so splitting needs no slice parsing. Frame `i`
-//! of a clip was encoded from `reference_rgb(width, height, i)`; a simulator
-//! streams frame `n` as access unit `n % GOP_LEN`, so the stream is an endless
-//! run of identical GOPs.
+//! Each clip is made of GOPs of [`GOP_LEN`] frames at 10 fps (IDR first,
+//! P-frames after, no B-frames, as cameras stream), with an access unit
+//! delimiter in front of every access unit so splitting needs no slice
+//! parsing. Frame `i` of a clip was encoded from `reference_rgb(width, height,
+//! i)`; a simulator streams frame `n` as access unit `n % len`, so the stream
+//! is an endless loop of the clip. The 640x360 clips (the simulated Wyze
+//! camera's default size) run [`MOVING_GOPS`] GOPs, 7 s: their frame code
+//! counts up and the bar moves through them, so two snapshots seconds apart
+//! differ and a live view is visibly live. The larger clips are one GOP (1 s,
+//! which a 10 s snapshot interval always catches at the same frame): seven
+//! of them would cost megabytes.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -35,8 +40,12 @@ use bytes::Bytes;
 
 use crate::model::{VideoCodec, VideoFrame};
 
-/// Frames per clip (one GOP): 1 s at 10 fps.
+/// Frames per GOP: 1 s at 10 fps.
 pub const GOP_LEN: usize = 10;
+
+/// GOPs in the 640x360 clips (7 s, a loop no common snapshot interval
+/// divides, so interval snapshots keep changing).
+pub const MOVING_GOPS: usize = 7;
 
 /// Frame rate the clips were encoded at.
 pub const FPS: u32 = 10;
@@ -115,10 +124,11 @@ impl TestVideo {
             .collect()
     }
 
-    /// The GOP of `codec` at `width`x`height`, as [`GOP_LEN`] access units
-    /// (keyframe first), or `None` if no clip has that size. Splitting happens
-    /// once per clip and process; later calls are free.
-    pub fn gop(codec: VideoCodec, width: u32, height: u32) -> Option<&'static [AccessUnit]> {
+    /// The whole clip of `codec` at `width`x`height`: one or more GOPs of
+    /// [`GOP_LEN`] access units, each keyframe first; `None` if no clip has
+    /// that size. Splitting happens once per clip and process; later calls
+    /// are free.
+    pub fn clip(codec: VideoCodec, width: u32, height: u32) -> Option<&'static [AccessUnit]> {
         let i = CLIPS
             .iter()
             .position(|c| c.codec == codec && c.width == width && c.height == height)?;
@@ -127,12 +137,20 @@ impl TestVideo {
         Some(units.as_slice())
     }
 
-    /// Frame `n` of an endless stream of the clip: access unit `n % GOP_LEN`
-    /// as a [`VideoFrame`] stamped `n / FPS` seconds. It decodes (after the
-    /// frames since the last keyframe) to `reference_rgb(width, height, n %
-    /// GOP_LEN)`. `None` if there is no clip of that size.
+    /// The first GOP of the clip of `codec` at `width`x`height`: [`GOP_LEN`]
+    /// access units, keyframe first, decoding to `reference_rgb` frames 0 to
+    /// 9; `None` if no clip has that size.
+    pub fn gop(codec: VideoCodec, width: u32, height: u32) -> Option<&'static [AccessUnit]> {
+        let units = Self::clip(codec, width, height)?;
+        units.get(..GOP_LEN.min(units.len()))
+    }
+
+    /// Frame `n` of an endless loop of the clip: access unit `n % len` as a
+    /// [`VideoFrame`] stamped `n / FPS` seconds. It decodes (after the frames
+    /// since the last keyframe) to `reference_rgb(width, height, n % len)`.
+    /// `None` if there is no clip of that size.
     pub fn frame(codec: VideoCodec, width: u32, height: u32, n: u64) -> Option<VideoFrame> {
-        let units = Self::gop(codec, width, height)?;
+        let units = Self::clip(codec, width, height)?;
         let len = units.len().max(1) as u64;
         let unit = units.get(usize::try_from(n % len).ok()?)?;
         Some(VideoFrame {
@@ -143,7 +161,7 @@ impl TestVideo {
         })
     }
 
-    /// The GOP as [`VideoFrame`]s, as the media sink would cache it.
+    /// The first GOP as [`VideoFrame`]s, as the media sink would cache it.
     pub fn gop_frames(codec: VideoCodec, width: u32, height: u32) -> Option<Vec<VideoFrame>> {
         let len = Self::gop(codec, width, height)?.len() as u64;
         (0..len)
@@ -307,14 +325,18 @@ mod tests {
     }
 
     #[test]
-    fn every_clip_is_one_gop_of_access_units_keyframe_first() {
+    fn every_clip_is_gops_of_access_units_keyframe_first() {
         for codec in [VideoCodec::H264, VideoCodec::H265] {
             assert!(!TestVideo::sizes(codec).is_empty());
             for (w, h) in TestVideo::sizes(codec) {
+                let clip = TestVideo::clip(codec, w, h).expect("listed");
+                let gops = if (w, h) == (640, 360) { MOVING_GOPS } else { 1 };
+                assert_eq!(clip.len(), GOP_LEN * gops, "{codec:?} {w}x{h}");
+                for (i, unit) in clip.iter().enumerate() {
+                    assert_eq!(unit.keyframe, i % GOP_LEN == 0, "{codec:?} {w}x{h} #{i}");
+                }
                 let gop = TestVideo::gop(codec, w, h).expect("listed");
-                assert_eq!(gop.len(), GOP_LEN, "{codec:?} {w}x{h}");
-                assert!(gop[0].keyframe);
-                assert!(gop[1..].iter().all(|u| !u.keyframe));
+                assert_eq!(gop.len(), GOP_LEN);
                 // The same bytes every time: a refcount, not a copy.
                 let again = TestVideo::gop(codec, w, h).expect("listed");
                 assert_eq!(gop[3].data.as_ptr(), again[3].data.as_ptr());
@@ -328,6 +350,12 @@ mod tests {
             TestVideo::frame(VideoCodec::H264, 640, 360, 30)
                 .expect("clip")
                 .keyframe
+        );
+        // The 640x360 loop is 7 s: frame 75 is the clip's frame 5 again.
+        let again = TestVideo::frame(VideoCodec::H264, 640, 360, 75).expect("clip");
+        assert_eq!(
+            again.data,
+            TestVideo::clip(VideoCodec::H264, 640, 360).expect("clip")[5].data
         );
     }
 }

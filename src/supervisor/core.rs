@@ -28,7 +28,8 @@ use super::overrides::{Overridden, Overrides};
 use crate::bus::{BridgeEvent, CameraState, SessionPhase};
 use crate::media::sink::{MediaSink, SnapshotSource};
 use crate::model::{
-    CameraCommand, CameraDetails, CameraId, CameraInfo, CommandError, CommandKind, MediaFrame,
+    CameraCommand, CameraDetails, CameraId, CameraInfo, Capability, CommandError, CommandKind,
+    MediaFrame,
 };
 use crate::proto::{
     CloseReason, CommandId, SessionEvent, SessionFactory, SessionStats, TimerTable,
@@ -51,7 +52,9 @@ pub struct CoreSettings {
     pub fresh: Duration,
     /// On-demand snapshot requests that may wait for the next frame at once.
     pub max_waiting_snapshots: usize,
-    /// Counters in `state` are refreshed this often.
+    /// The stats period: counters in `state` (fps, bitrate, frames, last
+    /// snapshot time) are published at most this often; other changes go out
+    /// at once.
     pub state_every: Duration,
     /// Bound of the H.264/H.265 GOP cache.
     pub max_gop_bytes: usize,
@@ -243,10 +246,42 @@ struct InFlight {
     wifi: Option<(String, bool)>,
 }
 
+/// What the camera said about itself that its description shows: the Home
+/// Assistant device's model and firmware, and the unit of its signal sensor.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Reported {
+    model: Option<String>,
+    firmware: Option<String>,
+    /// [`Capability::Signal`] (dBm) or [`Capability::SignalPercent`].
+    signal: Option<Capability>,
+}
+
+impl Reported {
+    /// `info` as discovery described it, corrected by what the camera reported.
+    fn describe(&self, mut info: CameraInfo) -> CameraInfo {
+        if let Some(m) = &self.model {
+            info.model.clone_from(m);
+        }
+        if self.firmware.is_some() {
+            info.firmware.clone_from(&self.firmware);
+        }
+        if let Some(unit) = self.signal {
+            info.capabilities
+                .retain(|c| !matches!(c, Capability::Signal | Capability::SignalPercent));
+            info.capabilities.push(unit);
+        }
+        info
+    }
+}
+
 /// One camera's logic above its session.
 #[derive(Debug)]
 pub struct CameraCore {
+    /// The description as published: discovery's, corrected by `reported`.
     info: CameraInfo,
+    /// The description as discovery gave it.
+    discovered: CameraInfo,
+    reported: Reported,
     /// The protocol's session factory: checks command values (pure).
     factory: Arc<dyn SessionFactory>,
     /// Commands carried out off the session ([`Job::OffSession`]).
@@ -307,6 +342,8 @@ impl CameraCore {
         let state = CameraState::new(&info, interval);
         let sink = MediaSink::new(settings.max_gop_bytes);
         Self {
+            discovered: info.clone(),
+            reported: Reported::default(),
             info,
             factory,
             off_session: Vec::new(),
@@ -416,8 +453,10 @@ impl CameraCore {
         changed: bool,
     ) {
         if changed {
-            let registered = info != self.info;
-            self.info = info;
+            let described = self.reported.describe(info.clone());
+            let registered = described != self.info;
+            self.discovered = info;
+            self.info = described;
             self.factory = factory;
             self.state.address = self
                 .info
@@ -487,6 +526,28 @@ impl CameraCore {
     }
 
     fn apply_details(&mut self, d: CameraDetails) {
+        let mut reported = self.reported.clone();
+        if let Some(m) = &d.model {
+            reported.model = Some(m.clone());
+        }
+        if d.firmware.is_some() {
+            reported.firmware.clone_from(&d.firmware);
+        }
+        if d.signal_dbm.is_some() {
+            reported.signal = Some(Capability::Signal);
+        } else if d.signal_percent.is_some() {
+            reported.signal = Some(Capability::SignalPercent);
+        }
+        if reported != self.reported {
+            self.reported = reported;
+            let described = self.reported.describe(self.discovered.clone());
+            if described != self.info {
+                // The Home Assistant device shows the model the camera reported.
+                self.info = described;
+                self.events
+                    .push_back(BridgeEvent::Registered(self.info.clone()));
+            }
+        }
         if let Some(m) = d.model {
             self.state.model = m;
         }
@@ -510,6 +571,9 @@ impl CameraCore {
         }
         if d.signal_dbm.is_some() {
             self.state.signal_dbm = d.signal_dbm;
+        }
+        if d.signal_percent.is_some() {
+            self.state.signal_percent = d.signal_percent;
         }
     }
 
@@ -705,7 +769,7 @@ impl CameraCore {
                 }
                 Timer::WaiterExpiry => self.expire_waiters(now),
                 Timer::StateRefresh => {
-                    self.emit_state(false);
+                    self.publish_state();
                     self.timers
                         .set(Timer::StateRefresh, now + self.settings.state_every);
                 }
@@ -989,11 +1053,29 @@ impl CameraCore {
         }
     }
 
-    /// Hands the state to the publisher if it changed (or if `force`).
+    /// Hands the state to the publisher if something besides its counters
+    /// changed (or if `force`); counters wait for the stats period
+    /// ([`Timer::StateRefresh`]), so a streaming camera's state goes out once
+    /// per period, not with every snapshot.
     fn emit_state(&mut self, force: bool) {
-        if !force && self.sent_state.as_ref() == Some(&self.state) {
+        let settled = self
+            .sent_state
+            .as_ref()
+            .is_some_and(|s| s.same_but_counters(&self.state));
+        if !force && settled {
             return;
         }
+        self.publish_state_now();
+    }
+
+    /// Hands the state to the publisher if anything changed (the stats period).
+    fn publish_state(&mut self) {
+        if self.sent_state.as_ref() != Some(&self.state) {
+            self.publish_state_now();
+        }
+    }
+
+    fn publish_state_now(&mut self) {
         self.sent_state = Some(self.state.clone());
         self.events.push_back(BridgeEvent::State {
             camera: self.info.id.clone(),
@@ -1029,7 +1111,7 @@ impl CameraCore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Capability, Protocol, Reach};
+    use crate::model::{Protocol, Reach};
 
     const MIN: Duration = Duration::from_secs(60);
 
@@ -1629,5 +1711,92 @@ mod tests {
             restart_policy(&SessionEnd::Closed(R::Unanswered("x".into()))),
             Restart::Unanswered
         );
+    }
+
+    fn states(events: &[BridgeEvent]) -> Vec<&CameraState> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                BridgeEvent::State { state, .. } => Some(&**state),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Streams `secs` seconds at 10 fps with a stats report every second and
+    /// every snapshot job completed.
+    fn stream_for(h: &mut Harness, secs: u64) {
+        let mut frames = h.core.state().frames;
+        for tick in 0..secs * 10 {
+            h.frame();
+            frames += 1;
+            if tick % 10 == 9 {
+                h.session_event(SessionEvent::Stats(SessionStats {
+                    frames,
+                    media_bytes: frames * 20_000,
+                    ..SessionStats::default()
+                }));
+            }
+            h.finish_jobs();
+            h.advance(Duration::from_millis(100));
+        }
+    }
+
+    #[test]
+    fn a_streaming_camera_publishes_its_state_once_per_stats_period() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.streaming();
+        stream_for(&mut h, 5);
+        h.take_events();
+        stream_for(&mut h, 60);
+        let events = h.take_events();
+        // Counters change all the time, snapshots come every 10 s: one state
+        // per 10 s stats period (it was about 13 a minute).
+        assert_eq!(snapshots(&events), 6);
+        let n = states(&events).len();
+        assert!((5..=6).contains(&n), "{n} states in a minute");
+        // Without frames nothing changes: at most one more state, then none.
+        h.advance(MIN);
+        assert!(states(&h.take_events()).len() <= 1);
+        h.advance(MIN);
+        assert!(states(&h.take_events()).is_empty());
+        // A real change still goes out at once.
+        h.request(CameraCommand::SetSnapshotInterval(30));
+        assert_eq!(states(&h.take_events()).len(), 1);
+    }
+
+    #[test]
+    fn the_model_and_signal_the_camera_reports_update_its_description_once() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.take_events();
+        let reported = CameraDetails {
+            model: Some("HDWiFiCamPro (json dialect)".into()),
+            firmware: Some("HQLS_HK66".into()),
+            signal_percent: Some(80),
+            ..CameraDetails::default()
+        };
+        h.session_event(SessionEvent::Streaming(reported.clone()));
+        h.session_event(SessionEvent::Details(reported));
+        let events = h.take_events();
+        let registered: Vec<&CameraInfo> = events
+            .iter()
+            .filter_map(|e| match e {
+                BridgeEvent::Registered(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(registered.len(), 1, "re-registered once, not per report");
+        assert_eq!(registered[0].model, "HDWiFiCamPro (json dialect)");
+        assert_eq!(registered[0].firmware.as_deref(), Some("HQLS_HK66"));
+        assert!(registered[0].can(Capability::SignalPercent));
+        assert!(!registered[0].can(Capability::Signal));
+        let state = h.core.state();
+        assert_eq!((state.signal_percent, state.signal_dbm), (Some(80), None));
+        // A discovery update keeps what the camera reported.
+        let mut moved = info();
+        moved.reach = Reach::Host("127.0.0.2:8080".parse().unwrap());
+        h.core.handle_discovered(h.now, moved, factory(), true);
+        h.drain();
+        assert_eq!(h.core.info().model, "HDWiFiCamPro (json dialect)");
     }
 }

@@ -29,6 +29,14 @@ mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 &
 "$BIN" simulate "${SIMULATE[@]}" --count "$N" > "$DIR/cams.toml" 2> "$DIR/sim.log" &
 SIM=$!
 sleep 2
+# Every camera must be its own: N entries with N different UIDs and ids.
+ENTRIES=$(grep -c '^\[\[cameras\]\]' "$DIR/cams.toml" || true)
+UIDS=$(grep '^uid = ' "$DIR/cams.toml" | sort -u | wc -l)
+IDS=$(grep '^id = ' "$DIR/cams.toml" | sort -u | wc -l)
+if [ "$ENTRIES" != "$N" ] || [ "$UIDS" != "$N" ] || [ "$IDS" != "$N" ]; then
+  echo "simulate printed $ENTRIES entries, $UIDS distinct UIDs, $IDS distinct ids for $N cameras" >&2
+  exit 1
+fi
 {
   printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n\n[http]\nlisten = ""\n\n' "$PORT"
   printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'

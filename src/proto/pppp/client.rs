@@ -459,7 +459,8 @@ fn json_reply(r: &JsonReply) -> Vec<Reply> {
                 }
             }),
             light: r.lamp(),
-            signal_dbm: r.signal().and_then(|s| i32::try_from(s).ok()),
+            // get_parms `signal` is 0–100: a quality in percent, not dBm.
+            signal_percent: r.signal().and_then(|s| u8::try_from(s.clamp(0, 100)).ok()),
             ..CameraDetails::default()
         }));
     }
@@ -506,7 +507,10 @@ fn night_on(n: NightVision, command: &CameraCommand) -> Result<bool, CommandErro
         NightVision::Off => Ok(false),
         NightVision::Auto => Err(CommandError::BadValue {
             command: command.name(),
-            reason: "\"auto\"; this camera takes on or off".into(),
+            reason: format!(
+                "\"auto\"; allowed: {}",
+                NightVision::list(&NightVision::ON_OFF)
+            ),
         }),
     }
 }

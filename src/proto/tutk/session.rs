@@ -587,9 +587,8 @@ impl TutkSession {
                 .collect();
         }
         self.details.firmware = r.firmware;
-        // Wyze reports Wi-Fi quality as a percentage; map it onto the usual
-        // -100..-50 dBm range so the signal sensor means the same everywhere.
-        self.details.signal_dbm = r.wifi_db.map(|q| q.clamp(0, 100) / 2 - 100);
+        // Wyze reports Wi-Fi quality as a percentage (`wifidb`, despite the name).
+        self.details.signal_percent = r.wifi_db.and_then(|q| u8::try_from(q.clamp(0, 100)).ok());
         self.state = State::AwaitFirstFrame;
         self.timers.set(Timer::Step, now + FIRST_FRAME_DEADLINE);
         let remembered = self.cfg.memory.lock().ok().and_then(|m| m.resolution);

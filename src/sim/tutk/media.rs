@@ -17,20 +17,20 @@ use crate::proto::tutk::kcmd::FrameSize;
 pub use crate::sim::video::AccessUnit;
 use crate::sim::video::TestVideo;
 
-/// Where the camera's video comes from: one GOP per codec and size (the
-/// camera streams it in a loop, restarting it at its keyframe whenever a
-/// keyframe is due).
+/// Where the camera's video comes from: one clip per codec and size, one or
+/// more GOPs (the camera streams it in a loop, jumping to the next keyframe
+/// whenever a keyframe is asked for).
 pub trait VideoSource: Send + Sync + 'static {
-    /// The GOP of `codec` at `size`, keyframe first; `None` if there is none.
-    fn gop(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>>;
+    /// The clip of `codec` at `size`, keyframe first; `None` if there is none.
+    fn clip(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>>;
 }
 
 /// The pre-encoded clips of [`crate::sim::video`]: real H.264 at every Wyze
 /// size, H.265 at 640x360 and 1920x1080 (other H.265 sizes are refused).
 impl VideoSource for TestVideo {
-    fn gop(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>> {
+    fn clip(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>> {
         let (w, h) = size.dimensions();
-        TestVideo::gop(codec, w, h).map(Arc::from)
+        TestVideo::clip(codec, w, h).map(Arc::from)
     }
 }
 
@@ -46,7 +46,7 @@ pub struct SyntheticVideo;
 pub const SYNTHETIC_GOP: usize = 10;
 
 impl VideoSource for SyntheticVideo {
-    fn gop(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>> {
+    fn clip(&self, codec: VideoCodec, size: FrameSize) -> Option<Arc<[AccessUnit]>> {
         let (w, h) = size.dimensions();
         let key_len = usize::try_from(w * h / 40).unwrap_or(8192);
         Some(
@@ -198,7 +198,7 @@ mod tests {
     fn synthetic_gops_start_with_a_keyframe_and_carry_no_stray_start_codes() {
         for c in [VideoCodec::H264, VideoCodec::H265] {
             for s in FrameSize::ALL {
-                let gop = SyntheticVideo.gop(c, s).unwrap();
+                let gop = SyntheticVideo.clip(c, s).unwrap();
                 assert_eq!(gop.len(), SYNTHETIC_GOP);
                 assert!(gop[0].keyframe && gop[1..].iter().all(|u| !u.keyframe));
                 assert!(gop[0].data.starts_with(&[0, 0, 0, 1]));
@@ -206,10 +206,10 @@ mod tests {
             }
         }
         let a = SyntheticVideo
-            .gop(VideoCodec::H264, FrameSize::Hd720)
+            .clip(VideoCodec::H264, FrameSize::Hd720)
             .unwrap();
         let b = SyntheticVideo
-            .gop(VideoCodec::H264, FrameSize::Sd360)
+            .clip(VideoCodec::H264, FrameSize::Sd360)
             .unwrap();
         assert_ne!(a[0].data, b[0].data);
     }
@@ -217,17 +217,17 @@ mod tests {
     #[test]
     fn the_clips_cover_every_h264_size_and_two_h265_sizes() {
         for s in FrameSize::ALL {
-            let gop = VideoSource::gop(&TestVideo, VideoCodec::H264, s).unwrap();
+            let gop = VideoSource::clip(&TestVideo, VideoCodec::H264, s).unwrap();
             assert!(gop[0].keyframe && !gop[1].keyframe);
         }
-        assert!(VideoSource::gop(&TestVideo, VideoCodec::H265, FrameSize::Hd1080).is_some());
-        assert!(VideoSource::gop(&TestVideo, VideoCodec::H265, FrameSize::Hd720).is_none());
+        assert!(VideoSource::clip(&TestVideo, VideoCodec::H265, FrameSize::Hd1080).is_some());
+        assert!(VideoSource::clip(&TestVideo, VideoCodec::H265, FrameSize::Hd720).is_none());
     }
 
     #[test]
     fn a_cut_frame_reassembles_exactly() {
         let unit = &SyntheticVideo
-            .gop(VideoCodec::H264, FrameSize::Hd720)
+            .clip(VideoCodec::H264, FrameSize::Hd720)
             .unwrap()[0];
         let info = FrameInfo {
             codec: codec::H264,

@@ -140,7 +140,7 @@ impl Ctx {
     /// True if the source has video of `size` in the camera's codec.
     fn source_has(&self, size: FrameSize) -> bool {
         self.source
-            .gop(self.cfg.codec, size)
+            .clip(self.cfg.codec, size)
             .is_some_and(|g| !g.is_empty())
     }
 

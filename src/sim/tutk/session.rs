@@ -28,12 +28,28 @@ pub(super) struct Stream {
     pub(super) frame_no: u32,
     /// Last audio frame number sent.
     pub(super) audio_no: u32,
-    /// The GOP of the current size.
+    /// The clip of the current size (one or more GOPs).
     pub(super) gop: Option<(FrameSize, Arc<[AccessUnit]>)>,
-    /// Next access unit of the GOP (0: the keyframe).
+    /// Next access unit of the clip (0: its first keyframe).
     pub(super) gop_pos: usize,
     /// Media packet counter.
     pub(super) tx_seq: u16,
+}
+
+impl Stream {
+    /// Makes the next frame a keyframe: the clip's next one, so the picture
+    /// keeps moving on rather than starting the clip over.
+    pub(super) fn skip_to_next_keyframe(&mut self) {
+        let Some((_, units)) = self.gop.as_ref().filter(|(_, u)| !u.is_empty()) else {
+            self.gop_pos = 0;
+            return;
+        };
+        let len = units.len();
+        self.gop_pos = (0..len)
+            .map(|k| (self.gop_pos + k) % len)
+            .find(|&i| units.get(i).is_some_and(|u| u.keyframe))
+            .unwrap_or(0);
+    }
 }
 
 /// Where the DTLS handshake is.
@@ -154,7 +170,7 @@ impl Session {
                 };
                 ctx.settings.audio = on;
             }
-            Action::Keyframe => self.stream.gop_pos = 0,
+            Action::Keyframe => self.stream.skip_to_next_keyframe(),
         }
         ctx.publish_settings();
     }
@@ -177,7 +193,7 @@ impl Session {
         let size = ctx.settings.resolution;
         let st = &mut self.stream;
         if st.gop.as_ref().map(|(s, _)| *s) != Some(size) {
-            st.gop = ctx.source.gop(ctx.cfg.codec, size).map(|g| (size, g));
+            st.gop = ctx.source.clip(ctx.cfg.codec, size).map(|g| (size, g));
             st.gop_pos = 0;
         }
         let Some((_, gop)) = st.gop.as_ref().filter(|(_, g)| !g.is_empty()) else {

@@ -494,7 +494,7 @@ impl Rig {
 }
 
 fn source_gop(size: FrameSize) -> Arc<[AccessUnit]> {
-    VideoSource::gop(
+    VideoSource::clip(
         &crate::sim::video::TestVideo,
         crate::model::VideoCodec::H264,
         size,
@@ -896,12 +896,55 @@ fn video_pieces_reassemble_to_exactly_the_sources_access_units() {
 }
 
 #[test]
+fn the_default_picture_moves_on_so_snapshots_seconds_apart_differ() {
+    use crate::media::video::{decode_last_picture, psnr};
+    use crate::model::{VideoCodec, VideoFrame};
+    use crate::sim::video::{read_frame_code, reference_rgb};
+    let mut r = Rig::ready(cfg(Transport::TransCode), true, false);
+    r.run_for(Duration::from_millis(4050));
+    let frames = r.frames();
+    assert!(frames.len() >= 40, "{}", frames.len());
+    // What a snapshot after frame `upto` shows: decode from the keyframe before it.
+    let picture = |upto: usize| {
+        let from = (0..=upto).rev().find(|&i| frames[i].1).expect("a keyframe");
+        let gop: Vec<VideoFrame> = frames[from..=upto]
+            .iter()
+            .map(|f| VideoFrame {
+                codec: VideoCodec::H264,
+                keyframe: f.1,
+                timestamp: Duration::ZERO,
+                data: bytes::Bytes::from(f.3.clone()),
+            })
+            .collect();
+        let p = decode_last_picture(VideoCodec::H264, &gop).expect("decodes");
+        let code = read_frame_code(p.rgb.as_raw(), 640, 360).expect("a frame code");
+        let db = psnr(p.rgb.as_raw(), &reference_rgb(640, 360, u64::from(code)));
+        assert!(
+            db > 30.0,
+            "frame {upto}: {db:.1} dB against pattern frame {code}"
+        );
+        code
+    };
+    // Three seconds apart, at the same point of a second: different pictures.
+    let (a, b) = (picture(9), picture(39));
+    assert_eq!((a, b), (9, 39));
+    // A keyframe asked for mid-clip is the next one, not the clip's first.
+    let before = r.h.frames().len();
+    r.one(id::RESOLUTION, kcmd::resolution(FrameSize::Sd360, 0));
+    r.run_for(Duration::from_millis(120));
+    let key = &r.frames()[before];
+    assert!(key.1);
+    let clip = source_gop(FrameSize::Sd360);
+    assert!(key.3[..] == clip[40].data[..] || key.3[..] == clip[50].data[..]);
+}
+
+#[test]
 fn h265_cameras_stream_the_h265_clip_and_any_source_can_be_plugged_in() {
     let mut c = cfg(Transport::TransCode);
     c.codec = crate::model::VideoCodec::H265;
     let mut r = Rig::ready(c.clone(), true, false);
     r.run_for(Duration::from_millis(1050));
-    let gop = VideoSource::gop(
+    let gop = VideoSource::clip(
         &crate::sim::video::TestVideo,
         crate::model::VideoCodec::H265,
         FrameSize::Sd360,
@@ -925,7 +968,7 @@ fn h265_cameras_stream_the_h265_clip_and_any_source_can_be_plugged_in() {
     let mut r = Rig::ready_with(c, Arc::new(SyntheticVideo), true, false);
     r.run_for(Duration::from_millis(250));
     let synthetic = SyntheticVideo
-        .gop(crate::model::VideoCodec::H264, FrameSize::Sd360)
+        .clip(crate::model::VideoCodec::H264, FrameSize::Sd360)
         .unwrap();
     assert!(r.frames()[0].3[..] == synthetic[0].data[..]);
 }
