@@ -590,10 +590,22 @@ fn broadcasts(cfg: &Config, allow: bool) -> Config {
 /// Where the LAN searches of `cfg` send, in words.
 fn search_note(cfg: &Config) -> String {
     let d = &cfg.discovery;
+    // The TUTK search looks only for Wyze cameras without an address: the
+    // account's, and configured ones without `host`.
+    let tutk_wanted = !cfg.wyze.email.is_empty()
+        || cfg
+            .cameras
+            .iter()
+            .any(|c| matches!(&c.kind, CameraKind::Tutk(t) if t.host.is_empty()));
     let mut parts = Vec::new();
     for (on, broadcast, name, port) in [
         (d.pppp_lan_search, d.pppp_broadcast, "PPPP", 32108),
-        (d.tutk_lan_search, d.tutk_broadcast, "TUTK", 32761),
+        (
+            d.tutk_lan_search && tutk_wanted,
+            d.tutk_broadcast,
+            "TUTK",
+            32761,
+        ),
     ] {
         if !on {
             continue;
@@ -613,7 +625,9 @@ fn search_note(cfg: &Config) -> String {
     if parts.is_empty() {
         return "LAN searches are off".into();
     }
-    let hint = if d.pppp_broadcast || d.tutk_broadcast {
+    let hint = if (d.pppp_lan_search && d.pppp_broadcast)
+        || (d.tutk_lan_search && tutk_wanted && d.tutk_broadcast)
+    {
         "; --no-broadcast searches only discovery.unicast_hosts"
     } else {
         ""
@@ -1048,6 +1062,11 @@ mod search_note_tests {
     fn the_search_note_names_the_broadcasts_and_no_broadcast_removes_them() {
         let mut cfg = Config::default();
         cfg.discovery.unicast_hosts = vec!["10.0.7.2".into()];
+        assert!(
+            !search_note(&cfg).contains("TUTK"),
+            "no Wyze camera to look for"
+        );
+        cfg.wyze.email = "me@example.com".into();
         let note = search_note(&cfg);
         assert!(
             note.contains(

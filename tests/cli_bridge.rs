@@ -113,7 +113,8 @@ async fn discover_says_where_its_searches_go() {
     let conf = dir.path().join("cam2mqtt.toml");
     std::fs::write(
         &conf,
-        "[discovery]\npppp_broadcast = false\ntutk_broadcast = false\nunicast_hosts = [\"127.0.0.1\"]\n",
+        // A Wyze camera known by UID only, so the TUTK search runs too.
+        "[discovery]\npppp_broadcast = false\ntutk_broadcast = false\nunicast_hosts = [\"127.0.0.1\"]\n\n[[cameras]]\nid = \"wyze\"\nprotocol = \"tutk\"\nuid = \"HSBJYB5HSETGCDWD111A\"\nenr = \"aKzdqckqZ8HUHFe5aKzdqckqZ8HUHFe5\"\nmac = \"AABBCCDDEEFF\"\n",
     )
     .unwrap();
     let out = cam2mqtt(vec![
