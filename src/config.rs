@@ -18,6 +18,9 @@ use crate::model::{CameraId, Protocol};
 use crate::proto::demo::{AudioStart, FrameCheck};
 use crate::secret::Secret;
 
+pub mod shape;
+pub use shape::split_host_port;
+
 /// A configuration problem, naming the key and (where known) the file.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{key}: {message}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
@@ -107,11 +110,27 @@ pub enum DiscoveryMode {
     Off,
 }
 
+impl std::str::FromStr for DiscoveryMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "entity" => Ok(Self::Entity),
+            "device" => Ok(Self::Device),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "{other:?} is not a discovery format; allowed: entity, device, off"
+            )),
+        }
+    }
+}
+
 /// `[homeassistant]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HomeAssistantConfig {
-    /// Discovery format.
+    /// Discovery format: `entity`, `device` or `off`.
+    #[serde(deserialize_with = "from_str_setting")]
     pub discovery: DiscoveryMode,
     /// Discovery topic prefix.
     pub discovery_prefix: String,
@@ -689,6 +708,10 @@ impl CameraConfig {
                 if d.host.is_empty() {
                     return Err(error("host", "a demo-mode camera needs its address", None));
                 }
+                shape::check_host(&d.host).map_err(|m| error("host", &m, None))?;
+                if !d.mac.is_empty() {
+                    shape::check_mac(&d.mac).map_err(|m| error("mac", &m, None))?;
+                }
                 for (k, port) in [
                     ("video_port", d.video_port),
                     ("audio_port", d.audio_port),
@@ -708,9 +731,10 @@ impl CameraConfig {
                         return Err(error("uid", &e.to_string(), None));
                     }
                 }
-                if let Err(e) = crate::proto::pppp::obfuscate::parse_psk_setting(&p.psk) {
-                    return Err(error("psk", &e, None));
+                if !p.host.is_empty() {
+                    shape::check_host(&p.host).map_err(|m| error("host", &m, None))?;
                 }
+                shape::check_psk(&p.psk).map_err(|m| error("psk", &m, None))?;
                 if !p.dialect.is_empty()
                     && p.dialect
                         .parse::<crate::proto::pppp::dialect::Dialect>()
@@ -730,12 +754,25 @@ impl CameraConfig {
                 if t.uid.is_empty() {
                     return Err(error("uid", "a tutk camera needs its uid", None));
                 }
+                shape::check_tutk_uid(&t.uid).map_err(|m| error("uid", &m, None))?;
                 if t.enr.is_empty() {
                     return Err(error(
                         "enr",
                         "missing",
                         Some("a tutk camera needs its ENR (from the Wyze account) to authenticate"),
                     ));
+                }
+                shape::check_enr(t.enr.expose()).map_err(|m| error("enr", &m, None))?;
+                if t.mac.is_empty() {
+                    return Err(error(
+                        "mac",
+                        "missing",
+                        Some("a tutk camera needs its MAC (from the Wyze account): the IOTC AuthKey is made from ENR and MAC"),
+                    ));
+                }
+                shape::check_mac(&t.mac).map_err(|m| error("mac", &m, None))?;
+                if !t.host.is_empty() {
+                    split_host_port(&t.host).map_err(|m| error("host", &m, None))?;
                 }
             }
         }
@@ -877,7 +914,15 @@ impl Config {
             ));
         }
         if url != "embedded" {
-            parse_broker_url(url).map_err(|m| ConfigError::new("mqtt.url", m))?;
+            let (_, host, port) =
+                parse_broker_url(url).map_err(|m| ConfigError::new("mqtt.url", m))?;
+            if port == 0 {
+                return Err(ConfigError::new(
+                    "mqtt.url",
+                    format!("bad port 0 in {url:?}: a port is 1 to 65535"),
+                ));
+            }
+            shape::check_host(&host).map_err(|m| ConfigError::new("mqtt.url", m))?;
         }
         check_topic_part("mqtt.base_topic", &self.mqtt.base_topic)?;
         check_topic_part(
@@ -887,7 +932,12 @@ impl Config {
         if self.mqtt.client_id.is_empty() {
             return Err(ConfigError::new("mqtt.client_id", "must not be empty"));
         }
-        if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
+        if !self.http.listen.is_empty()
+            && self
+                .http
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .map_or(true, |a| a.port() == 0)
         {
             return Err(ConfigError::new(
                 "http.listen",
@@ -915,18 +965,51 @@ impl Config {
                 "must be 1 to 100",
             ));
         }
-        for (i, host) in self.discovery.demo_mode_hosts.iter().enumerate() {
-            if host.trim().is_empty() {
-                return Err(ConfigError::new(
-                    format!("discovery.demo_mode_hosts[{i}]"),
-                    "empty host",
-                ));
+        for (list, entries) in [
+            ("demo_mode_hosts", &self.discovery.demo_mode_hosts),
+            ("unicast_hosts", &self.discovery.unicast_hosts),
+        ] {
+            for (i, entry) in entries.iter().enumerate() {
+                split_host_port(entry)
+                    .map_err(|m| ConfigError::new(format!("discovery.{list}[{i}]"), m))?;
             }
         }
+        let tutk_search = self.discovery.tutk_lan_search
+            && (self.discovery.tutk_broadcast || !self.discovery.unicast_hosts.is_empty());
+        // Enabled cameras by UID (hyphens and case aside).
+        let mut uids = std::collections::HashMap::new();
         // Enabled cameras by id, to name the first holder of a duplicate.
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             cam.validate(i)?;
+            if let CameraKind::Tutk(t) = &cam.kind {
+                if cam.enabled && t.host.is_empty() && !tutk_search {
+                    return Err(ConfigError::new(
+                        camera_key(Some(i), "host"),
+                        camera_message(
+                            "this camera cannot be found: it has no host and the TUTK LAN search is off",
+                            &cam.label(),
+                            Some("give its host, or set discovery.tutk_lan_search = true with tutk_broadcast = true or discovery.unicast_hosts"),
+                        ),
+                    ));
+                }
+            }
+            let uid = shape::uid_key(cam.uid());
+            if cam.enabled && !uid.is_empty() {
+                if let Some(first) = uids.insert(uid, i) {
+                    return Err(ConfigError::new(
+                        camera_key(Some(i), "uid"),
+                        camera_message(
+                            &format!(
+                                "duplicate UID {:?}, also the UID of cameras[{first}]",
+                                cam.uid()
+                            ),
+                            &cam.label(),
+                            Some("a camera serves one session; list it once"),
+                        ),
+                    ));
+                }
+            }
             let id = cam.effective_id();
             let error = |what: &str| {
                 ConfigError::new(
@@ -1290,7 +1373,7 @@ mod tests {
     fn pppp_and_tutk_cameras_load_with_their_own_keys() {
         let cfg = Config::from_toml(
             "[[cameras]]\nname=\"Door\"\nprotocol=\"pppp\"\nuid=\"ABCD-123456-ABCDE\"\nusername=\"admin\"\npassword=\"pw\"\n\
-             [[cameras]]\nprotocol=\"tutk\"\nhost=\"10.0.0.7\"\nuid=\"WYZEUID0123456789ABC\"\nenr=\"enr\"\nmac=\"AA:BB\"\nenabled=false",
+             [[cameras]]\nprotocol=\"tutk\"\nhost=\"10.0.0.7\"\nuid=\"WYZEUID0123456789ABC\"\nenr=\"enrenrenrenrenr1\"\nmac=\"AA:BB:CC:DD:EE:FF\"\nenabled=false",
         )
         .unwrap();
         let [door, wyze] = &cfg.cameras[..] else {
@@ -1313,7 +1396,10 @@ mod tests {
         let CameraKind::Tutk(t) = &wyze.kind else {
             panic!()
         };
-        assert_eq!((t.enr.expose(), t.mac.as_str()), ("enr", "AA:BB"));
+        assert_eq!(
+            (t.enr.expose(), t.mac.as_str()),
+            ("enrenrenrenrenr1", "AA:BB:CC:DD:EE:FF")
+        );
     }
 
     #[test]
@@ -1325,8 +1411,10 @@ mod tests {
         let e =
             Config::from_toml("[[cameras]]\nprotocol=\"tutk\"\nhost=\"h\"\nenr=\"k\"").unwrap_err();
         assert_eq!(e.key, "cameras[0].uid");
-        let e = Config::from_toml("[[cameras]]\nid=\"garage\"\nprotocol=\"tutk\"\nuid=\"U\"")
-            .unwrap_err();
+        let e = Config::from_toml(
+            "[[cameras]]\nid=\"garage\"\nprotocol=\"tutk\"\nuid=\"WYZEUID0123456789ABC\"",
+        )
+        .unwrap_err();
         assert_eq!(e.key, "cameras[0].enr");
         assert!(
             e.message.contains("(camera \"garage\")") && e.message.contains("authenticate"),
@@ -1367,7 +1455,7 @@ mod tests {
             "[mqtt]\npassword = \"brokerpw\"\n[wyze]\napi_key = \"wyzekey\"\n\
              {DEMO}\
              [[cameras]]\nid=\"door\"\nprotocol=\"pppp\"\nuid=\"ABCD-123456-ABCDE\"\nusername=\"admin\"\npassword=\"camerapw\"\n\
-             [[cameras]]\nprotocol=\"tutk\"\nuid=\"WYZEUID0123456789ABC\"\nenr=\"wyzeenr\"\nmac=\"AA:BB\"\nsnapshot_interval_s=30\n"
+             [[cameras]]\nprotocol=\"tutk\"\nuid=\"WYZEUID0123456789ABC\"\nenr=\"wyzeenrwyzeenr16\"\nmac=\"AA:BB:CC:DD:EE:FF\"\nsnapshot_interval_s=30\n"
         ))
         .unwrap();
         let text = cfg.redacted_toml();
@@ -1385,7 +1473,10 @@ mod tests {
         ] {
             assert!(text.contains(shown), "no {shown} in:\n{text}");
         }
-        let again = Config::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        // A redacted ENR is no ENR (its shape is checked): put one back.
+        let again =
+            Config::from_toml(&text.replace("enr = \"<redacted>\"", "enr = \"wyzeenrwyzeenr16\""))
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(again.cameras.len(), 3);
         let protocols: Vec<Protocol> = again.cameras.iter().map(CameraConfig::protocol).collect();
         assert_eq!(protocols, [Protocol::Demo, Protocol::Pppp, Protocol::Tutk]);

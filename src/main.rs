@@ -65,6 +65,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let config_path = args.config.clone();
     let result = runtime.block_on(async move {
         let from_file = args.config.is_some();
         match args.command.unwrap_or(Command::Run) {
@@ -86,7 +87,14 @@ fn main() {
             }
         }
     });
-    if let Err(e) = result {
+    if let Err(mut e) = result {
+        // Errors found at run time (a name that does not resolve) name the
+        // file like those found when loading.
+        if let Some(c) = e.downcast_mut::<cam2mqtt::config::ConfigError>() {
+            if c.file.is_none() {
+                c.file.clone_from(&config_path);
+            }
+        }
         eprintln!("error: {e:#}");
         std::process::exit(cli::exit_code(&e));
     }
