@@ -52,12 +52,14 @@ impl Default for RunOptions {
 }
 
 /// Runs the bridge over real UDP until `shutdown` completes; runtime settings
-/// persist in `state_dir`.
+/// persist in `state_dir`. Every host name in the config is looked up first:
+/// one that does not resolve stops it before anything starts.
 pub async fn run(
     cfg: Config,
     state_dir: Option<std::path::PathBuf>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    crate::config::resolve_names(&cfg).await?;
     let sources = crate::discovery::configured::sources(&cfg, state_dir.clone()).await?;
     let opts = RunOptions {
         state_dir,

@@ -7,7 +7,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cam2mqtt::cli::{self, Cli, Command};
-use cam2mqtt::config::Config;
+use cam2mqtt::config::{Config, ConfigError};
 
 async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
@@ -31,6 +31,7 @@ async fn shutdown_signal() {
 fn main() {
     let args = Cli::parse();
     let state_dir = args.state_dir();
+    let config_path = args.config.clone();
     let filter = EnvFilter::try_from_default_env()
         // A bare level also quiets the embedded broker, whose info logs are per-packet.
         .or_else(|_| {
@@ -79,7 +80,13 @@ fn main() {
             }
         }
     });
-    if let Err(e) = result {
+    if let Err(mut e) = result {
+        // Errors found after loading (a name that does not resolve) name the file too.
+        if let Some(c) = e.downcast_mut::<ConfigError>() {
+            if c.file.is_none() {
+                c.file = config_path;
+            }
+        }
         eprintln!("error: {e:#}");
         std::process::exit(cli::exit_code(&e));
     }

@@ -13,7 +13,8 @@ use super::{CameraSpec, Sources};
 use sha2::{Digest, Sha256};
 
 use crate::config::{
-    CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig, TutkCameraConfig,
+    split_host_port, CameraConfig, CameraKind, Config, ConfigError, DemoCameraConfig,
+    TutkCameraConfig,
 };
 use crate::model::{CameraId, CameraInfo, Capability, Protocol, Reach};
 use crate::proto::demo::DemoConfig;
@@ -235,27 +236,6 @@ pub fn tutk_camera_parts(p: TutkParams) -> (CameraSpec, TutkConfig) {
         off_session: None,
     };
     (spec, session)
-}
-
-/// Splits `host`, `host:port` or `[v6]:port` (a bare IPv6 address has several
-/// colons and no port); the port, when given, is 1 to 65535.
-fn split_host_port(entry: &str) -> Result<(&str, Option<u16>), String> {
-    let entry = entry.trim();
-    let (host, port) = match entry.rsplit_once(':') {
-        Some((h, p)) if h.starts_with('[') || !h.contains(':') => {
-            let port = p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("bad port {p:?} in {entry:?}"))?;
-            (h.trim_start_matches('[').trim_end_matches(']'), Some(port))
-        }
-        _ => (entry, None),
-    };
-    if host.is_empty() {
-        return Err(format!("no host in {entry:?}"));
-    }
-    Ok((host, port))
 }
 
 /// A `discovery.demo_mode_hosts` entry: `host` or `host:video_port`. A
