@@ -437,4 +437,3 @@ impl<'de> Deserialize<'de> for CameraConfig {
         Self::from_raw(raw, None).map_err(serde::de::Error::custom)
     }
 }
-

@@ -386,7 +386,6 @@ impl Config {
         Ok(())
     }
 
-
     /// The effective config as TOML with every secret replaced.
     pub fn redacted_toml(&self) -> String {
         // Secret serializes as "<redacted>", so plain serialization is safe.
@@ -394,8 +393,6 @@ impl Config {
         toml_from_json(&value, "")
     }
 }
-
-
 
 fn read_secret_file(path: &Path, key: &str) -> Result<Secret, ConfigError> {
     let text = std::fs::read_to_string(path)

@@ -125,7 +125,11 @@ fn names(cfg: &Config) -> Vec<(String, String, u16)> {
     }
     for (section, list, default_port) in [
         ("demo_mode_hosts", &cfg.discovery.demo_mode_hosts, 8080),
-        ("unicast_hosts", &cfg.discovery.unicast_hosts, LAN_SEARCH_PORT),
+        (
+            "unicast_hosts",
+            &cfg.discovery.unicast_hosts,
+            LAN_SEARCH_PORT,
+        ),
     ] {
         for (i, entry) in list.iter().enumerate() {
             if let Ok((host, port)) = split_host_port(entry) {

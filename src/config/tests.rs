@@ -72,8 +72,7 @@ fn a_demo_config_loads_unchanged() {
     assert_eq!(d.silence_timeout(), Duration::from_secs(3));
     assert_eq!(cam.effective_id().as_str(), "demo_127_0_0_1_18080");
 
-    let cfg =
-        Config::from_toml("[[cameras]]\nprotocol=\"demo\"\nhost=\"192.168.4.153\"").unwrap();
+    let cfg = Config::from_toml("[[cameras]]\nprotocol=\"demo\"\nhost=\"192.168.4.153\"").unwrap();
     let d = demo_of(&cfg.cameras[0]);
     assert_eq!(
         (
@@ -162,8 +161,7 @@ fn an_error_in_a_config_file_names_the_file_the_key_and_the_camera() {
 
 #[test]
 fn a_type_error_in_a_camera_names_the_key_and_the_camera() {
-    let e =
-        Config::from_toml(&DEMO.replace("video_port=18080", "video_port=\"x\"")).unwrap_err();
+    let e = Config::from_toml(&DEMO.replace("video_port=18080", "video_port=\"x\"")).unwrap_err();
     assert_eq!(e.key, "cameras[0].video_port");
     assert!(
         e.message.contains("invalid type") && e.message.contains("(camera \"127.0.0.1\")"),
@@ -174,20 +172,17 @@ fn a_type_error_in_a_camera_names_the_key_and_the_camera() {
     assert_eq!(e.key, "cameras[0].frame_check");
     assert!(e.message.contains("expected header or markers"), "{e}");
 
-    let e =
-        Config::from_toml(&DEMO.replace("video_port=18080", "video_port=70000")).unwrap_err();
+    let e = Config::from_toml(&DEMO.replace("video_port=18080", "video_port=70000")).unwrap_err();
     assert_eq!(e.key, "cameras[0].video_port");
 
-    let e = Config::from_toml(
-        &DEMO.replace("snapshot_interval_s=1", "snapshot_interval_s=\"soon\""),
-    )
-    .unwrap_err();
+    let e =
+        Config::from_toml(&DEMO.replace("snapshot_interval_s=1", "snapshot_interval_s=\"soon\""))
+            .unwrap_err();
     assert_eq!(e.key, "cameras[0].snapshot_interval_s");
 
-    let e = Config::from_toml(
-        "[[cameras]]\nid=\"door\"\nprotocol=\"pppp\"\nuid=\"U\"\npassword=[1]",
-    )
-    .unwrap_err();
+    let e =
+        Config::from_toml("[[cameras]]\nid=\"door\"\nprotocol=\"pppp\"\nuid=\"U\"\npassword=[1]")
+            .unwrap_err();
     assert_eq!(e.key, "cameras[0].password");
     assert!(e.message.contains("(camera \"door\")"), "{e}");
 }
@@ -254,11 +249,12 @@ fn pppp_needs_a_uid_or_host_and_tutk_needs_uid_and_enr() {
     assert_eq!(e.key, "cameras[0].uid");
     Config::from_toml("[[cameras]]\nprotocol=\"pppp\"\nhost=\"10.0.0.4\"").unwrap();
 
-    let e =
-        Config::from_toml("[[cameras]]\nprotocol=\"tutk\"\nhost=\"h\"\nenr=\"k\"").unwrap_err();
+    let e = Config::from_toml("[[cameras]]\nprotocol=\"tutk\"\nhost=\"h\"\nenr=\"k\"").unwrap_err();
     assert_eq!(e.key, "cameras[0].uid");
-    let e = Config::from_toml("[[cameras]]\nid=\"garage\"\nprotocol=\"tutk\"\nuid=\"ABCDEFGHIJKLMNOPQRST\"")
-        .unwrap_err();
+    let e = Config::from_toml(
+        "[[cameras]]\nid=\"garage\"\nprotocol=\"tutk\"\nuid=\"ABCDEFGHIJKLMNOPQRST\"",
+    )
+    .unwrap_err();
     assert_eq!(e.key, "cameras[0].enr");
     assert!(
         e.message.contains("(camera \"garage\")") && e.message.contains("authenticate"),
@@ -268,8 +264,7 @@ fn pppp_needs_a_uid_or_host_and_tutk_needs_uid_and_enr() {
 
 #[test]
 fn validation_errors_name_the_camera() {
-    let e =
-        Config::from_toml(&DEMO.replace("command_port=18082", "command_port=0")).unwrap_err();
+    let e = Config::from_toml(&DEMO.replace("command_port=18082", "command_port=0")).unwrap_err();
     assert_eq!(e.key, "cameras[0].command_port");
     assert!(e.message.contains("(camera \"127.0.0.1\")"), "{e}");
 
@@ -280,8 +275,8 @@ fn validation_errors_name_the_camera() {
     assert_eq!(e.key, "cameras[1].snapshot_interval_s");
     assert!(e.message.contains("(camera \"tv\")"), "{e}");
 
-    let e = Config::from_toml("[[cameras]]\nid=\"bridge\"\nprotocol=\"demo\"\nhost=\"h\"")
-        .unwrap_err();
+    let e =
+        Config::from_toml("[[cameras]]\nid=\"bridge\"\nprotocol=\"demo\"\nhost=\"h\"").unwrap_err();
     assert_eq!(e.key, "cameras[0].id");
     assert!(e.message.contains("reserved"), "{e}");
 
@@ -320,10 +315,7 @@ fn redacted_toml_round_trips_all_three_protocols_with_secrets_hidden() {
     }
     // The placeholders are not valid secrets (an ENR has at least 16
     // characters): put one back, and the rest loads as it is.
-    let filled = text.replace(
-        "enr = \"<redacted>\"",
-        "enr = \"wyzeenr-0123456789\"",
-    );
+    let filled = text.replace("enr = \"<redacted>\"", "enr = \"wyzeenr-0123456789\"");
     let again = Config::from_toml(&filled).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(again.cameras.len(), 3);
     let protocols: Vec<Protocol> = again.cameras.iter().map(CameraConfig::protocol).collect();

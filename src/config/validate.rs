@@ -84,9 +84,11 @@ fn check_enr(enr: &str) -> Result<(), String> {
     if (16..=256).contains(&enr.len()) && enr.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err("is not a Wyze ENR (the value is not shown); 16 to 256 characters without spaces, \
+        Err(
+            "is not a Wyze ENR (the value is not shown); 16 to 256 characters without spaces, \
              as the Wyze account lists it"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -155,7 +157,11 @@ impl CameraConfig {
                     return Err(error("host", "a demo-mode camera needs its address", None));
                 }
                 check_host(&d.host).map_err(|m| {
-                    error("host", &m, Some("the ports are video_port, audio_port and command_port"))
+                    error(
+                        "host",
+                        &m,
+                        Some("the ports are video_port, audio_port and command_port"),
+                    )
                 })?;
                 for (k, port) in [
                     ("video_port", d.video_port),
@@ -176,7 +182,7 @@ impl CameraConfig {
                     if let Err(e) = p.uid.parse::<Uid>() {
                         return Err(error(
                             "uid",
-                            &format!("{:?} is not a PPPP UID: {e}", p.uid),
+                            &format!("{:?} is not a PPPP UID like DGOA-933765-NDBND: {e}", p.uid),
                             None,
                         ));
                     }
@@ -371,7 +377,10 @@ impl Config {
         ] {
             for (i, entry) in list.iter().enumerate() {
                 split_host_port(entry).map_err(|m| {
-                    ConfigError::new(format!("discovery.{section}[{i}]"), format!("{m}; host or host:port"))
+                    ConfigError::new(
+                        format!("discovery.{section}[{i}]"),
+                        format!("{m}; host or host:port"),
+                    )
                 })?;
             }
         }
