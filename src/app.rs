@@ -56,47 +56,20 @@ impl Default for RunOptions {
 }
 
 /// Runs the bridge over real UDP until `shutdown` completes; runtime settings
-/// persist in `state_dir`.
+/// persist in `state_dir`. Every host name in the config is looked up first:
+/// one that does not resolve stops it before anything starts.
 pub async fn run(
     cfg: Config,
     state_dir: Option<std::path::PathBuf>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    // Names that do not resolve are config errors, found before anything
-    // starts (check-config resolves nothing, so it cannot find these).
-    resolve_broker(&cfg).await?;
+    crate::config::resolve_names(&cfg).await?;
     let sources = crate::discovery::configured::sources(&cfg, state_dir.clone()).await?;
     let opts = RunOptions {
         state_dir,
         ..RunOptions::default()
     };
     run_with(cfg, sources, UdpFactory, opts, shutdown).await
-}
-
-/// Resolves the broker's host name (`mqtt.url`): a name that does not
-/// resolve is a [`crate::config::ConfigError`] naming the key.
-async fn resolve_broker(cfg: &Config) -> Result<(), crate::config::ConfigError> {
-    if cfg.mqtt.url == "embedded" {
-        return Ok(());
-    }
-    let err = |message: String| crate::config::ConfigError {
-        file: None,
-        key: "mqtt.url".into(),
-        message,
-    };
-    let (_, host, port) = crate::config::parse_broker_url(&cfg.mqtt.url).map_err(err)?;
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let found = match tokio::net::lookup_host((host.as_str(), port)).await {
-        Ok(mut addrs) => addrs.next().is_some(),
-        Err(e) => return Err(err(format!("cannot resolve {host:?}: {e}"))),
-    };
-    if found {
-        Ok(())
-    } else {
-        Err(err(format!("{host:?} has no address")))
-    }
 }
 
 /// Runs the bridge with the given discovery sources and socket factory (tests

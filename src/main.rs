@@ -7,7 +7,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cam2mqtt::cli::{self, Cli, Command};
-use cam2mqtt::config::Config;
+use cam2mqtt::config::{Config, ConfigError};
 
 async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
@@ -34,6 +34,7 @@ const MAX_BLOCKING_THREADS: usize = 8;
 fn main() {
     let args = Cli::parse();
     let state_dir = args.state_dir();
+    let config_path = args.config.clone();
     let filter = EnvFilter::try_from_default_env()
         // A bare level also quiets the embedded broker, whose info logs are per-packet.
         .or_else(|_| {
@@ -65,7 +66,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let config_path = args.config.clone();
     let result = runtime.block_on(async move {
         let from_file = args.config.is_some();
         match args.command.unwrap_or(Command::Run) {
@@ -88,11 +88,10 @@ fn main() {
         }
     });
     if let Err(mut e) = result {
-        // Errors found at run time (a name that does not resolve) name the
-        // file like those found when loading.
-        if let Some(c) = e.downcast_mut::<cam2mqtt::config::ConfigError>() {
+        // Errors found after loading (a name that does not resolve) name the file too.
+        if let Some(c) = e.downcast_mut::<ConfigError>() {
             if c.file.is_none() {
-                c.file.clone_from(&config_path);
+                c.file = config_path;
             }
         }
         eprintln!("error: {e:#}");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian/Ubuntu machine with Rust:
 # installs mosquitto (the integration tests start their own broker) and
-# openssl (the DTLS interop oracle) and strace (to see check-config stays off
-# the network) if they are missing, then runs every test.
+# openssl (the DTLS interop oracle) and strace (to watch check-config make no
+# DNS query) if they are missing, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +23,7 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 
 if ! command -v strace >/dev/null 2>&1; then
-  echo "installing strace (tests/config_errors.rs shows check-config makes no DNS query)"
+  echo "installing strace (tests/config_errors.rs checks that check-config makes no DNS query)"
   SUDO=""
   if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq

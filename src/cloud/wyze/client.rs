@@ -135,6 +135,69 @@ fn random_phone_id() -> String {
     )
 }
 
+/// `[wyze]` as a client needs it, checked.
+pub struct CheckedSettings {
+    /// The TOTP generator, when a secret is set.
+    totp: Option<Totp>,
+    /// The login host, without a trailing `/`.
+    auth_url: String,
+    /// The app API host, without a trailing `/`.
+    api_url: String,
+    /// Extra root certificates from `wyze.ca_file`.
+    roots: Vec<reqwest::Certificate>,
+}
+
+/// Checks `[wyze]` without touching the network: the required keys are set,
+/// the TOTP secret is base32, both hosts are `https://` URLs and `ca_file`
+/// holds PEM certificates. [`WyzeClient::new`] and the config validation
+/// (`check-config` and `run`) both go through here.
+pub fn check_settings(cfg: &WyzeConfig) -> Result<CheckedSettings, WyzeError> {
+    for (key, empty) in [
+        ("email", cfg.email.trim().is_empty()),
+        ("password", cfg.password.is_empty()),
+        ("api_key", cfg.api_key.is_empty()),
+        ("key_id", cfg.key_id.trim().is_empty()),
+    ] {
+        if empty {
+            return Err(WyzeError::NotConfigured { key });
+        }
+    }
+    let totp = if cfg.totp_secret.is_empty() {
+        None
+    } else {
+        Some(Totp::from_base32(&cfg.totp_secret)?)
+    };
+    let auth_url = cfg.auth_url.trim_end_matches('/').to_string();
+    let api_url = cfg.api_url.trim_end_matches('/').to_string();
+    for (key, url) in [("auth_url", &auth_url), ("api_url", &api_url)] {
+        if !url.starts_with("https://") || url.len() == "https://".len() {
+            return Err(WyzeError::Malformed {
+                endpoint: key,
+                reason: format!("wyze.{key} {url:?} must be an https:// URL"),
+            });
+        }
+    }
+    let mut roots = Vec::new();
+    if let Some(path) = &cfg.ca_file {
+        let ca_err = |reason: String| WyzeError::CaFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_err(e.to_string()))?;
+        roots = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|_| ca_err("not a PEM certificate bundle".into()))?;
+        if roots.is_empty() {
+            return Err(ca_err("holds no certificate".into()));
+        }
+    }
+    Ok(CheckedSettings {
+        totp,
+        auth_url,
+        api_url,
+        roots,
+    })
+}
+
 impl WyzeClient {
     /// A client for `cfg`'s account with the system clock and default
     /// options, caching in `state_dir/wyze.json` when given.
@@ -154,50 +217,15 @@ impl WyzeClient {
         clock: Arc<dyn Clock>,
         opts: ClientOptions,
     ) -> Result<Self, WyzeError> {
-        for (key, empty) in [
-            ("email", cfg.email.trim().is_empty()),
-            ("password", cfg.password.is_empty()),
-            ("api_key", cfg.api_key.is_empty()),
-            ("key_id", cfg.key_id.trim().is_empty()),
-        ] {
-            if empty {
-                return Err(WyzeError::NotConfigured { key });
-            }
-        }
-        let totp = if cfg.totp_secret.is_empty() {
-            None
-        } else {
-            Some(Totp::from_base32(&cfg.totp_secret)?)
-        };
-        let auth_url = cfg.auth_url.trim_end_matches('/').to_string();
-        let api_url = cfg.api_url.trim_end_matches('/').to_string();
-        for (key, url) in [("auth_url", &auth_url), ("api_url", &api_url)] {
-            if !url.starts_with("https://") {
-                return Err(WyzeError::Malformed {
-                    endpoint: key,
-                    reason: format!("wyze.{key} {url:?} must start with https://"),
-                });
-            }
-        }
+        let checked = check_settings(cfg)?;
+        let (totp, auth_url, api_url) = (checked.totp, checked.auth_url, checked.api_url);
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(concat!("cam2mqtt/", env!("CARGO_PKG_VERSION")))
             .timeout(opts.request_timeout)
             .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)));
-        if let Some(path) = &cfg.ca_file {
-            let ca_err = |reason: String| WyzeError::CaFile {
-                path: path.display().to_string(),
-                reason,
-            };
-            let pem = std::fs::read(path).map_err(|e| ca_err(e.to_string()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|_| ca_err("not a PEM certificate bundle".into()))?;
-            if certs.is_empty() {
-                return Err(ca_err("holds no certificate".into()));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+        for cert in checked.roots {
+            builder = builder.add_root_certificate(cert);
         }
         let http = builder.build().map_err(|e| WyzeError::Http {
             endpoint: "client",
