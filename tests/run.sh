@@ -1,33 +1,29 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian/Ubuntu machine with Rust:
-# installs mosquitto (the integration tests start their own broker) and
-# openssl (the DTLS interop oracle) and strace (to watch check-config make no
-# DNS query) if they are missing, then runs every test.
+# installs what the tests run as external programs if it is missing, then
+# runs every test:
+#   mosquitto, mosquitto_sub/pub  the integration tests' broker and clients
+#   openssl                       the DTLS interop oracle (s_server/s_client)
+#   strace                        to watch check-config make no DNS query
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v mosquitto >/dev/null 2>&1 || ! command -v mosquitto_sub >/dev/null 2>&1; then
-  echo "installing mosquitto and mosquitto-clients (needed by the integration tests)"
-  SUDO=""
-  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
-fi
-
-if ! command -v openssl >/dev/null 2>&1; then
-  echo "installing openssl (the DTLS interop tests run s_server/s_client)"
-  SUDO=""
-  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null
-fi
-
-if ! command -v strace >/dev/null 2>&1; then
-  echo "installing strace (tests/config_errors.rs checks that check-config makes no DNS query)"
-  SUDO=""
-  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq strace >/dev/null
-fi
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+UPDATED=""
+# need PACKAGE COMMAND...: installs PACKAGE unless every COMMAND is there.
+need() {
+  local package=$1; shift
+  local missing=""
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing=1; done
+  [ -z "$missing" ] && return 0
+  echo "installing $package (the tests run $*)"
+  if [ -z "$UPDATED" ]; then $SUDO apt-get update -qq; UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$package" >/dev/null
+}
+need mosquitto mosquitto
+need mosquitto-clients mosquitto_sub mosquitto_pub
+need openssl openssl
+need strace strace
 
 cargo test --all-targets --locked "$@"
