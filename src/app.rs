@@ -146,6 +146,8 @@ pub async fn run_with<F: SocketFactory>(
         jpeg_quality: cfg.snapshots.jpeg_quality,
         core: opts.core.clone(),
         state_dir: opts.state_dir.clone(),
+        decode_pool: crate::supervisor::snapshot_pool(usize::from(cfg.snapshots.decode_workers))
+            .context("starting the snapshot decode threads")?,
     };
     let supervisor = Supervisor::new(
         factory.clone(),

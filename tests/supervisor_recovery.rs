@@ -96,6 +96,7 @@ impl Bridge {
                 ..CoreSettings::default()
             },
             state_dir,
+            decode_pool: cam2mqtt::supervisor::snapshot_pool(1).expect("decode thread"),
         };
         let sup = Supervisor::new(
             Arc::new(MemFactory(net.clone())),
@@ -421,6 +422,7 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
         jpeg_quality: 80,
         core: CoreSettings::default(),
         state_dir: None,
+        decode_pool: cam2mqtt::supervisor::snapshot_pool(1).expect("decode thread"),
     };
     let sup = Supervisor::new(
         factory.clone(),

@@ -178,6 +178,10 @@ pub struct SnapshotConfig {
     pub max_bytes: usize,
     /// JPEG quality for frames the bridge encodes.
     pub jpeg_quality: u8,
+    /// Threads decoding video snapshots, shared by every camera; 0 = chosen
+    /// by the bridge (1 on a machine with up to 2 cores, else half the
+    /// cores, at most 4). Each 1080p decode needs tens of MB for a moment.
+    pub decode_workers: u16,
 }
 
 impl Default for SnapshotConfig {
@@ -186,6 +190,7 @@ impl Default for SnapshotConfig {
             interval_s: 10,
             max_bytes: 500_000,
             jpeg_quality: 80,
+            decode_workers: 0,
         }
     }
 }

@@ -371,6 +371,12 @@ impl Config {
                 "must be 1 to 100",
             ));
         }
+        if self.snapshots.decode_workers > 16 {
+            return Err(ConfigError::new(
+                "snapshots.decode_workers",
+                "must be 0 (chosen by the bridge) to 16 threads",
+            ));
+        }
         for (section, list) in [
             ("demo_mode_hosts", &self.discovery.demo_mode_hosts),
             ("unicast_hosts", &self.discovery.unicast_hosts),

@@ -4,7 +4,7 @@
 //! keyframe first, no gap) from its keyframe to its last frame, convert the
 //! newest picture to RGB and encode it with `jpeg-encoder` within the size cap
 //! ([`super::jpeg::encode_within`]). It runs only when a snapshot is due, on
-//! the blocking pool; it must not read a clock, await or touch a socket, and
+//! a decode thread ([`super::decode_pool`]); it must not read a clock, await or touch a socket, and
 //! never panic on camera bytes.
 //!
 //! # Decoders, and why
@@ -39,6 +39,11 @@
 //!   is converted to RGB.
 //! * A frame that fails to decode after at least one good picture ends the
 //!   decode: the snapshot is the last good picture (older, never garbage).
+//! * Memory: one decoder per snapshot, dropped (with its reference pictures)
+//!   before the newest picture is converted to RGB; the RGB picture lives
+//!   until its JPEG is encoded. Decoding runs on the shared decode threads
+//!   (`media::decode_pool`), so at most `snapshots.decode_workers` decodes
+//!   hold such buffers at once, whatever the number of cameras.
 
 use bytes::Bytes;
 use image::RgbImage;
@@ -393,6 +398,9 @@ mod h264 {
                 }
             }
         }
+        // The decoder's reference pictures are freed before the RGB picture
+        // is allocated: the two never add up.
+        drop(dec);
         newest.finish(|yuv| {
             let side = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
             let (w, h) = (side(yuv.width), side(yuv.height));
@@ -495,6 +503,7 @@ mod h265 {
                 offer(&mut newest, f)?;
             }
         }
+        drop(dec);
         newest.finish(to_rgb)
     }
 }

@@ -2,11 +2,13 @@
 //! the core asks for (binding every socket the session's spec names, in its own
 //! task so a panic is contained), feeds the core the session's events, commands
 //! and timeouts, hands the core's events to the publisher, and does the core's
-//! jobs (snapshot re-encoding off the async threads, saving settings, asking
-//! discovery to look again). No camera logic lives here.
+//! jobs (snapshot decoding and re-encoding on the shared [`SnapshotPool`],
+//! saving settings, asking discovery to look again). No camera logic lives
+//! here.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +21,7 @@ use crate::discovery::CameraSpec;
 use crate::io::{
     bind_all, clock, run_session, DriverError, EventSink, SessionCommand, SocketFactory,
 };
+use crate::media::decode_pool::{DecodePool, Priority};
 use crate::media::sink::SnapshotSource;
 use crate::model::{CameraCommand, CameraId, MediaFrame};
 use crate::proto::{CloseReason, SessionEvent};
@@ -28,6 +31,21 @@ use crate::proto::{CloseReason, SessionEvent};
 const MEDIA_QUEUE: usize = 256;
 /// Commands queued for the session at once.
 const COMMAND_QUEUE: usize = 16;
+
+/// The decode threads every camera's snapshots share (see
+/// [`crate::media::decode_pool`]): a JPEG, or why there is none.
+pub type SnapshotPool = DecodePool<Result<Bytes, String>>;
+
+/// A [`SnapshotPool`] of `workers` threads (0: the machine's default, see
+/// [`crate::media::decode_pool::default_workers`]).
+pub fn snapshot_pool(workers: usize) -> std::io::Result<Arc<SnapshotPool>> {
+    let workers = match workers {
+        0 => crate::media::decode_pool::default_workers(),
+        n => n,
+    };
+    let pool = DecodePool::new(workers, crate::media::decode_pool::DEFAULT_CAPACITY)?;
+    Ok(Arc::new(pool))
+}
 
 /// Settings shared by all camera tasks.
 #[derive(Debug, Clone)]
@@ -40,6 +58,8 @@ pub struct CameraSettings {
     pub core: CoreSettings,
     /// Where runtime settings are kept across restarts (`None`: not kept).
     pub state_dir: Option<std::path::PathBuf>,
+    /// Where snapshots are decoded and re-encoded, shared by all cameras.
+    pub decode_pool: Arc<SnapshotPool>,
 }
 
 /// What the supervisor sends a camera task.
@@ -191,7 +211,13 @@ impl<F: SocketFactory> CameraTask<F> {
             Some(ev) = recv_opt(media) => self.core.handle_session_event(clock::now(), ev),
             r = join_opt(task) => self.session_ended(r),
             input = self.inputs.recv() => match input {
-                Some(CameraInput::Command(c)) => self.core.handle_request(clock::now(), c),
+                Some(CameraInput::Command(c)) => {
+                    if matches!(c, CameraCommand::Snapshot) {
+                        // A snapshot already waiting to be decoded goes first.
+                        self.settings.decode_pool.expedite(self.core.id().as_str());
+                    }
+                    self.core.handle_request(clock::now(), c);
+                }
                 Some(CameraInput::Discovered { spec, changed }) => {
                     let (info, factory) = (spec.info.clone(), spec.session.clone());
                     if changed {
@@ -333,17 +359,40 @@ impl<F: SocketFactory> CameraTask<F> {
 
     fn job(&mut self, job: Job) {
         match job {
-            Job::PrepareSnapshot { job, source } => {
+            Job::PrepareSnapshot {
+                job,
+                source,
+                urgent,
+            } => {
                 let (max, q) = (self.settings.max_bytes, self.settings.jpeg_quality);
-                self.jobs.spawn_blocking(move || {
-                    let result = match source {
-                        SnapshotSource::Jpeg { jpeg, .. } => {
-                            crate::media::jpeg::fit(jpeg, max, q).map_err(|e| e.to_string())
-                        }
-                        SnapshotSource::Gop { codec, frames, .. } => {
-                            crate::media::video::snapshot_from_gop(codec, &frames, max, q)
-                                .map_err(|e| e.to_string())
-                        }
+                if let SnapshotSource::Jpeg { jpeg, .. } = &source {
+                    if jpeg.len() <= max {
+                        // Published as it came: nothing to decode.
+                        let result = Ok(jpeg.clone());
+                        self.core
+                            .handle_job_done(clock::now(), JobDone::Snapshot { job, result });
+                        return;
+                    }
+                }
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let priority = if urgent {
+                    Priority::Urgent
+                } else {
+                    Priority::Scheduled
+                };
+                self.settings.decode_pool.submit(
+                    self.core.id().as_str(),
+                    priority,
+                    move || prepare_snapshot(source, max, q),
+                    move |outcome| {
+                        let _ = tx.send(outcome);
+                    },
+                );
+                self.jobs.spawn(async move {
+                    let result = match rx.await {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(crate::media::decode_pool::PoolError::Stopped.to_string()),
                     };
                     Some(JobDone::Snapshot { job, result })
                 });
@@ -410,6 +459,20 @@ impl<F: SocketFactory> CameraTask<F> {
             .is_err()
         {
             self.jobs.shutdown().await;
+        }
+    }
+}
+
+/// A JPEG within `max` bytes from `source` (re-encoded at `quality` if
+/// needed); runs on a decode thread.
+fn prepare_snapshot(source: SnapshotSource, max: usize, quality: u8) -> Result<Bytes, String> {
+    match source {
+        SnapshotSource::Jpeg { jpeg, .. } => {
+            crate::media::jpeg::fit(jpeg, max, quality).map_err(|e| e.to_string())
+        }
+        SnapshotSource::Gop { codec, frames, .. } => {
+            crate::media::video::snapshot_from_gop(codec, &frames, max, quality)
+                .map_err(|e| e.to_string())
         }
     }
 }

@@ -102,6 +102,9 @@ pub enum Job {
         job: u64,
         /// The frame(s) to publish.
         source: SnapshotSource,
+        /// Someone waits for it (`set/snapshot`, or the camera's first
+        /// picture after connecting): it goes ahead of interval snapshots.
+        urgent: bool,
     },
     /// Persist the runtime overrides in the state directory.
     SaveOverrides(Overrides),
@@ -137,6 +140,31 @@ pub enum JobDone {
         /// Success, or why not.
         result: Result<(), CommandError>,
     },
+}
+
+/// Time until the next interval snapshot of `id` after wall time `wall`.
+///
+/// Each camera snapshots at its own phase of the interval, derived from its
+/// id (FNV-1a) and counted on the wall clock, so cameras that came online
+/// together do not all decode at the same instant and keep their places
+/// across restarts; the delay is between half an interval and one and a
+/// half, so the first interval snapshot never follows the first picture
+/// closely.
+pub fn staggered_delay(interval: Duration, id: &CameraId, wall: SystemTime) -> Duration {
+    let period = interval.as_millis().max(1);
+    let hash = id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let phase = u128::from(hash) % period;
+    let since_epoch = wall
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let mut delay = (phase + period - since_epoch % period) % period;
+    if delay < period / 2 {
+        delay += period;
+    }
+    Duration::from_millis(u64::try_from(delay).unwrap_or(u64::MAX))
 }
 
 /// How a session ended, as the glue saw it.
@@ -593,14 +621,14 @@ impl CameraCore {
         if !self.online {
             // First picture after (re)connecting: online, and publish it now.
             self.set_online(true);
-            self.request_snapshot(0);
+            self.request_snapshot(0, true);
             self.schedule_snapshot(now);
         }
         if !self.waiters.is_empty() {
             let n = self.waiters.len();
             self.waiters.clear();
             self.timers.stop(Timer::WaiterExpiry);
-            self.request_snapshot(n);
+            self.request_snapshot(n, true);
         }
     }
 
@@ -764,7 +792,7 @@ impl CameraCore {
                 Timer::SnapshotDue => {
                     self.schedule_snapshot(now);
                     if self.online && self.sink.latest_seq() != self.published_seq {
-                        self.request_snapshot(0);
+                        self.request_snapshot(0, false);
                     }
                 }
                 Timer::WaiterExpiry => self.expire_waiters(now),
@@ -799,13 +827,16 @@ impl CameraCore {
         if self.interval().is_zero() || !self.online {
             self.timers.stop(Timer::SnapshotDue);
         } else {
-            self.timers.set(Timer::SnapshotDue, now + self.interval());
+            let wall = self.anchor.1 + now.saturating_duration_since(self.anchor.0);
+            let delay = staggered_delay(self.interval(), &self.info.id, wall);
+            self.timers.set(Timer::SnapshotDue, now + delay);
         }
     }
 
     /// Prepares the newest picture for publishing; `waiters` on-demand requests
-    /// are answered when it is published.
-    fn request_snapshot(&mut self, waiters: usize) {
+    /// are answered when it is published; `urgent` puts it ahead of interval
+    /// snapshots (see [`Job::PrepareSnapshot`]).
+    fn request_snapshot(&mut self, waiters: usize, urgent: bool) {
         if let Some(job) = &mut self.snapshot_job {
             // One job at a time; the next one starts when this one is done.
             job.waiters += waiters;
@@ -830,6 +861,7 @@ impl CameraCore {
         self.jobs.push_back(Job::PrepareSnapshot {
             job: self.next_job,
             source,
+            urgent,
         });
     }
 
@@ -876,7 +908,7 @@ impl CameraCore {
             && self.online
             && self.sink.latest_seq() != self.published_seq
         {
-            self.request_snapshot(0);
+            self.request_snapshot(0, false);
         }
         self.emit_state(false);
     }
@@ -973,7 +1005,7 @@ impl CameraCore {
                 && now.saturating_duration_since(s.at()) <= self.settings.fresh
         });
         if fresh && self.snapshot_job.is_none() {
-            self.request_snapshot(1);
+            self.request_snapshot(1, true);
         } else if self.waiters.len() >= self.settings.max_waiting_snapshots {
             let busy = CommandError::Busy(
                 "snapshots already requested; waiting for the next frame".into(),
@@ -1216,7 +1248,7 @@ mod tests {
         /// Completes every snapshot job successfully.
         fn finish_jobs(&mut self) {
             for job in std::mem::take(&mut self.jobs) {
-                if let Job::PrepareSnapshot { job, source } = job {
+                if let Job::PrepareSnapshot { job, source, .. } = job {
                     let SnapshotSource::Jpeg { jpeg, .. } = source else {
                         panic!("jpeg source")
                     };
@@ -1500,6 +1532,66 @@ mod tests {
         assert_eq!(
             results(&h.take_events()),
             vec![("night_vision", Err(CommandError::Offline))]
+        );
+    }
+
+    /// Whether each queued snapshot job is urgent.
+    fn urgency(jobs: &[Job]) -> Vec<bool> {
+        jobs.iter()
+            .filter_map(|j| match j {
+                Job::PrepareSnapshot { urgent, .. } => Some(*urgent),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_and_on_demand_snapshots_are_urgent_and_interval_ones_are_not() {
+        let mut h = Harness::new(10, Overrides::default());
+        h.session_event(SessionEvent::Streaming(CameraDetails::default()));
+        h.frame();
+        assert_eq!(urgency(&h.jobs), vec![true], "the first picture");
+        h.finish_jobs();
+        h.frame();
+        h.advance(Duration::from_secs(15));
+        assert_eq!(urgency(&h.jobs), vec![false], "an interval snapshot");
+        h.finish_jobs();
+        h.frame();
+        h.request(CameraCommand::Snapshot);
+        assert_eq!(urgency(&h.jobs), vec![true], "set/snapshot");
+    }
+
+    #[test]
+    fn interval_snapshots_are_staggered_by_camera_and_keep_their_phase() {
+        let interval = Duration::from_secs(10);
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+        let ids: Vec<CameraId> = (0..8)
+            .map(|i| CameraId::parse(&format!("sim_tutk_{i}")).unwrap())
+            .collect();
+        let mut due = Vec::new();
+        for id in &ids {
+            let d = staggered_delay(interval, id, wall);
+            assert!(d >= interval / 2 && d < interval * 3 / 2, "{id}: {d:?}");
+            // Asked again at its due time, the next one is a whole interval on.
+            assert_eq!(staggered_delay(interval, id, wall + d), interval, "{id}");
+            // The phase is the camera's, whenever it is asked.
+            let later = wall + Duration::from_millis(3_217);
+            let again = staggered_delay(interval, id, later);
+            let phase = |t: SystemTime| {
+                t.duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis()
+                    % 10_000
+            };
+            assert_eq!(phase(later + again), phase(wall + d), "{id}");
+            due.push(phase(wall + d) / 100);
+        }
+        due.sort_unstable();
+        due.dedup();
+        assert!(
+            due.len() >= 6,
+            "8 cameras at {} different phases",
+            due.len()
         );
     }
 

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use self::camera::{CameraInput, CameraSettings};
+pub use self::camera::{snapshot_pool, CameraInput, CameraSettings, SnapshotPool};
 use crate::bus::{BridgeEvent, Request};
 use crate::discovery::{CameraSpec, DiscoveryEvent};
 use crate::io::SocketFactory;
