@@ -4,8 +4,8 @@
 //! keyframe first, no gap) from its keyframe to its last frame, convert the
 //! newest picture to RGB and encode it with `jpeg-encoder` within the size cap
 //! ([`super::jpeg::encode_within`]). It runs only when a snapshot is due, on
-//! a decode thread ([`super::decode_pool`]); it must not read a clock, await or touch a socket, and
-//! never panic on camera bytes.
+//! a decode thread ([`super::decode_pool`]); it must not read a clock, await
+//! or touch a socket, and never panic on camera bytes.
 //!
 //! # Decoders, and why
 //! Both are pure Rust (no C toolchain for the aarch64 / musl builds), pinned

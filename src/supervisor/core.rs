@@ -147,9 +147,8 @@ pub enum JobDone {
 /// Each camera snapshots at its own phase of the interval, derived from its
 /// id (FNV-1a) and counted on the wall clock, so cameras that came online
 /// together do not all decode at the same instant and keep their places
-/// across restarts; the delay is between half an interval and one and a
-/// half, so the first interval snapshot never follows the first picture
-/// closely.
+/// across restarts. The delay is more than zero and at most one interval, so
+/// no gap between two snapshots is longer than the interval.
 pub fn staggered_delay(interval: Duration, id: &CameraId, wall: SystemTime) -> Duration {
     let period = interval.as_millis().max(1);
     let hash = id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -160,10 +159,10 @@ pub fn staggered_delay(interval: Duration, id: &CameraId, wall: SystemTime) -> D
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis();
-    let mut delay = (phase + period - since_epoch % period) % period;
-    if delay < period / 2 {
-        delay += period;
-    }
+    let delay = match (phase + period - since_epoch % period) % period {
+        0 => period,
+        d => d,
+    };
     Duration::from_millis(u64::try_from(delay).unwrap_or(u64::MAX))
 }
 
@@ -1571,7 +1570,7 @@ mod tests {
         let mut due = Vec::new();
         for id in &ids {
             let d = staggered_delay(interval, id, wall);
-            assert!(d >= interval / 2 && d < interval * 3 / 2, "{id}: {d:?}");
+            assert!(d > Duration::ZERO && d <= interval, "{id}: {d:?}");
             // Asked again at its due time, the next one is a whole interval on.
             assert_eq!(staggered_delay(interval, id, wall + d), interval, "{id}");
             // The phase is the camera's, whenever it is asked.
