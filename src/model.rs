@@ -38,16 +38,7 @@ impl CameraId {
     /// Derives an id from any text (UID, address) by lower-casing and mapping
     /// every other character to `_`.
     pub fn derive(text: &str) -> Self {
-        let mut id: String = text
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let mut id = fold_to_id_chars(text);
         id.truncate(64);
         if id.is_empty() {
             id.push_str("camera");
@@ -59,6 +50,20 @@ impl CameraId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `text` lower-cased, with every character but ASCII letters and digits
+/// turned into `_`: what camera ids and Home Assistant object ids accept.
+pub fn fold_to_id_chars(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for CameraId {

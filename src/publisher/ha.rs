@@ -73,16 +73,7 @@ pub fn topic_safe(s: &str) -> String {
 /// takes only lower-case letters, digits and `_` there, so a UID's capitals
 /// and hyphens are folded.
 fn entity_object_id(node: &str, object: &str) -> String {
-    format!("{node}_{object}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::model::fold_to_id_chars(&format!("{node}_{object}"))
 }
 
 fn origin() -> Value {
