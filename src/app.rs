@@ -124,8 +124,10 @@ pub async fn run_with<F: SocketFactory>(
     let cancel = CancellationToken::new();
     // The publisher stops after the cameras, so their last results are published.
     let publisher_stop = CancellationToken::new();
-    let (events_tx, events_rx) = mpsc::channel(1024);
     let (requests_tx, requests_rx) = mpsc::channel(64);
+    let hub = crate::bus::Hub::new(requests_tx);
+    // Subscribed before any camera starts, so the publisher misses nothing.
+    let events_rx = hub.subscribe();
     let (discovery_tx, discovery_rx) = mpsc::channel(64);
     let (rescan_tx, rescan_rx) = mpsc::channel(1);
     let (forget_tx, forget_rx) = mpsc::channel(64);
@@ -136,8 +138,8 @@ pub async fn run_with<F: SocketFactory>(
         cfg.mqtt.clone(),
         url,
         max_payload,
+        hub.clone(),
         events_rx,
-        requests_tx,
         publisher_stop.clone(),
         record_path,
     ));
@@ -152,7 +154,7 @@ pub async fn run_with<F: SocketFactory>(
     let supervisor = Supervisor::new(
         factory.clone(),
         settings,
-        events_tx,
+        hub.clone(),
         forget_tx,
         cancel.clone(),
         opts.seed,

@@ -37,6 +37,7 @@ pub mod broker;
 pub mod bus;
 pub mod cli;
 pub mod cloud;
+pub mod command;
 pub mod config;
 pub mod discovery;
 pub mod io;

@@ -1,15 +1,37 @@
-//! The messages between the bridge's parts: what cameras report to the
-//! publisher ([`BridgeEvent`], with the typed [`CameraState`]) and what the
-//! publisher asks of the supervisor ([`Request`]).
+//! The hub every consumer of the bridge shares, and the messages on it.
 //!
-//! The publisher serialises these types; nothing here knows about MQTT topics.
-//! `supervisor/` and `model` never import `publisher/` (checked by
-//! `tests/layering.rs`), so these live beside `model`.
+//! ```text
+//! camera tasks, supervisor ─publish─▶ Hub ─ broadcast<BridgeEvent> ─▶ MQTT publisher, HTTP, …
+//!                                      ├ view: CameraView per camera (info, online, state, last snapshot)
+//!                                      ├ live: per camera latest JPEG + video frames + viewer count
+//!                                      └ requests: mpsc<Request> ─▶ supervisor
+//! ```
+//! - [`Hub::publish`] applies an event to the [`view::Views`] and broadcasts it
+//!   in one step, so a consumer that subscribes and then reads the view misses
+//!   nothing (it may see an event twice; every event carries whole values).
+//! - Nothing a consumer does slows a camera: the broadcast drops the oldest
+//!   events for a reader that lags (the reader learns how many and resyncs from
+//!   the view), live JPEGs are latest-wins ([`live`]).
+//! - Commands go to the supervisor as [`Request::Command`] with an optional
+//!   reply; their result is also broadcast as [`BridgeEvent::CommandResult`],
+//!   so the MQTT event topic sees commands from every front end.
+//!
+//! The publisher serialises these types; nothing here knows about MQTT topics
+//! or HTTP. `bus` never imports `publisher/` (checked by `tests/layering.rs`).
+
+pub mod live;
+pub mod view;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::model::{CameraCommand, CameraId, CameraInfo, CommandError, NightVision, Protocol};
+use crate::model::{
+    CameraCommand, CameraId, CameraInfo, CommandError, CommandKind, NightVision, Protocol,
+};
 
 /// What a camera's session is doing, as shown in its `state.session`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -235,8 +257,8 @@ pub enum BridgeEvent {
     CommandResult {
         /// Which camera.
         camera: CameraId,
-        /// Command name.
-        command: &'static str,
+        /// Which command.
+        command: CommandKind,
         /// Outcome.
         result: Result<(), CommandError>,
     },
@@ -251,16 +273,175 @@ pub struct ScanReport {
     pub found: usize,
 }
 
-/// What the publisher asks of the supervisor.
+/// Where a command's result goes besides the broadcast: the REST handler or
+/// CLI waiting for it.
+pub type Reply = oneshot::Sender<Result<(), CommandError>>;
+
+/// Where a [`Reply`] arrives.
+pub type ReplyReceiver = oneshot::Receiver<Result<(), CommandError>>;
+
+/// A [`Reply`] and where it arrives.
+pub fn reply_channel() -> (Reply, ReplyReceiver) {
+    oneshot::channel()
+}
+
+/// A command as a front end received it.
 #[derive(Debug, Clone)]
-pub enum Request {
-    /// Run a command on a camera; the result comes back as [`BridgeEvent::CommandResult`].
-    Command {
-        /// Which camera.
-        camera: CameraId,
-        /// The command.
-        command: CameraCommand,
+pub enum CommandInput {
+    /// A command name's payload, as on MQTT and REST; parsed for the camera
+    /// by the supervisor ([`crate::command::parse_for`]).
+    Payload {
+        /// Which command.
+        kind: CommandKind,
+        /// Its payload, unread so far.
+        payload: Bytes,
     },
+    /// A command built in code (the CLI); checked against the camera with
+    /// [`crate::command::check`].
+    Parsed(CameraCommand),
+}
+
+impl CommandInput {
+    /// Which command.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Self::Payload { kind, .. } => *kind,
+            Self::Parsed(c) => c.kind(),
+        }
+    }
+}
+
+/// A command for one camera.
+#[derive(Debug)]
+pub struct CommandRequest {
+    /// Which camera.
+    pub camera: CameraId,
+    /// The command.
+    pub input: CommandInput,
+    /// Who waits for the result (it is broadcast either way).
+    pub reply: Option<Reply>,
+}
+
+/// What the front ends ask of the supervisor.
+#[derive(Debug)]
+pub enum Request {
+    /// Run a command on a camera.
+    Command(CommandRequest),
     /// Scan for cameras now.
     Discover,
+}
+
+/// Events the broadcast keeps for a slow reader before it lags (a lagging
+/// reader skips ahead and resyncs from the view).
+pub const EVENT_CAPACITY: usize = 8192;
+
+/// The hub: cheap to clone, shared by the supervisor, camera tasks and every
+/// front end.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    events: broadcast::Sender<BridgeEvent>,
+    views: RwLock<view::Views>,
+    live: live::LiveFeeds,
+    requests: mpsc::Sender<Request>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub whose requests go to `requests` (the supervisor's inbox).
+    pub fn new(requests: mpsc::Sender<Request>) -> Self {
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Self {
+            inner: Arc::new(Inner {
+                events,
+                views: RwLock::new(view::Views::default()),
+                live: live::LiveFeeds::default(),
+                requests,
+            }),
+        }
+    }
+
+    /// Applies `event` to the view and broadcasts it (never blocks on readers).
+    pub fn publish(&self, event: BridgeEvent) {
+        let mut views = self
+            .inner
+            .views
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        views.apply(&event);
+        if let BridgeEvent::Removed(id) = &event {
+            self.inner.live.remove(id);
+        }
+        // Sent under the lock, so the broadcast's order is the view's.
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<BridgeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Runs `f` on the current view.
+    pub fn read<T>(&self, f: impl FnOnce(&view::Views) -> T) -> T {
+        let views = self
+            .inner
+            .views
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&views)
+    }
+
+    /// A copy of the view.
+    pub fn views(&self) -> view::Views {
+        self.read(Clone::clone)
+    }
+
+    /// The live feeds.
+    pub fn live(&self) -> &live::LiveFeeds {
+        &self.inner.live
+    }
+
+    /// The supervisor's inbox.
+    pub fn requests(&self) -> &mpsc::Sender<Request> {
+        &self.inner.requests
+    }
+
+    /// Asks for `input` on `camera` and waits for its result, at most
+    /// `timeout` (then [`CommandError::TimedOut`]; the command may still
+    /// finish, and its result is still broadcast).
+    pub async fn command(
+        &self,
+        camera: CameraId,
+        input: CommandInput,
+        timeout: Duration,
+    ) -> Result<(), CommandError> {
+        let kind = input.kind();
+        let (tx, rx) = oneshot::channel();
+        let request = Request::Command(CommandRequest {
+            camera,
+            input,
+            reply: Some(tx),
+        });
+        if self.inner.requests.try_send(request).is_err() {
+            return Err(CommandError::Busy(
+                "too many commands queued; try again".into(),
+            ));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(CommandError::Offline),
+            Err(_) => Err(CommandError::TimedOut {
+                what: format!("the camera to finish {:?}", kind.name()),
+                after: timeout,
+            }),
+        }
+    }
 }
