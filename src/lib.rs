@@ -40,6 +40,7 @@ pub mod cloud;
 pub mod command;
 pub mod config;
 pub mod discovery;
+pub mod http;
 pub mod io;
 pub mod media;
 pub mod model;

@@ -54,9 +54,52 @@ pub struct FeedCounters {
     pub jpegs: u64,
 }
 
+/// Upper bounds (seconds) of the snapshot latency histogram's buckets.
+pub const LATENCY_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// A fixed-bucket histogram of snapshot latencies (request to JPEG ready),
+/// in the shape Prometheus histograms take.
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    /// Observations at or below each bound (not cumulative).
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Records one latency.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// `(sum in seconds, count, cumulative (bound, count) pairs)`.
+    pub fn read(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let mut running = 0;
+        let buckets = LATENCY_BUCKETS
+            .iter()
+            .zip(&self.buckets)
+            .map(|(bound, n)| {
+                running += n.load(Ordering::Relaxed);
+                (*bound, running)
+            })
+            .collect();
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        (sum, self.count.load(Ordering::Relaxed), buckets)
+    }
+}
+
 /// One camera's live feed.
 #[derive(Debug)]
 pub struct CameraFeed {
+    /// How long snapshots took from request to JPEG.
+    pub snapshot_latency: LatencyHistogram,
     jpeg: watch::Sender<Option<Arc<LiveJpeg>>>,
     video: broadcast::Sender<LiveVideo>,
     viewers: watch::Sender<usize>,
@@ -71,6 +114,7 @@ pub struct CameraFeed {
 impl CameraFeed {
     fn new() -> Self {
         Self {
+            snapshot_latency: LatencyHistogram::default(),
             jpeg: watch::channel(None).0,
             video: broadcast::channel(VIDEO_CAPACITY).0,
             viewers: watch::channel(0).0,
@@ -276,6 +320,19 @@ mod tests {
             Err(broadcast::error::RecvError::Lagged(n)) if n == (VIDEO_CAPACITY * 2) as u64
         ));
         assert!(matches!(rx.recv().await, Ok(LiveVideo::Frame(_))));
+    }
+
+    #[test]
+    fn latencies_fall_into_cumulative_buckets() {
+        let h = LatencyHistogram::default();
+        for ms in [10, 80, 80, 700, 40_000] {
+            h.observe(Duration::from_millis(ms));
+        }
+        let (sum, count, buckets) = h.read();
+        assert_eq!(count, 5);
+        assert!((sum - 40.87).abs() < 1e-6, "{sum}");
+        let at = |bound: f64| buckets.iter().find(|(b, _)| *b == bound).unwrap().1;
+        assert_eq!((at(0.05), at(0.1), at(1.0), at(30.0)), (1, 3, 4, 4));
     }
 
     #[test]

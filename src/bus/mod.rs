@@ -19,9 +19,11 @@
 //! The publisher serialises these types; nothing here knows about MQTT topics
 //! or HTTP. `bus` never imports `publisher/` (checked by `tests/layering.rs`).
 
+pub mod health;
 pub mod live;
 pub mod view;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -335,6 +337,78 @@ pub enum Request {
 /// reader skips ahead and resyncs from the view).
 pub const EVENT_CAPACITY: usize = 8192;
 
+/// The bridge's own status, set by the MQTT publisher, read by health and
+/// metrics.
+#[derive(Debug)]
+pub struct BridgeStatus {
+    started: std::time::Instant,
+    mqtt_connected: AtomicBool,
+    mqtt_connects: AtomicU64,
+    mqtt_published: AtomicU64,
+    live_decoders: AtomicU64,
+}
+
+impl BridgeStatus {
+    fn new() -> Self {
+        Self {
+            started: crate::io::clock::now(),
+            mqtt_connected: AtomicBool::new(false),
+            mqtt_connects: AtomicU64::new(0),
+            mqtt_published: AtomicU64::new(0),
+            live_decoders: AtomicU64::new(0),
+        }
+    }
+
+    /// The MQTT connection came up or went down.
+    pub fn set_mqtt_connected(&self, up: bool) {
+        if up {
+            self.mqtt_connects.fetch_add(1, Ordering::Relaxed);
+        }
+        self.mqtt_connected.store(up, Ordering::Relaxed);
+    }
+
+    /// `n` more messages were handed to the MQTT client.
+    pub fn published(&self, n: u64) {
+        self.mqtt_published.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A live decoder started (`true`) or stopped.
+    pub fn live_decoder(&self, running: bool) {
+        if running {
+            self.live_decoders.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .live_decoders
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
+    /// Whether the broker connection is up.
+    pub fn mqtt_connected(&self) -> bool {
+        self.mqtt_connected.load(Ordering::Relaxed)
+    }
+
+    /// Connections made to the broker since start.
+    pub fn mqtt_connects(&self) -> u64 {
+        self.mqtt_connects.load(Ordering::Relaxed)
+    }
+
+    /// Messages handed to the MQTT client since start.
+    pub fn mqtt_published(&self) -> u64 {
+        self.mqtt_published.load(Ordering::Relaxed)
+    }
+
+    /// Live decoders running now.
+    pub fn live_decoders(&self) -> u64 {
+        self.live_decoders.load(Ordering::Relaxed)
+    }
+
+    /// How long the bridge has run.
+    pub fn uptime(&self) -> Duration {
+        crate::io::clock::now().saturating_duration_since(self.started)
+    }
+}
+
 /// The hub: cheap to clone, shared by the supervisor, camera tasks and every
 /// front end.
 #[derive(Clone)]
@@ -343,6 +417,7 @@ pub struct Hub {
 }
 
 struct Inner {
+    status: BridgeStatus,
     events: broadcast::Sender<BridgeEvent>,
     views: RwLock<view::Views>,
     live: live::LiveFeeds,
@@ -361,6 +436,7 @@ impl Hub {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         Self {
             inner: Arc::new(Inner {
+                status: BridgeStatus::new(),
                 events,
                 views: RwLock::new(view::Views::default()),
                 live: live::LiveFeeds::default(),
@@ -402,6 +478,11 @@ impl Hub {
     /// A copy of the view.
     pub fn views(&self) -> view::Views {
         self.read(Clone::clone)
+    }
+
+    /// The bridge's own status (MQTT connection, counters).
+    pub fn status(&self) -> &BridgeStatus {
+        &self.inner.status
     }
 
     /// The live feeds.

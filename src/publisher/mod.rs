@@ -254,6 +254,7 @@ impl Link {
 /// supervisor (a full supervisor queue answers the command with `busy`).
 fn collect(
     core: &mut PublisherCore,
+    hub: &Hub,
     link: &mut Link,
     requests: &mpsc::Sender<Request>,
     saver: &mut RecordSaver,
@@ -281,6 +282,7 @@ fn collect(
         let mut any = false;
         while let Some(m) = core.poll_outbound() {
             any = true;
+            hub.status().published(1);
             link.outbox.push(m);
         }
         if !any {
@@ -325,7 +327,14 @@ pub async fn run(
     let record_path = record_path.as_deref();
     let mut events_open = true;
     loop {
-        collect(&mut core, &mut link, &requests, &mut saver, record_path);
+        collect(
+            &mut core,
+            &hub,
+            &mut link,
+            &requests,
+            &mut saver,
+            record_path,
+        );
         link.pump();
         tokio::select! {
             biased;
@@ -335,6 +344,7 @@ pub async fn run(
                     tracing::info!(%url, "connected to MQTT broker");
                     link.down();
                     link.connected = true;
+                    hub.status().set_mqtt_connected(true);
                     let subs = core
                         .subscriptions()
                         .into_iter()
@@ -355,6 +365,7 @@ pub async fn run(
                         tracing::warn!(%error, %url, "cannot reach MQTT broker; retrying in {retry_in:?}");
                     }
                     link.down();
+                    hub.status().set_mqtt_connected(false);
                     core.on_disconnected();
                 }
                 None => break,
@@ -381,7 +392,14 @@ pub async fn run(
             Err(_) => break,
         }
     }
-    collect(&mut core, &mut link, &requests, &mut saver, record_path);
+    collect(
+        &mut core,
+        &hub,
+        &mut link,
+        &requests,
+        &mut saver,
+        record_path,
+    );
     core.on_shutdown();
     let finals: Vec<OutboundMessage> = std::iter::from_fn(|| core.poll_outbound()).collect();
     link.outbox.push_final(finals);

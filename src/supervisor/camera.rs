@@ -397,6 +397,9 @@ impl<F: SocketFactory> CameraTask<F> {
                 if let SnapshotSource::Jpeg { jpeg, .. } = &source {
                     if jpeg.len() <= max {
                         // Published as it came: nothing to decode.
+                        self.feed
+                            .snapshot_latency
+                            .observe(std::time::Duration::ZERO);
                         let result = Ok(jpeg.clone());
                         self.core
                             .handle_job_done(clock::now(), JobDone::Snapshot { job, result });
@@ -417,12 +420,15 @@ impl<F: SocketFactory> CameraTask<F> {
                         let _ = tx.send(outcome);
                     },
                 );
+                let (feed, started) = (self.feed.clone(), clock::now());
                 self.jobs.spawn(async move {
                     let result = match rx.await {
                         Ok(Ok(result)) => result,
                         Ok(Err(e)) => Err(e.to_string()),
                         Err(_) => Err(crate::media::decode_pool::PoolError::Stopped.to_string()),
                     };
+                    feed.snapshot_latency
+                        .observe(clock::now().saturating_duration_since(started));
                     Some(JobDone::Snapshot { job, result })
                 });
             }
