@@ -153,6 +153,8 @@ pub async fn run_with<F: SocketFactory>(
         events_rx,
         publisher_stop.clone(),
         record_path,
+        (cfg.http.health_interval_s > 0)
+            .then(|| Duration::from_secs(u64::from(cfg.http.health_interval_s))),
     ));
     let settings = CameraSettings {
         max_bytes: cfg.snapshots.max_bytes,

@@ -553,6 +553,12 @@ impl PublisherCore {
         }
     }
 
+    /// The bridge's health report (JSON), published retained.
+    pub fn on_health(&mut self, report: String) {
+        let topic = self.topics().bridge_health();
+        self.push(topic, report, true, Qos::AtMostOnce);
+    }
+
     /// Clean shutdown: every camera offline (its state's `session` reads
     /// `stopped`), then the bridge.
     pub fn on_shutdown(&mut self) {

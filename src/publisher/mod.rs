@@ -164,6 +164,16 @@ async fn drive(mut eventloop: rumqttc::EventLoop, net: mpsc::Sender<Net>) {
     }
 }
 
+/// The next tick of `interval`, or never.
+async fn tick(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Saves the discovery record next to the other state (atomic; blocking, small).
 fn save_record(path: &std::path::Path, record: &DiscoveryRecord) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
@@ -310,8 +320,14 @@ pub async fn run(
     mut events: broadcast::Receiver<BridgeEvent>,
     shutdown: CancellationToken,
     record_path: Option<std::path::PathBuf>,
+    health_every: Option<Duration>,
 ) -> Result<(), PublisherError> {
     let requests = hub.requests().clone();
+    let mut health = health_every.map(|every| {
+        let mut t = tokio::time::interval(every);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
     let opts = mqtt_options(&cfg, &url, Some(&core.last_will()), max_payload)?;
     let (client, eventloop) = AsyncClient::new(opts, CLIENT_CHANNEL);
     let (net_tx, mut net) = mpsc::channel(256);
@@ -379,6 +395,11 @@ pub async fn run(
                 Err(broadcast::error::RecvError::Closed) => events_open = false,
             },
             () = clock::sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
+            _ = tick(health.as_mut()) => {
+                let report = crate::bus::health::report(&hub);
+                // HealthReport holds numbers and ids only; it serialises infallibly.
+                core.on_health(serde_json::to_string(&report).unwrap_or_default());
+            }
             () = tokio::time::sleep(RETRY_FULL), if link.blocked => {}
         }
     }

@@ -45,6 +45,11 @@ impl Topics {
         format!("{}/bridge/info", self.base)
     }
 
+    /// `<base>/bridge/health`: the bridge's health JSON, retained.
+    pub fn bridge_health(&self) -> String {
+        format!("{}/bridge/health", self.base)
+    }
+
     /// `<base>/bridge/set/<name>`.
     pub fn bridge_set(&self, name: &str) -> String {
         format!("{}/bridge/set/{name}", self.base)

@@ -1,6 +1,7 @@
 //! What tests see of a running [`super::PpppCamera`]: the commands it
-//! executed ([`ReceivedCommand`]), its switches, counters and frames, and the
-//! one control, [`PpppCameraHandle::set_paused`].
+//! executed ([`ReceivedCommand`]), its switches, counters and frames, and its
+//! controls, [`PpppCameraHandle::set_paused`] and
+//! [`PpppCameraHandle::set_video_stalled`].
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -192,6 +193,8 @@ pub(super) struct Log {
 #[derive(Debug)]
 pub(super) struct Shared {
     pub paused: AtomicBool,
+    /// The video encoder hangs: no frames, everything else as usual.
+    pub video_stalled: AtomicBool,
     pub counters: Counters,
     pub log: Mutex<Log>,
     /// Frame caches by [`Resolution::slot`].
@@ -207,6 +210,7 @@ impl Shared {
     pub fn new(caches: [FrameCache; 2], switches: Switches) -> Self {
         Self {
             paused: AtomicBool::new(false),
+            video_stalled: AtomicBool::new(false),
             counters: Counters::default(),
             log: Mutex::new(Log {
                 switches,
@@ -262,6 +266,15 @@ impl PpppCameraHandle {
     /// handshake again.
     pub fn set_paused(&self, paused: bool) {
         self.shared.paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Stalls or resumes the camera's video alone: stalled, it sends no
+    /// frames but keeps its session (acks, keepalives, command replies), as a
+    /// camera whose encoder hung while its network stayed up. A bridge must
+    /// call such a camera unhealthy from the missing frames, not from its
+    /// session.
+    pub fn set_video_stalled(&self, stalled: bool) {
+        self.shared.video_stalled.store(stalled, Ordering::SeqCst);
     }
 
     /// Whether the camera is paused.

@@ -121,6 +121,13 @@ impl PpppCamera {
             // More than a frame late: skip rather than burst.
             *next = now + interval;
         }
+        if self
+            .shared
+            .video_stalled
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
         self.send_frame(now);
     }
 
