@@ -7,6 +7,8 @@
 //! * `decode_encode_per_frame`: one `push` that decodes, converts to RGB and
 //!   encodes a q80 JPEG (interval 0). The cost of one encoded picture is the
 //!   difference of the two.
+//! * `jpeg_q80`: the JPEG encode alone of an RGB picture of that size (the
+//!   rest of an encoded picture's cost is the YUV to RGB conversion).
 //!
 //! `cargo bench --bench live_decode -- --warm-up-time 1 --measurement-time 5`
 //!
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use cam2mqtt::media::live::{LiveDecoder, LiveSettings};
 use cam2mqtt::model::{VideoCodec, VideoFrame};
-use cam2mqtt::sim::video::TestVideo;
+use cam2mqtt::sim::video::{reference_rgb, TestVideo};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// The clip at `w`x`h`, looped from frame `n` on and stamped at 20 fps.
@@ -73,6 +75,12 @@ fn bench(c: &mut Criterion) {
                 });
             }
         }
+    }
+    for (w, h) in [(640, 360), (1920, 1080)] {
+        let rgb = image::RgbImage::from_raw(w, h, reference_rgb(w, h, 0)).expect("sized");
+        g.bench_function(format!("{w}x{h}_jpeg_q80"), |b| {
+            b.iter(|| cam2mqtt::media::jpeg::encode_rgb(&rgb, 80).expect("encodes"))
+        });
     }
     g.finish();
 }
