@@ -26,7 +26,7 @@
 //! `min_interval` from the previous *due time*, not from the encoded
 //! picture's timestamp: with 20 fps input and `min_interval` 200 ms that is
 //! exactly every 4th picture, and a camera whose timestamps jitter by a few
-//! milliseconds still gets `live_fps`, not one picture in 5. (So two
+//! milliseconds still gets `live_fps` rather than every 5th picture. (So two
 //! pictures can be up to the camera's jitter closer than `min_interval`;
 //! while the camera's clock runs forward, no second of it has more than
 //! `1 / min_interval` + 1.)
@@ -48,7 +48,11 @@
 //! with its reference pictures, is returned and counted, and decoding starts
 //! again at the next keyframe. A frame of another codec, or a keyframe whose
 //! SPS declares another picture size (H.264; the H.265 decoder follows new
-//! parameter sets itself), gets a new decoder.
+//! parameter sets itself), gets a new decoder. A stream with B-frames comes
+//! out in display order, the last picture of a GOP with the next keyframe;
+//! the first few out-of-order pictures are not shown while the depth is
+//! learnt ([`crate::media::video::MAX_REORDER`]), and the depth is kept
+//! across restarts.
 //!
 //! # Bounds
 //! * Memory: one decoder: its reference pictures are bounded by
