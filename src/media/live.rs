@@ -71,16 +71,17 @@
 //!
 //! # Cost
 //! `cargo bench --bench live_decode -- --warm-up-time 1 --measurement-time 5`
-//! (release, the 2-core development machine, shared with other builds so
-//! the best of two runs; the clips are GOPs of 10 of a synthetic pattern at
-//! x264 CRF 23 / x265 CRF 26, lighter to decode than a noisy real scene):
+//! (release, the 2-core development machine, shared with other builds, so
+//! the best of three runs, ±15 %; the clips are GOPs of 10 of a synthetic
+//! pattern at x264 CRF 23 / x265 CRF 26, lighter to decode than a noisy real
+//! scene):
 //!
 //! | stream | decode, per frame | convert + JPEG q80, per picture | 20 fps in, 5 fps out |
 //! |---|---|---|---|
-//! | H.264 640x360 | 0.37 ms | 1.7 ms | 16 ms/s: 1.6 % of a core |
-//! | H.264 1920x1080 | 3.3 ms | 14.6 ms (JPEG alone 10 ms) | 139 ms/s: 14 % |
+//! | H.264 640x360 | 0.37 ms | 1.6 ms (JPEG alone 1.1 ms) | 15 ms/s: 1.6 % of a core |
+//! | H.264 1920x1080 | 3.2 ms | 14.7 ms (JPEG alone 10.3 ms) | 137 ms/s: 14 % |
 //! | H.265 640x360 | 0.60 ms | 1.7 ms | 20 ms/s: 2.0 % |
-//! | H.265 1920x1080 | 4.7 ms | 15.4 ms | 171 ms/s: 17 % |
+//! | H.265 1920x1080 | 4.4 ms | 15.7 ms | 167 ms/s: 17 % |
 //!
 //! (CPU share = 20 x decode + 5 x (convert + encode), per second.) Decoding
 //! is about half the cost at 5 fps out, and it is paid for every frame
