@@ -185,7 +185,14 @@ impl Pacing {
     }
 }
 
+// The glue moves each decoder to the thread that runs it.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<LiveDecoder>();
+};
+
 /// A stateful live decoder for one camera's video (see the module docs).
+/// `Send`: it can be moved to the thread that runs it.
 pub struct LiveDecoder {
     codec: VideoCodec,
     settings: LiveSettings,

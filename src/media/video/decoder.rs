@@ -135,6 +135,7 @@ impl StreamDecoder {
         timestamp: Duration,
         out: &mut Vec<Decoded>,
     ) -> Result<(), VideoError> {
+        self.raw.clear();
         let keyframe = starts_sequence(self.codec, au);
         let index = match self.index {
             Some(i) if !keyframe => i.saturating_add(1),
@@ -290,6 +291,10 @@ fn ycbcr_to_rgb(
     shift: u32,
 ) -> RgbImage {
     let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 {
+        // Nothing to convert (and no zero-sized rows to split into).
+        return RgbImage::new(width, height);
+    }
     let cw = (w + (1 << cx) - 1) >> cx;
     let [yp, up, vp] = planes;
     let mut out = vec![0u8; w * h * 3];
@@ -513,5 +518,78 @@ mod h265 {
             }
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture(order: i64) -> Decoded {
+        Decoded {
+            timestamp: Duration::from_millis(order.unsigned_abs()),
+            width: 2,
+            height: 2,
+            order,
+            yuv: Yuv::H264(rusty_h264_common::YuvFrame {
+                width: 2,
+                height: 2,
+                y: vec![16; 4],
+                u: vec![128],
+                v: vec![128],
+            }),
+        }
+    }
+
+    fn orders(out: &[Decoded]) -> Vec<i64> {
+        out.iter().map(|p| p.order).collect()
+    }
+
+    #[test]
+    fn in_order_pictures_pass_at_once_and_out_of_order_ones_deepen_the_reorder() {
+        let mut r = Reorder::default();
+        let mut out = Vec::new();
+        // Decode order of I0 P6 B2 B4 P12 B8 B10 (x264, 2 B-frames).
+        for o in [0, 6, 2, 4, 12, 8, 10, 18, 14, 16] {
+            r.push(picture(o), &mut out);
+        }
+        // 2 and 4 came after 6: dropped while the depth grew to 2; from
+        // then on, display order.
+        assert_eq!(r.depth, 2);
+        assert_eq!(orders(&out), [0, 6, 8, 10, 12, 14]);
+        r.flush(&mut out);
+        assert_eq!(orders(&out), [0, 6, 8, 10, 12, 14, 16, 18]);
+        // A new sequence (keyframe) starts from order 0 again.
+        out.clear();
+        for o in [0, 6, 2, 4, 12] {
+            r.push(picture(o), &mut out);
+        }
+        r.flush(&mut out);
+        assert_eq!(orders(&out), [0, 2, 4, 6, 12]);
+    }
+
+    #[test]
+    fn an_order_that_restarts_without_a_keyframe_never_stalls_the_output() {
+        let mut r = Reorder {
+            depth: MAX_REORDER,
+            ..Reorder::default()
+        };
+        let mut out = Vec::new();
+        for o in (0..10).chain(0..10) {
+            r.push(picture(o), &mut out);
+        }
+        r.flush(&mut out);
+        assert_eq!(orders(&out), (0..10).chain(0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_short_or_empty_picture_converts_without_panicking() {
+        let rgb = picture(0).into_rgb().expect("4:2:0");
+        // Y 16, Cb = Cr = 128: black.
+        assert_eq!(rgb.as_raw(), &[0u8; 12]);
+        let short = [Samples::U8(&[235]), Samples::U8(&[]), Samples::U16(&[])];
+        let rgb = ycbcr_to_rgb(3, 3, short, (1, 1), 2);
+        assert_eq!(rgb.dimensions(), (3, 3));
+        assert_eq!(ycbcr_to_rgb(0, 5, short, (1, 1), 0).dimensions(), (0, 5));
     }
 }
