@@ -1,7 +1,8 @@
 //! The sans-IO cores stay sans-IO: nothing in `src/proto/`, the camera core, the
-//! media sink or the publisher core may use tokio, read a clock or own a socket
-//! (clippy.toml enforces the clock and sockets too; this test also catches
-//! `tokio::` and is independent of clippy being run).
+//! media sink, the video stream decoder and live decoder, or the publisher core
+//! may use tokio, read a clock or own a socket (clippy.toml enforces the clock
+//! and sockets too; this test also catches `tokio::` and is independent of
+//! clippy being run).
 //!
 //! One file is exempt: `src/proto/testing.rs`, compiled only for unit tests,
 //! gives tests their starting `Instant` (the cores never call it).
@@ -29,6 +30,8 @@ fn protocol_cores_use_no_tokio_clock_or_socket() {
     for core in [
         "supervisor/core.rs",
         "media/sink.rs",
+        "media/live.rs",
+        "media/video/decoder.rs",
         "publisher/core.rs",
         "publisher/ha.rs",
         "publisher/topics.rs",

@@ -1,7 +1,8 @@
 //! Media handling outside the protocol cores: snapshot size caps, video
-//! decode for snapshots and (later) audio transcoding.
+//! decode for snapshots and the live view, and (later) audio transcoding.
 
 pub mod decode_pool;
 pub mod jpeg;
+pub mod live;
 pub mod sink;
 pub mod video;
