@@ -29,6 +29,10 @@ pub const DEFAULT_EMBEDDED_LISTEN: &str = "127.0.0.1:1883";
 /// publishes them offline (each camera waits at most 2 s for its own jobs).
 const CAMERAS_STOP_WAIT: Duration = Duration::from_secs(3);
 
+/// Largest live JPEG the live decoder makes (it is not sent over MQTT, so
+/// `snapshots.max_bytes` does not apply; this bounds a hostile stream).
+const LIVE_MAX_BYTES: usize = 4 << 20;
+
 /// Knobs that are not user configuration (tests shorten them).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -163,6 +167,11 @@ pub async fn run_with<F: SocketFactory>(
         state_dir: opts.state_dir.clone(),
         decode_pool: crate::supervisor::snapshot_pool(usize::from(cfg.snapshots.decode_workers))
             .context("starting the snapshot decode threads")?,
+        live: crate::media::live::LiveSettings::at_fps(
+            cfg.http.live_fps,
+            LIVE_MAX_BYTES,
+            cfg.snapshots.jpeg_quality,
+        ),
     };
     let supervisor = Supervisor::new(
         factory.clone(),

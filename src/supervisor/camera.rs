@@ -9,6 +9,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use std::sync::mpsc::TrySendError;
+
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -17,14 +20,16 @@ use tracing::Instrument as _;
 use super::core::{CameraCore, CoreSettings, Job, JobDone, SessionControl, SessionEnd};
 use super::overrides::{OverrideStore, OverrideWriter};
 use crate::bus::live::CameraFeed;
+use crate::bus::live::LiveVideo;
 use crate::bus::{BridgeEvent, Hub, Reply};
 use crate::discovery::CameraSpec;
 use crate::io::{
     bind_all, clock, run_session, DriverError, EventSink, SessionCommand, SocketFactory,
 };
 use crate::media::decode_pool::{DecodePool, Priority};
+use crate::media::live::{LiveDecoder, LiveSettings};
 use crate::media::sink::SnapshotSource;
-use crate::model::{CameraCommand, CameraId, MediaFrame};
+use crate::model::{CameraCommand, CameraId, MediaFrame, VideoCodec};
 use crate::proto::{CloseReason, SessionEvent};
 
 /// Media and stats events buffered between the session and the camera task;
@@ -61,6 +66,8 @@ pub struct CameraSettings {
     pub state_dir: Option<std::path::PathBuf>,
     /// Where snapshots are decoded and re-encoded, shared by all cameras.
     pub decode_pool: Arc<SnapshotPool>,
+    /// How a watched H.264/H.265 camera is decoded to live JPEGs.
+    pub live: LiveSettings,
 }
 
 /// What the supervisor sends a camera task.
@@ -138,6 +145,16 @@ impl EventSink for Forward {
     }
 }
 
+/// Video frames queued for the live decoder thread; beyond it frames are
+/// skipped and the decoder resumes at the next keyframe.
+const LIVE_QUEUE: usize = 8;
+
+/// A running live decoder: a thread decoding, fed by a task that forwards
+/// the camera's video broadcast to it without ever waiting.
+struct LiveRun {
+    cancel: CancellationToken,
+}
+
 /// A running session: its task, its inputs and outputs.
 struct Running {
     task: JoinHandle<Result<CloseReason, DriverError>>,
@@ -156,6 +173,10 @@ pub struct CameraTask<F: SocketFactory> {
     hub: Hub,
     /// This camera's live feed (fed by the session's sink).
     feed: Arc<CameraFeed>,
+    /// How many watch the feed (to the core: live decoding runs while > 0).
+    viewers: tokio::sync::watch::Receiver<usize>,
+    /// The live decoder, while one runs.
+    live: Option<LiveRun>,
     inputs: mpsc::Receiver<CameraInput>,
     rediscover: mpsc::Sender<CameraId>,
     cancel: CancellationToken,
@@ -195,6 +216,7 @@ impl<F: SocketFactory> CameraTask<F> {
         );
         core.set_off_session(off_session_kinds(&spec));
         let feed = hub.live().feed(&spec.info.id);
+        let viewers = feed.viewers();
         Self {
             core,
             spec,
@@ -202,6 +224,8 @@ impl<F: SocketFactory> CameraTask<F> {
             settings,
             hub,
             feed,
+            viewers,
+            live: None,
             inputs,
             rediscover,
             cancel,
@@ -243,6 +267,10 @@ impl<F: SocketFactory> CameraTask<F> {
             Some(ev) = recv_opt_unbounded(control) => self.core.handle_session_event(clock::now(), ev),
             Some(ev) = recv_opt(media) => self.core.handle_session_event(clock::now(), ev),
             r = join_opt(task) => self.session_ended(r),
+            Ok(()) = self.viewers.changed() => {
+                let n = *self.viewers.borrow_and_update();
+                self.core.handle_viewers(clock::now(), n);
+            }
             input = self.inputs.recv() => match input {
                 Some(CameraInput::Command { command, reply }) => {
                     if matches!(command, CameraCommand::Snapshot) {
@@ -278,8 +306,10 @@ impl<F: SocketFactory> CameraTask<F> {
         let Some(mut running) = self.session.take() else {
             return;
         };
-        // No picture of a session that ended is shown as live.
+        // No picture of a session that ended is shown as live, and the live
+        // decoder starts again at the next session's keyframe.
         self.feed.clear_jpeg();
+        self.feed.video_lost();
         // Events the session sent before it ended come first.
         while let Ok(ev) = running.control.try_recv() {
             self.core.handle_session_event(clock::now(), ev);
@@ -437,6 +467,8 @@ impl<F: SocketFactory> CameraTask<F> {
                     writer.save(overrides);
                 }
             }
+            Job::LiveDecoder(Some(codec)) => self.start_live(codec),
+            Job::LiveDecoder(None) => self.stop_live(),
             Job::Rediscover => {
                 let _ = self.rediscover.try_send(self.core.id().clone());
             }
@@ -467,6 +499,95 @@ impl<F: SocketFactory> CameraTask<F> {
         }
     }
 
+    /// Starts decoding the camera's video to live JPEGs on a thread of its
+    /// own (decoding a 1080p frame takes milliseconds: never on the async
+    /// workers). The thread ends when its queue's sender is dropped.
+    fn start_live(&mut self, codec: VideoCodec) {
+        if self.live.is_some() {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LiveVideo>(LIVE_QUEUE);
+        let feed = self.feed.clone();
+        let settings = self.settings.live;
+        let span = tracing::Span::current();
+        let spawned = std::thread::Builder::new()
+            .name(format!("live-{}", self.core.id()))
+            .spawn(move || {
+                let _span = span.enter();
+                let mut decoder = LiveDecoder::new(codec, settings);
+                while let Ok(item) = rx.recv() {
+                    match item {
+                        LiveVideo::Frame(frame) => match decoder.push(&frame) {
+                            Ok(Some(picture)) => feed.push_jpeg(picture.jpeg, true),
+                            Ok(None) => {}
+                            Err(e) => {
+                                tracing::debug!(error = %e, "live decoding skips to the next keyframe");
+                            }
+                        },
+                        LiveVideo::Lost => decoder.lost(),
+                    }
+                }
+                tracing::debug!(stats = ?decoder.stats(), "live decoder thread ended");
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the live decoder thread");
+            return;
+        }
+        tracing::info!("live decoder started");
+        self.hub.status().live_decoder(true);
+        let cancel = self.cancel.child_token();
+        let mut video = self.feed.video();
+        let stop = cancel.clone();
+        tokio::spawn(
+            async move {
+                // Set when a frame could not be queued: the decoder must hear
+                // of the gap before the next frame it gets.
+                let mut gap = false;
+                loop {
+                    let item = tokio::select! {
+                        () = stop.cancelled() => break,
+                        r = video.recv() => match r {
+                            Ok(item) => item,
+                            Err(RecvError::Lagged(_)) => LiveVideo::Lost,
+                            Err(RecvError::Closed) => break,
+                        },
+                    };
+                    let lost = matches!(item, LiveVideo::Lost);
+                    if gap || lost {
+                        match tx.try_send(LiveVideo::Lost) {
+                            Ok(()) => gap = false,
+                            Err(TrySendError::Full(_)) => {
+                                gap = true;
+                                continue;
+                            }
+                            Err(TrySendError::Disconnected(_)) => break,
+                        }
+                        if lost {
+                            continue;
+                        }
+                    }
+                    match tx.try_send(item) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => gap = true,
+                        Err(TrySendError::Disconnected(_)) => break,
+                    }
+                }
+                // Dropping `tx` ends the thread after its current frame.
+            }
+            .in_current_span(),
+        );
+        self.live = Some(LiveRun { cancel });
+    }
+
+    /// Stops the live decoder (the thread finishes the frame it decodes).
+    fn stop_live(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.cancel.cancel();
+            self.hub.status().live_decoder(false);
+            tracing::info!("live decoder stopped");
+        }
+    }
+
     async fn shutdown(&mut self) {
         self.core.stop(clock::now());
         // Results of commands cut short by the stop still get their one event
@@ -478,6 +599,7 @@ impl<F: SocketFactory> CameraTask<F> {
         }
         self.feed.clear_jpeg();
         while self.core.poll_job().is_some() {}
+        self.stop_live();
         if let Some(r) = self.session.take() {
             r.cancel.cancel();
             let _ = r.task.await;

@@ -29,7 +29,7 @@ use crate::bus::{BridgeEvent, CameraState, Reply, SessionPhase};
 use crate::media::sink::{MediaSink, SnapshotSource};
 use crate::model::{
     CameraCommand, CameraDetails, CameraId, CameraInfo, Capability, CommandError, CommandKind,
-    MediaFrame,
+    MediaFrame, VideoCodec,
 };
 use crate::proto::{
     CloseReason, CommandId, SessionEvent, SessionFactory, SessionStats, TimerTable,
@@ -111,6 +111,10 @@ pub enum Job {
     /// The camera left its protocol here: discovery should look for it again
     /// (the core restarts once [`CameraCore::handle_discovered`] is called).
     Rediscover,
+    /// Start (`Some(codec)`) or stop (`None`) decoding this camera's video to
+    /// live JPEGs: it runs while anyone watches a camera that sends H.264 /
+    /// H.265, and stops [`LIVE_LINGER`] after the last viewer left.
+    LiveDecoder(Option<VideoCodec>),
     /// Carry out a command that does not go through the session (a cloud
     /// call, see [`CameraCore::set_off_session`]), then report
     /// [`JobDone::Command`] with the same `id`. Runs whether or not a
@@ -122,6 +126,10 @@ pub enum Job {
         command: CameraCommand,
     },
 }
+
+/// How long the live decoder keeps running after the last viewer left (a
+/// page reload or a player reconnecting does not restart it).
+pub const LIVE_LINGER: Duration = Duration::from_secs(3);
 
 /// The outcome of a [`Job`].
 #[derive(Debug)]
@@ -229,6 +237,8 @@ crate::timer_kind! {
         WaiterExpiry,
         /// Refresh the counters in `state`.
         StateRefresh,
+        /// The last viewer left a while ago: stop the live decoder.
+        LiveLinger,
     }
 }
 
@@ -349,6 +359,12 @@ pub struct CameraCore {
     configured_interval: u32,
     overrides: Overrides,
     last_stats: Option<(Instant, SessionStats)>,
+    /// Live viewers now (from the camera's feed).
+    viewers: usize,
+    /// The codec of the video this camera sends, once a frame showed it.
+    video_codec: Option<VideoCodec>,
+    /// A live decoder runs (asked for with [`Job::LiveDecoder`]).
+    live_decoding: bool,
     events: VecDeque<BridgeEvent>,
     session: VecDeque<SessionControl>,
     jobs: VecDeque<Job>,
@@ -400,6 +416,9 @@ impl CameraCore {
             configured_interval,
             overrides,
             last_stats: None,
+            viewers: 0,
+            video_codec: None,
+            live_decoding: false,
             events: VecDeque::new(),
             session: VecDeque::new(),
             jobs: VecDeque::new(),
@@ -608,6 +627,12 @@ impl CameraCore {
     }
 
     fn on_media(&mut self, now: Instant, frame: MediaFrame) {
+        if let MediaFrame::Video(v) = &frame {
+            if self.video_codec != Some(v.codec) {
+                self.video_codec = Some(v.codec);
+                self.update_live(now);
+            }
+        }
         let fresh = match frame {
             MediaFrame::Jpeg(jpeg) => Some(self.sink.push_jpeg(now, jpeg)),
             MediaFrame::Video(v) => self.sink.push_video(now, v),
@@ -802,6 +827,12 @@ impl CameraCore {
                     self.timers
                         .set(Timer::StateRefresh, now + self.settings.state_every);
                 }
+                Timer::LiveLinger => {
+                    if self.viewers == 0 && self.live_decoding {
+                        self.live_decoding = false;
+                        self.jobs.push_back(Job::LiveDecoder(None));
+                    }
+                }
             }
         }
     }
@@ -916,6 +947,30 @@ impl CameraCore {
             self.request_snapshot(Vec::new(), false);
         }
         self.emit_state(false);
+    }
+
+    /// The number of live viewers changed.
+    pub fn handle_viewers(&mut self, now: Instant, viewers: usize) {
+        self.viewers = viewers;
+        self.update_live(now);
+    }
+
+    /// Starts the live decoder when someone watches a video camera; stops it
+    /// [`LIVE_LINGER`] after the last viewer left. An MJPEG camera needs none:
+    /// its own JPEGs are the live view.
+    fn update_live(&mut self, now: Instant) {
+        let Some(codec) = self.video_codec else {
+            return;
+        };
+        if self.viewers > 0 {
+            self.timers.stop(Timer::LiveLinger);
+            if !self.live_decoding {
+                self.live_decoding = true;
+                self.jobs.push_back(Job::LiveDecoder(Some(codec)));
+            }
+        } else if self.live_decoding && self.timers.get(Timer::LiveLinger).is_none() {
+            self.timers.set(Timer::LiveLinger, now + LIVE_LINGER);
+        }
     }
 
     /// The glue could not hand a snapshot to the publisher (queue full).
