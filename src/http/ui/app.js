@@ -66,7 +66,8 @@
   }
 
   function fpsText(cam) {
-    const fps = cam.state && typeof cam.state.fps === 'number' ? cam.state.fps : null;
+    // A camera that is not streaming shows no rate (its state keeps the last one).
+    const fps = cam.status === 'streaming' && cam.state && typeof cam.state.fps === 'number' ? cam.state.fps : null;
     return fps === null ? '– fps' : fps.toFixed(1) + ' fps';
   }
 
@@ -225,6 +226,7 @@
       badge: h('span'),
       protocol: h('span'),
       fps: h('span'),
+      error: h('span', { class: 'tile-error' }),
       status: cam.status,
     };
     const li = h('li', { 'data-camera': cam.id },
@@ -232,7 +234,8 @@
         media(img, statusText(cam.status)),
         h('span', { class: 'tile-body' },
           t.name,
-          h('span', { class: 'tile-meta' }, t.badge, t.protocol, t.fps))));
+          h('span', { class: 'tile-meta' }, t.badge, t.protocol, t.fps),
+          t.error)));
     t.li = li;
     view.tiles.set(cam.id, t);
     view.list.append(li);
@@ -246,7 +249,10 @@
     badge(t.badge, cam.status);
     t.protocol.textContent = protocolText(cam.protocol);
     t.fps.textContent = fpsText(cam);
+    const err = cam.status !== 'streaming' && cam.state && cam.state.last_error;
+    t.error.textContent = err || '';
     t.img.dataset.waiting = statusText(cam.status);
+    t.img.parentElement.classList.toggle('stale', cam.status !== 'streaming');
     if (cam.status === 'streaming' && t.status !== 'streaming') restartStream(t.img);
     t.status = cam.status;
     syncPlaceholder(t.img);
@@ -274,13 +280,17 @@
 
   // ------------------------------------------------------------ camera page
 
+  function backLink() {
+    return h('a', { class: 'back', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'All cameras');
+  }
+
   function showCamera(id) {
     const cam = cameras.get(id);
     if (!cam) {
       document.title = 'Camera · cam2mqtt';
       const heading = h('h1', { tabindex: '-1', text: loaded ? 'Unknown camera' : 'Loading…' });
       main.replaceChildren(
-        h('a', { class: 'back', href: '#/', text: '← All cameras' }),
+        backLink(),
         heading,
         loaded ? h('p', { text: 'There is no camera "' + id + '".' }) : null,
         loadError ? h('p', { class: 'error-text', text: loadError }) : null,
@@ -296,7 +306,7 @@
       sub: h('p', { class: 'sub' }),
       live: streamImg(camUrl(id, 'stream.mjpeg'), 'Live view of ' + name),
       snapshot: h('img', { id: 'snapshot-img', alt: 'Last snapshot of ' + name }),
-      snapshotCaption: h('p', { class: 'caption', 'aria-live': 'polite' }),
+      snapshotCaption: h('p', { class: 'caption' }),
       lastError: h('p'),
       stateBody: h('tbody'),
       controls: h('div', { class: 'controls' }),
@@ -311,7 +321,7 @@
     p.snapshot.addEventListener('error', () => syncSnapshot(p, true));
     view = { kind: 'camera', id, page: p };
     main.replaceChildren(
-      h('a', { class: 'back', href: '#/', text: '← All cameras' }),
+      backLink(),
       h('div', { class: 'title' }, p.heading, p.badge),
       p.sub,
       h('div', { class: 'page' },
@@ -349,6 +359,7 @@
     p.sub.textContent = [protocolText(cam.protocol), cam.model, cam.uid,
       viewers + (viewers === 1 ? ' viewer' : ' viewers')].filter(Boolean).join(' · ');
     p.live.dataset.waiting = statusText(cam.status);
+    p.live.parentElement.classList.toggle('stale', cam.status !== 'streaming');
     if (cam.status === 'streaming' && p.status !== 'streaming') restartStream(p.live);
     p.status = cam.status;
     syncPlaceholder(p.live);
@@ -553,7 +564,7 @@
         p.controlUpdates.push((c) => {
           const v = c.state ? c.state[cmd] : null;
           sw.setAttribute('aria-checked', String(v === 'on'));
-          sw.textContent = v === 'on' ? 'On' : v === 'off' ? 'Off' : 'Unknown (turn on)';
+          sw.textContent = v === 'on' ? 'On' : v === 'off' ? 'Off' : 'Unknown';
         });
         block = h('div', { class: 'ctl', 'data-command': cmd }, lab, h('div', { class: 'row' }, sw), res);
       } else if (cmd === 'ptz') {
