@@ -121,11 +121,24 @@ pub async fn run_with<F: SocketFactory>(
         record,
     );
 
+    let http_listener = if cfg.http.listen.is_empty() {
+        None
+    } else {
+        let listener = crate::http::bind(&cfg.http.listen)
+            .await
+            .with_context(|| format!("http.listen: cannot listen on {}", cfg.http.listen))?;
+        let addr = listener.local_addr().context("http.listen")?;
+        tracing::info!("web UI, live streams and API on http://{addr}/");
+        Some(listener)
+    };
+
     let cancel = CancellationToken::new();
     // The publisher stops after the cameras, so their last results are published.
     let publisher_stop = CancellationToken::new();
-    let (events_tx, events_rx) = mpsc::channel(1024);
     let (requests_tx, requests_rx) = mpsc::channel(64);
+    let hub = crate::bus::Hub::new(requests_tx);
+    // Subscribed before any camera starts, so the publisher misses nothing.
+    let events_rx = hub.subscribe();
     let (discovery_tx, discovery_rx) = mpsc::channel(64);
     let (rescan_tx, rescan_rx) = mpsc::channel(1);
     let (forget_tx, forget_rx) = mpsc::channel(64);
@@ -136,8 +149,8 @@ pub async fn run_with<F: SocketFactory>(
         cfg.mqtt.clone(),
         url,
         max_payload,
+        hub.clone(),
         events_rx,
-        requests_tx,
         publisher_stop.clone(),
         record_path,
     ));
@@ -152,12 +165,29 @@ pub async fn run_with<F: SocketFactory>(
     let supervisor = Supervisor::new(
         factory.clone(),
         settings,
-        events_tx,
+        hub.clone(),
         forget_tx,
         cancel.clone(),
         opts.seed,
     );
     let supervisor = tokio::spawn(supervisor.run(discovery_rx, requests_rx, rescan_tx));
+    let http_stop = CancellationToken::new();
+    let http = match http_listener {
+        Some(listener) => {
+            let state = crate::http::AppState {
+                hub: hub.clone(),
+                settings: Arc::new(crate::http::HttpSettings::from_config(&cfg.http)),
+                shutdown: http_stop.clone(),
+                metrics: Arc::new(crate::http::metrics::Metrics::new(hub.clone())),
+            };
+            Some(tokio::spawn(async move {
+                if let Err(e) = crate::http::serve(listener, state).await {
+                    tracing::error!(error = %e, "the HTTP server stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let discovery = tokio::spawn(crate::discovery::run(
         sources,
         factory,
@@ -178,6 +208,16 @@ pub async fn run_with<F: SocketFactory>(
         },
     };
     tracing::info!("shutting down");
+    // Streams and event pages end first; nothing waits for a slow client.
+    http_stop.cancel();
+    if let Some(h) = http {
+        if tokio::time::timeout(Duration::from_secs(2), h)
+            .await
+            .is_err()
+        {
+            tracing::warn!("HTTP clients did not disconnect within 2 s");
+        }
+    }
     cancel.cancel();
     let stopped = async {
         let _ = supervisor.await;

@@ -78,7 +78,7 @@ pub struct DemoArgs {
     /// Address of the embedded MQTT broker.
     #[arg(long, default_value = crate::app::DEFAULT_EMBEDDED_LISTEN)]
     pub mqtt_listen: SocketAddr,
-    /// Address of the web UI (reserved: the web UI arrives in a later release).
+    /// Address of the web UI, live streams and API.
     #[arg(long, default_value = "127.0.0.1:8099")]
     pub http_listen: SocketAddr,
     /// Seconds between snapshots.
@@ -984,6 +984,7 @@ pub async fn demo(
     let (ip, port) = (args.mqtt_listen.ip(), args.mqtt_listen.port());
     println!("cam2mqtt demo");
     println!("  MQTT broker (embedded): mqtt://{}", args.mqtt_listen);
+    println!("  web UI:                 http://{}/", args.http_listen);
     println!(
         "  simulated cameras:      demo_a9 (A9 demo mode, video on {})",
         sim.video_addr()

@@ -43,10 +43,23 @@ const RULES: &[(&str, Rule)] = &[
         "io",
         Rule::Not(&["sim", "publisher", "supervisor", "discovery", "app", "cli"]),
     ),
-    ("supervisor", Rule::Not(&["publisher"])),
+    ("supervisor", Rule::Not(&["publisher", "http"])),
+    // The MQTT front end sees cameras only through the hub.
+    ("publisher", Rule::Not(&["supervisor", "proto", "http"])),
+    // The HTTP front end: the hub, the command rules, the shared vocabulary,
+    // its config, and media for encoding.
+    (
+        "http",
+        Rule::Only(&[
+            "http", "bus", "command", "model", "config", "media", "secret",
+        ]),
+    ),
+    // Command parsing is pure: the vocabulary only.
+    ("command", Rule::Only(&["command", "model", "secret"])),
     // The vocabulary everyone shares.
     ("model", Rule::Only(&["model", "secret"])),
-    ("bus", Rule::Only(&["model", "secret", "bus"])),
+    // The hub: the vocabulary, and the clock (`io::clock`) for frame ages.
+    ("bus", Rule::Only(&["model", "secret", "bus", "io"])),
     (
         "media",
         Rule::Not(&["publisher", "supervisor", "io", "sim", "discovery"]),

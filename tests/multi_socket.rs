@@ -143,9 +143,10 @@ async fn the_daemon_binds_every_socket_a_spec_asks_for_including_a_broadcast_one
         session: Arc::new(f),
         off_session: None,
     };
-    let (events_tx, mut events) = mpsc::channel(1024);
     let (disc_tx, disc_rx) = mpsc::channel(4);
-    let (_req_tx, req_rx) = mpsc::channel(4);
+    let (req_tx, req_rx) = mpsc::channel(4);
+    let hub = cam2mqtt::bus::Hub::new(req_tx);
+    let mut events = hub.subscribe();
     let (rescan_tx, _rescan_rx) = mpsc::channel(1);
     let (forget_tx, _forget_rx) = mpsc::channel(4);
     let settings = CameraSettings {
@@ -158,7 +159,7 @@ async fn the_daemon_binds_every_socket_a_spec_asks_for_including_a_broadcast_one
     let sup = Supervisor::new(
         Arc::new(MemFactory(net.clone())),
         settings,
-        events_tx,
+        hub,
         forget_tx,
         cancel.clone(),
         1,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use cam2mqtt::bus::{BridgeEvent, Request};
+use cam2mqtt::bus::{BridgeEvent, CommandInput, CommandRequest, Request};
 use cam2mqtt::config::{CameraConfig, CameraKind};
 use cam2mqtt::discovery::configured::demo_spec;
 use cam2mqtt::discovery::DiscoveryEvent;
@@ -61,7 +61,7 @@ fn spawn_camera(
 }
 
 struct Bridge {
-    events: mpsc::Receiver<BridgeEvent>,
+    events: tokio::sync::broadcast::Receiver<BridgeEvent>,
     requests: mpsc::Sender<Request>,
     log: Vec<(Instant, BridgeEvent)>,
 }
@@ -83,9 +83,10 @@ impl Bridge {
         cancel: &CancellationToken,
         state_dir: Option<std::path::PathBuf>,
     ) -> Self {
-        let (events_tx, events) = mpsc::channel(1024);
         let (disc_tx, disc_rx) = mpsc::channel(16);
         let (requests, req_rx) = mpsc::channel(16);
+        let hub = cam2mqtt::bus::Hub::new(requests.clone());
+        let events = hub.subscribe();
         let (rescan_tx, _rescan_rx) = mpsc::channel(1);
         let (forget_tx, forget_rx) = mpsc::channel(16);
         let settings = CameraSettings {
@@ -101,7 +102,7 @@ impl Bridge {
         let sup = Supervisor::new(
             Arc::new(MemFactory(net.clone())),
             settings,
-            events_tx,
+            hub,
             forget_tx,
             cancel.clone(),
             42,
@@ -137,7 +138,7 @@ impl Bridge {
         let deadline = cam2mqtt::io::clock::deadline_now() + limit;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(ev)) => {
+                Ok(Ok(ev)) => {
                     let hit = pred(&ev);
                     let now = cam2mqtt::io::clock::deadline_now();
                     self.log.push((now, ev));
@@ -145,7 +146,7 @@ impl Bridge {
                         return now;
                     }
                 }
-                Ok(None) => panic!("event channel closed while waiting for {what}"),
+                Ok(Err(e)) => panic!("event channel: {e} while waiting for {what}"),
                 Err(_) => panic!("no {what} within {limit:?}"),
             }
         }
@@ -328,10 +329,11 @@ async fn a_snapshot_interval_set_at_runtime_survives_a_restart_until_the_config_
     let camera = cam2mqtt::model::CameraId::parse("porch").unwrap();
     bridge
         .requests
-        .send(Request::Command {
+        .send(Request::Command(CommandRequest {
             camera,
-            command: CameraCommand::SetSnapshotInterval(7),
-        })
+            input: CommandInput::Parsed(CameraCommand::SetSnapshotInterval(7)),
+            reply: None,
+        }))
         .await
         .unwrap();
     bridge
@@ -411,9 +413,10 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
     };
     let spec = demo_spec(&cfg, d, 5, "test").await.unwrap();
 
-    let (events_tx, mut events) = mpsc::channel(1024);
     let (disc_tx, disc_rx) = mpsc::channel(16);
     let (requests, req_rx) = mpsc::channel(16);
+    let hub = cam2mqtt::bus::Hub::new(requests.clone());
+    let mut events = hub.subscribe();
     let (rescan_tx, rescan_rx) = mpsc::channel(1);
     let (forget_tx, forget_rx) = mpsc::channel(16);
     let factory = Arc::new(MemFactory(net.clone()));
@@ -424,14 +427,7 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
         state_dir: None,
         decode_pool: cam2mqtt::supervisor::snapshot_pool(1).expect("decode thread"),
     };
-    let sup = Supervisor::new(
-        factory.clone(),
-        settings,
-        events_tx,
-        forget_tx,
-        cancel.clone(),
-        3,
-    );
+    let sup = Supervisor::new(factory.clone(), settings, hub, forget_tx, cancel.clone(), 3);
     tokio::spawn(sup.run(disc_rx, req_rx, rescan_tx));
     tokio::spawn(cam2mqtt::discovery::run(
         Sources {
@@ -466,13 +462,14 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
     };
     wait("online", &availability("lobby", true)).await;
     requests
-        .send(Request::Command {
+        .send(Request::Command(CommandRequest {
             camera: cam2mqtt::model::CameraId::parse("lobby").unwrap(),
-            command: CameraCommand::SetWifi {
+            input: CommandInput::Parsed(CameraCommand::SetWifi {
                 ssid: "home".into(),
                 password: cam2mqtt::secret::Secret::new("password1"),
-            },
-        })
+            }),
+            reply: None,
+        }))
         .await
         .unwrap();
     let left = wait("awaiting discovery", &|e| {

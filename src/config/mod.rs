@@ -152,18 +152,48 @@ impl Default for HomeAssistantConfig {
     }
 }
 
-/// `[http]`
+/// `[http]`: the web UI, live streams, REST, health and metrics.
+///
+/// Who may use it: with `username`/`password` (basic) or `token` (bearer)
+/// set, every client must present them; without, only loopback clients. The
+/// `trusted_proxies` (Home Assistant's ingress proxy in the add-on, which
+/// authenticates its users itself) are always let through.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Listen address; empty disables.
     pub listen: String,
+    /// JPEGs per second a watched H.264/H.265 camera is decoded to (1–30).
+    pub live_fps: u32,
+    /// Basic-auth user (with `password`).
+    pub username: String,
+    /// Basic-auth password.
+    pub password: Secret,
+    /// File whose first line is the password.
+    pub password_file: Option<PathBuf>,
+    /// Bearer token (`Authorization: Bearer <token>`).
+    pub token: Secret,
+    /// File whose first line is the token.
+    pub token_file: Option<PathBuf>,
+    /// Addresses always let in (the add-on's ingress proxy, 172.30.32.2).
+    pub trusted_proxies: Vec<String>,
+    /// Seconds between `bridge/health` publishes (0: never); also the window
+    /// `/api/health` judges frames in.
+    pub health_interval_s: u32,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "0.0.0.0:8099".into(),
+            live_fps: 5,
+            username: String::new(),
+            password: Secret::default(),
+            password_file: None,
+            token: Secret::default(),
+            token_file: None,
+            trusted_proxies: Vec::new(),
+            health_interval_s: 30,
         }
     }
 }
@@ -387,6 +417,12 @@ impl Config {
         }
         if let Some(path) = &self.wyze.password_file {
             self.wyze.password = read_secret_file(path, "wyze.password_file")?;
+        }
+        if let Some(path) = &self.http.password_file {
+            self.http.password = read_secret_file(path, "http.password_file")?;
+        }
+        if let Some(path) = &self.http.token_file {
+            self.http.token = read_secret_file(path, "http.token_file")?;
         }
         Ok(())
     }

@@ -353,6 +353,39 @@ impl Config {
                 _ => return Err(bad(format!("{:?} is not IP:port", self.http.listen))),
             }
         }
+        if !(1..=30).contains(&self.http.live_fps) {
+            return Err(ConfigError::new(
+                "http.live_fps",
+                format!(
+                    "{} is out of range; 1 to 30 pictures per second",
+                    self.http.live_fps
+                ),
+            ));
+        }
+        if self.http.username.is_empty() != self.http.password.is_empty() {
+            return Err(ConfigError::new(
+                if self.http.username.is_empty() {
+                    "http.username"
+                } else {
+                    "http.password"
+                },
+                "basic auth needs both http.username and http.password (or password_file)",
+            ));
+        }
+        for (i, p) in self.http.trusted_proxies.iter().enumerate() {
+            if p.parse::<std::net::IpAddr>().is_err() {
+                return Err(ConfigError::new(
+                    format!("http.trusted_proxies[{i}]"),
+                    format!("{p:?} is not an IP address (e.g. 172.30.32.2)"),
+                ));
+            }
+        }
+        if self.http.health_interval_s > 86_400 {
+            return Err(ConfigError::new(
+                "http.health_interval_s",
+                "must be 0 (never) to 86400 seconds",
+            ));
+        }
         if self.snapshots.interval_s > 3600 {
             return Err(ConfigError::new(
                 "snapshots.interval_s",

@@ -22,9 +22,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::ha::{DiscoveryMessage, HaContext};
-use super::topics::{parse_camera_command, Route, Topics};
-pub use crate::bus::{BridgeEvent, Request};
-use crate::model::{CameraId, CameraInfo, CommandError, CommandKind};
+use super::topics::{Route, Topics};
+use crate::bus::view::{Applied, Views};
+use crate::bus::SessionPhase;
+pub use crate::bus::{BridgeEvent, CommandInput, CommandRequest, Request};
+use crate::model::{CameraId, CommandError};
 
 /// MQTT delivery guarantee for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,16 +77,6 @@ const BRIDGE_KEY: &str = "bridge";
 /// `bridge/info` is published at most this often (changes in between coalesce).
 pub const INFO_DEBOUNCE: Duration = Duration::from_millis(250);
 
-#[derive(Debug)]
-struct CameraEntry {
-    info: CameraInfo,
-    online: bool,
-    /// The state JSON last published (republished on reconnect and HA birth).
-    state: Option<String>,
-    /// The last snapshot and its time, republished after a reconnect.
-    snapshot: Option<(Bytes, String)>,
-}
-
 /// Settings for [`PublisherCore`].
 #[derive(Debug, Clone)]
 pub struct PublisherSettings {
@@ -100,7 +92,9 @@ pub struct PublisherSettings {
 #[derive(Debug)]
 pub struct PublisherCore {
     settings: PublisherSettings,
-    cameras: BTreeMap<CameraId, CameraEntry>,
+    /// Every camera as the events described it: what is republished after a
+    /// reconnect or Home Assistant's birth.
+    cameras: Views,
     connected: bool,
     out: VecDeque<OutboundMessage>,
     requests: VecDeque<Request>,
@@ -124,7 +118,7 @@ impl PublisherCore {
     pub fn new(settings: PublisherSettings, record: Option<DiscoveryRecord>) -> Self {
         Self {
             settings,
-            cameras: BTreeMap::new(),
+            cameras: Views::default(),
             connected: false,
             out: VecDeque::new(),
             requests: VecDeque::new(),
@@ -255,7 +249,7 @@ impl PublisherCore {
         self.push(state, "online", true, Qos::AtLeastOnce);
         self.republish_all();
         self.sweep_record();
-        let ids: Vec<CameraId> = self.cameras.keys().cloned().collect();
+        let ids: Vec<CameraId> = self.cameras.ids().cloned().collect();
         for id in ids {
             self.publish_snapshot(&id);
         }
@@ -273,7 +267,7 @@ impl PublisherCore {
         let topics = bridge.iter().map(|m| m.topic.clone()).collect();
         self.push_discovery(bridge);
         self.record_topics(BRIDGE_KEY, true, topics);
-        let ids: Vec<CameraId> = self.cameras.keys().cloned().collect();
+        let ids: Vec<CameraId> = self.cameras.ids().cloned().collect();
         for id in &ids {
             self.publish_discovery(id);
         }
@@ -304,14 +298,21 @@ impl PublisherCore {
     }
 
     fn publish_state(&mut self, id: &CameraId) {
-        if let Some(state) = self.cameras.get(id).and_then(|e| e.state.clone()) {
+        // CameraState holds no secret and serialises infallibly.
+        let state = self
+            .cameras
+            .get(id)
+            .and_then(|e| e.state.as_ref())
+            .map(|s| serde_json::to_string(s).unwrap_or_default());
+        if let Some(state) = state {
             let topic = self.topics().camera(id.as_str(), "state");
             self.push(topic, state, true, Qos::AtLeastOnce);
         }
     }
 
     fn publish_snapshot(&mut self, id: &CameraId) {
-        if let Some((jpeg, taken_at)) = self.cameras.get(id).and_then(|e| e.snapshot.clone()) {
+        let snapshot = self.cameras.get(id).and_then(|e| e.snapshot.clone());
+        if let Some(crate::bus::view::Snapshot { jpeg, taken_at }) = snapshot {
             let topic = self.topics().camera(id.as_str(), "snapshot");
             self.push(topic, jpeg, true, Qos::AtMostOnce);
             // Its own topic, published only once a snapshot exists: a timestamp
@@ -330,7 +331,7 @@ impl PublisherCore {
     fn publish_bridge_info(&mut self) {
         let cameras: Vec<Value> = self
             .cameras
-            .values()
+            .iter()
             .map(|e| {
                 json!({
                     "id": e.info.id.as_str(),
@@ -426,26 +427,22 @@ impl PublisherCore {
         }
     }
 
+    /// A camera command: the checks that need MQTT (a retained command) or
+    /// no camera (an unknown camera or command name) are made here; the rest
+    /// of the one gate ([`crate::command`]) is the supervisor's, whose result
+    /// comes back as a [`BridgeEvent::CommandResult`].
     fn on_camera_command(&mut self, camera: &str, name: &str, payload: &Bytes, retained: bool) {
-        let shown: String = match CommandKind::from_name(name) {
-            Some(k) => k.name().to_string(),
-            None => "unknown".to_string(),
+        let kind = crate::command::kind(name);
+        let shown: String = match kind {
+            Ok(k) => k.name().to_string(),
+            Err(_) => "unknown".to_string(),
         };
         let Some(entry) = CameraId::parse(camera)
             .ok()
             .and_then(|id| self.cameras.get(&id))
         else {
             self.rejected += 1;
-            let known: Vec<&str> = self.cameras.keys().map(CameraId::as_str).collect();
-            let err = CommandError::UnknownCamera(format!(
-                "{:?}; known cameras: {}",
-                camera.chars().take(64).collect::<String>(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ));
+            let err = crate::command::unknown_camera(camera, self.cameras.ids());
             // The camera's own event topic if the id could be one, else the bridge's.
             if CameraId::parse(camera).is_ok() {
                 self.camera_event(camera, &shown, &Err(err));
@@ -460,13 +457,17 @@ impl PublisherCore {
                 command: shown.clone(),
             })
         } else {
-            parse_camera_command(&entry.info, name, payload)
+            kind.and_then(|k| crate::command::admit(k, payload.len()).map(|()| k))
         };
         match result {
-            Ok(command) => self.requests.push_back(Request::Command {
+            Ok(kind) => self.requests.push_back(Request::Command(CommandRequest {
                 camera: id,
-                command,
-            }),
+                input: CommandInput::Payload {
+                    kind,
+                    payload: payload.clone(),
+                },
+                reply: None,
+            })),
             Err(e) => {
                 self.rejected += 1;
                 self.camera_event(id.as_str(), &shown, &Err(e));
@@ -476,92 +477,55 @@ impl PublisherCore {
 
     /// Something happened in the bridge.
     pub fn on_event(&mut self, now: Instant, event: BridgeEvent) {
+        let applied = self.cameras.apply(&event);
         match event {
             BridgeEvent::Registered(info) => {
-                let id = info.id.clone();
-                let (online, state, snapshot) = match self.cameras.remove(&id) {
-                    Some(e) => (e.online, e.state, e.snapshot),
-                    None => (false, None, None),
-                };
-                self.cameras.insert(
-                    id.clone(),
-                    CameraEntry {
-                        info,
-                        online,
-                        state,
-                        snapshot,
-                    },
-                );
-                self.publish_discovery(&id);
-                self.publish_availability(&id);
-                self.info_changed(now);
-            }
-            BridgeEvent::Removed(id) => {
-                if let Some(e) = self.cameras.remove(&id) {
-                    let msgs = self.settings.ha.camera_removal(&e.info);
-                    self.push_discovery(msgs);
-                    if let Some(record) = &mut self.record {
-                        if let Some(entry) = record.cameras.remove(id.as_str()) {
-                            self.record_dirty = true;
-                            for topic in entry.topics {
-                                if self.connected {
-                                    self.out.push_back(msg(
-                                        topic,
-                                        Bytes::new(),
-                                        true,
-                                        Qos::AtLeastOnce,
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                    for leaf in ["availability", "state", "snapshot", "last_snapshot"] {
-                        let topic = self.topics().camera(id.as_str(), leaf);
-                        self.push(topic, Bytes::new(), true, Qos::AtLeastOnce);
-                    }
+                self.publish_discovery(&info.id);
+                self.publish_availability(&info.id);
+                if applied != Applied::Unchanged {
                     self.info_changed(now);
                 }
             }
-            BridgeEvent::Availability { camera, online } => {
-                let changed = match self.cameras.get_mut(&camera) {
-                    Some(e) if e.online != online => {
-                        e.online = online;
-                        true
-                    }
-                    _ => false,
+            BridgeEvent::Removed(id) => {
+                let Applied::Removed(e) = applied else {
+                    return;
                 };
-                if changed {
+                let msgs = self.settings.ha.camera_removal(&e.info);
+                self.push_discovery(msgs);
+                if let Some(record) = &mut self.record {
+                    if let Some(entry) = record.cameras.remove(id.as_str()) {
+                        self.record_dirty = true;
+                        for topic in entry.topics {
+                            self.push(topic, Bytes::new(), true, Qos::AtLeastOnce);
+                        }
+                    }
+                }
+                for leaf in ["availability", "state", "snapshot", "last_snapshot"] {
+                    let topic = self.topics().camera(id.as_str(), leaf);
+                    self.push(topic, Bytes::new(), true, Qos::AtLeastOnce);
+                }
+                self.info_changed(now);
+            }
+            BridgeEvent::Availability { camera, online } => {
+                if applied == Applied::Changed {
                     tracing::info!(camera = %camera, online, "availability");
                     self.publish_availability(&camera);
                     self.info_changed(now);
                 }
             }
-            BridgeEvent::State { camera, state } => {
-                if let Some(e) = self.cameras.get_mut(&camera) {
-                    // CameraState holds no secret and serialises infallibly.
-                    // The camera core sends a state only when it changed, or
-                    // once after a successful command (the contract's republish).
-                    e.state = Some(serde_json::to_string(&state).unwrap_or_default());
-                    self.publish_state(&camera);
-                }
+            BridgeEvent::State { camera, .. } => {
+                // The camera core sends a state only when it changed, or once
+                // after a successful command (the contract's republish).
+                self.publish_state(&camera);
             }
-            BridgeEvent::Snapshot {
-                camera,
-                jpeg,
-                taken_at,
-            } => {
-                if let Some(e) = self.cameras.get_mut(&camera) {
-                    e.snapshot = Some((jpeg, taken_at));
-                    self.publish_snapshot(&camera);
-                }
-            }
+            BridgeEvent::Snapshot { camera, .. } => self.publish_snapshot(&camera),
             BridgeEvent::CommandResult {
                 camera,
                 command,
                 result,
             } => {
                 // The camera sends its state after a successful command itself.
-                self.camera_event(camera.as_str(), command, &result);
+                self.camera_event(camera.as_str(), command.name(), &result);
             }
             BridgeEvent::Scanned(report) => {
                 if self.discover_pending > 0 {
@@ -572,14 +536,33 @@ impl PublisherCore {
         }
     }
 
+    /// Events were lost (this reader lagged behind the hub): takes the hub's
+    /// view as the truth and republishes everything from it. Command results
+    /// that were lost get no event; the lag is logged.
+    pub fn resync(&mut self, now: Instant, views: Views) {
+        for id in self.cameras.ids().cloned().collect::<Vec<_>>() {
+            if views.get(&id).is_none() {
+                self.on_event(now, BridgeEvent::Removed(id));
+            }
+        }
+        self.cameras = views;
+        self.republish_all();
+        let ids: Vec<CameraId> = self.cameras.ids().cloned().collect();
+        for id in ids {
+            self.publish_snapshot(&id);
+        }
+    }
+
     /// Clean shutdown: every camera offline (its state's `session` reads
     /// `stopped`), then the bridge.
     pub fn on_shutdown(&mut self) {
-        let ids: Vec<CameraId> = self.cameras.keys().cloned().collect();
+        let ids: Vec<CameraId> = self.cameras.ids().cloned().collect();
         for id in ids {
             if let Some(e) = self.cameras.get_mut(&id) {
                 e.online = false;
-                e.state = e.state.take().map(|s| stopped(&s));
+                if let Some(s) = &mut e.state {
+                    s.session = SessionPhase::Stopped;
+                }
             }
             self.publish_availability(&id);
             self.publish_state(&id);
@@ -624,25 +607,14 @@ fn msg(topic: String, payload: impl Into<Bytes>, retain: bool, qos: Qos) -> Outb
     }
 }
 
-/// `state` with its `session` set to `stopped` (the bridge shut down cleanly).
-fn stopped(state: &str) -> String {
-    match serde_json::from_str::<Value>(state) {
-        Ok(Value::Object(mut o)) => {
-            o.insert("session".into(), Value::String("stopped".into()));
-            Value::Object(o).to_string()
-        }
-        _ => state.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::DiscoveryMode;
-    use crate::model::{CameraCommand, Capability, Protocol};
+    use crate::model::{CameraInfo, Capability, Protocol};
 
     fn t0() -> Instant {
-        crate::proto::testing::t0()
+        crate::io::clock::now()
     }
 
     fn settings(mode: DiscoveryMode, configured: &[&str]) -> PublisherSettings {
@@ -815,37 +787,39 @@ mod tests {
     }
 
     #[test]
-    fn malformed_and_unsupported_commands_get_one_event_each() {
+    fn unknown_command_names_are_answered_here_and_the_rest_goes_to_the_supervisor_unread() {
         let mut c = core();
         c.on_connected(t0());
         c.on_event(t0(), BridgeEvent::Registered(cam()));
         drain(&mut c);
-        c.on_message("cam2mqtt/porch/set/reboot", &payload(""), false);
-        c.on_message("cam2mqtt/porch/set/wifi", &payload("{not json"), false);
         c.on_message("cam2mqtt/porch/set/fly", &payload("now"), false);
         let events = events_on(&drain(&mut c), "cam2mqtt/porch/event");
-        assert_eq!(events.len(), 3);
-        assert!(events
-            .iter()
-            .all(|e| e["ok"] == false && e["event_type"] == "command"));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["ok"], false);
         assert!(events[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("not supported"));
-        assert!(events[1]["error"].as_str().unwrap().contains("not JSON"));
-        assert!(events[2]["error"]
             .as_str()
             .unwrap()
             .contains("unknown command"));
         assert!(c.poll_request().is_none());
-        c.on_message("cam2mqtt/porch/set/snapshot", &payload(""), false);
-        assert!(matches!(
-            c.poll_request(),
-            Some(Request::Command {
-                command: CameraCommand::Snapshot,
-                ..
-            })
-        ));
+        // Capability and value checks are the supervisor's (the one gate for
+        // MQTT and REST): the payload goes there as it came.
+        c.on_message("cam2mqtt/porch/set/wifi", &payload("{not json"), false);
+        match c.poll_request() {
+            Some(Request::Command(CommandRequest {
+                camera,
+                input: CommandInput::Payload { kind, payload },
+                reply: None,
+            })) => {
+                assert_eq!(camera, cam().id);
+                assert_eq!(kind, crate::model::CommandKind::Wifi);
+                assert_eq!(&payload[..], b"{not json");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            drain(&mut c).is_empty(),
+            "no event until the result comes back"
+        );
     }
 
     #[test]
@@ -865,7 +839,7 @@ mod tests {
             t0(),
             BridgeEvent::CommandResult {
                 camera: cam().id,
-                command: "snapshot_interval",
+                command: crate::model::CommandKind::SnapshotInterval,
                 result: Ok(()),
             },
         );

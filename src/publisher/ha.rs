@@ -143,7 +143,7 @@ impl HaContext {
             out.push(entity("number", "snapshot_interval", json!({
                 "name": "Snapshot interval", "command_topic": set("snapshot_interval"),
                 "state_topic": state, "value_template": "{{ value_json.snapshot_interval_s }}",
-                "min": 0, "max": super::topics::MAX_SNAPSHOT_INTERVAL, "step": 1, "mode": "box",
+                "min": 0, "max": crate::command::MAX_SNAPSHOT_INTERVAL, "step": 1, "mode": "box",
                 "unit_of_measurement": "s", "device_class": "duration", "entity_category": "config",
             })));
             out.push(entity("sensor", "fps", json!({

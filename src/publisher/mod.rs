@@ -28,12 +28,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use self::core::{DiscoveryRecord, OutboundMessage, PublisherCore, PublisherSettings, Qos};
-pub use crate::bus::{BridgeEvent, Request};
+pub use crate::bus::{BridgeEvent, Hub, Request};
 use crate::config::{parse_broker_url, MqttConfig};
 use crate::io::clock;
 use crate::model::CommandError;
 use outbox::{Acks, Outbox, Pumped};
 use reconnect::{Failure, Reconnect};
+use tokio::sync::broadcast;
 
 /// Extra room in the MQTT packet limit beyond the snapshot cap.
 const PACKET_HEADROOM: usize = 64 * 1024;
@@ -253,6 +254,7 @@ impl Link {
 /// supervisor (a full supervisor queue answers the command with `busy`).
 fn collect(
     core: &mut PublisherCore,
+    hub: &Hub,
     link: &mut Link,
     requests: &mpsc::Sender<Request>,
     saver: &mut RecordSaver,
@@ -261,15 +263,15 @@ fn collect(
     loop {
         while let Some(r) = core.poll_request() {
             if let Err(
-                mpsc::error::TrySendError::Full(Request::Command { camera, command })
-                | mpsc::error::TrySendError::Closed(Request::Command { camera, command }),
+                mpsc::error::TrySendError::Full(Request::Command(r))
+                | mpsc::error::TrySendError::Closed(Request::Command(r)),
             ) = requests.try_send(r)
             {
                 core.on_event(
                     clock::now(),
                     BridgeEvent::CommandResult {
-                        camera,
-                        command: command.name(),
+                        camera: r.camera,
+                        command: r.input.kind(),
                         result: Err(CommandError::Busy(
                             "too many commands queued; try again".into(),
                         )),
@@ -280,6 +282,7 @@ fn collect(
         let mut any = false;
         while let Some(m) = core.poll_outbound() {
             any = true;
+            hub.status().published(1);
             link.outbox.push(m);
         }
         if !any {
@@ -294,7 +297,8 @@ fn collect(
 /// Runs the publisher until `shutdown` fires; then publishes the offline
 /// states and waits (at most [`SHUTDOWN_WAIT`]) until the broker has them.
 /// Cancel `shutdown` only after the cameras stopped, so their last command
-/// results are published too. `record_path` is where the discovery record is
+/// results are published too. `events` is the hub's broadcast, subscribed
+/// before any camera started; `record_path` is where the discovery record is
 /// kept (`None`: not kept).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
@@ -302,11 +306,12 @@ pub async fn run(
     cfg: MqttConfig,
     url: String,
     max_payload: usize,
-    mut events: mpsc::Receiver<BridgeEvent>,
-    requests: mpsc::Sender<Request>,
+    hub: Hub,
+    mut events: broadcast::Receiver<BridgeEvent>,
     shutdown: CancellationToken,
     record_path: Option<std::path::PathBuf>,
 ) -> Result<(), PublisherError> {
+    let requests = hub.requests().clone();
     let opts = mqtt_options(&cfg, &url, Some(&core.last_will()), max_payload)?;
     let (client, eventloop) = AsyncClient::new(opts, CLIENT_CHANNEL);
     let (net_tx, mut net) = mpsc::channel(256);
@@ -322,7 +327,14 @@ pub async fn run(
     let record_path = record_path.as_deref();
     let mut events_open = true;
     loop {
-        collect(&mut core, &mut link, &requests, &mut saver, record_path);
+        collect(
+            &mut core,
+            &hub,
+            &mut link,
+            &requests,
+            &mut saver,
+            record_path,
+        );
         link.pump();
         tokio::select! {
             biased;
@@ -332,6 +344,7 @@ pub async fn run(
                     tracing::info!(%url, "connected to MQTT broker");
                     link.down();
                     link.connected = true;
+                    hub.status().set_mqtt_connected(true);
                     let subs = core
                         .subscriptions()
                         .into_iter()
@@ -352,23 +365,41 @@ pub async fn run(
                         tracing::warn!(%error, %url, "cannot reach MQTT broker; retrying in {retry_in:?}");
                     }
                     link.down();
+                    hub.status().set_mqtt_connected(false);
                     core.on_disconnected();
                 }
                 None => break,
             },
             ev = events.recv(), if events_open => match ev {
-                Some(ev) => core.on_event(clock::now(), ev),
-                None => events_open = false,
+                Ok(ev) => core.on_event(clock::now(), ev),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, "the MQTT publisher fell behind the cameras; republishing every camera from the hub's view (lost command results get no event)");
+                    core.resync(clock::now(), hub.views());
+                }
+                Err(broadcast::error::RecvError::Closed) => events_open = false,
             },
             () = clock::sleep_until(core.poll_timeout()) => core.handle_timeout(clock::now()),
             () = tokio::time::sleep(RETRY_FULL), if link.blocked => {}
         }
     }
     // What the cameras sent before they stopped comes first.
-    while let Ok(ev) = events.try_recv() {
-        core.on_event(clock::now(), ev);
+    loop {
+        match events.try_recv() {
+            Ok(ev) => core.on_event(clock::now(), ev),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                core.resync(clock::now(), hub.views());
+            }
+            Err(_) => break,
+        }
     }
-    collect(&mut core, &mut link, &requests, &mut saver, record_path);
+    collect(
+        &mut core,
+        &hub,
+        &mut link,
+        &requests,
+        &mut saver,
+        record_path,
+    );
     core.on_shutdown();
     let finals: Vec<OutboundMessage> = std::iter::from_fn(|| core.poll_outbound()).collect();
     link.outbox.push_final(finals);

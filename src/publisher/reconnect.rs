@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_long_outage_is_noticed_within_a_second_of_the_broker_returning() {
-        let t0 = crate::proto::testing::t0();
+        let t0 = crate::io::clock::now();
         let mut p = Reconnect::default();
         p.on_connected(t0);
         let late = outage(
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn two_short_restarts_in_a_row_are_each_noticed_within_a_second() {
-        let t0 = crate::proto::testing::t0();
+        let t0 = crate::io::clock::now();
         let mut p = Reconnect::default();
         p.on_connected(t0);
         let mut now = t0 + Duration::from_secs(5);
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn the_first_retry_is_quick_and_the_pace_never_exceeds_ten_a_second() {
-        let t0 = crate::proto::testing::t0();
+        let t0 = crate::io::clock::now();
         let mut p = Reconnect::default();
         let waits: Vec<Duration> = (0..50)
             .map(|i| p.on_failure(t0 + Duration::from_secs(i), Failure::Unreachable))
@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn a_broker_that_refuses_us_is_not_hammered() {
         let mut p = Reconnect::default();
-        let mut now = crate::proto::testing::t0();
+        let mut now = crate::io::clock::now();
         let mut waits = Vec::new();
         for _ in 0..10 {
             let wait = p.on_failure(now, Failure::Refused);
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn a_broker_that_kicks_us_out_at_once_again_and_again_is_not_hammered() {
         let mut p = Reconnect::default();
-        let mut now = crate::proto::testing::t0();
+        let mut now = crate::io::clock::now();
         let mut waits = Vec::new();
         for _ in 0..11 {
             p.on_connected(now);
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn a_broker_restarting_soon_after_we_connected_is_not_taken_for_a_kick() {
         let mut p = Reconnect::default();
-        let mut now = crate::proto::testing::t0();
+        let mut now = crate::io::clock::now();
         for _ in 0..5 {
             p.on_connected(now);
             // The broker restarts a second later and is down for 2 s.
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn a_connection_that_held_forgives_earlier_rejections() {
         let mut p = Reconnect::default();
-        let mut now = crate::proto::testing::t0();
+        let mut now = crate::io::clock::now();
         for _ in 0..6 {
             now += p.on_failure(now, Failure::Refused);
         }

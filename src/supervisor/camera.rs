@@ -16,7 +16,8 @@ use tracing::Instrument as _;
 
 use super::core::{CameraCore, CoreSettings, Job, JobDone, SessionControl, SessionEnd};
 use super::overrides::{OverrideStore, OverrideWriter};
-use crate::bus::BridgeEvent;
+use crate::bus::live::CameraFeed;
+use crate::bus::{BridgeEvent, Hub, Reply};
 use crate::discovery::CameraSpec;
 use crate::io::{
     bind_all, clock, run_session, DriverError, EventSink, SessionCommand, SocketFactory,
@@ -65,8 +66,13 @@ pub struct CameraSettings {
 /// What the supervisor sends a camera task.
 #[derive(Debug)]
 pub enum CameraInput {
-    /// A command from MQTT.
-    Command(CameraCommand),
+    /// A command that passed the supervisor's gate.
+    Command {
+        /// The command.
+        command: CameraCommand,
+        /// Who waits for its result.
+        reply: Option<Reply>,
+    },
     /// Discovery reported the camera again (`changed`: new address or credentials).
     Discovered {
         /// The camera as reported.
@@ -79,14 +85,37 @@ pub enum CameraInput {
 /// Sink for the session driver: never blocks. Control events (rare, bounded by
 /// the commands sent) go on an unbounded channel so none is lost; media and
 /// stats on a bounded one, where a dropped video frame becomes `VideoLost`.
+/// Every picture also goes to the camera's live feed as it arrives (latest
+/// wins there, so viewers never hold the session up).
 struct Forward {
     control: mpsc::UnboundedSender<SessionEvent>,
     media: mpsc::Sender<SessionEvent>,
     video_lost: bool,
+    feed: Arc<CameraFeed>,
+}
+
+impl Forward {
+    fn live(&self, frame: &MediaFrame) {
+        match frame {
+            MediaFrame::Jpeg(jpeg) => {
+                self.feed.record_frame(clock::now(), jpeg.len());
+                self.feed.push_jpeg(jpeg.clone(), false);
+            }
+            MediaFrame::Video(v) => {
+                self.feed.record_frame(clock::now(), v.data.len());
+                self.feed.push_video(v);
+            }
+            MediaFrame::VideoLost => self.feed.video_lost(),
+            MediaFrame::Audio { .. } => {}
+        }
+    }
 }
 
 impl EventSink for Forward {
     fn event(&mut self, event: SessionEvent) {
+        if let SessionEvent::Media(frame) = &event {
+            self.live(frame);
+        }
         match event {
             // The driver returns the close reason; the glue reports it once.
             SessionEvent::Closed(_) => {}
@@ -124,7 +153,9 @@ pub struct CameraTask<F: SocketFactory> {
     spec: CameraSpec,
     factory: Arc<F>,
     settings: CameraSettings,
-    publisher: mpsc::Sender<BridgeEvent>,
+    hub: Hub,
+    /// This camera's live feed (fed by the session's sink).
+    feed: Arc<CameraFeed>,
     inputs: mpsc::Receiver<CameraInput>,
     rediscover: mpsc::Sender<CameraId>,
     cancel: CancellationToken,
@@ -141,7 +172,7 @@ impl<F: SocketFactory> CameraTask<F> {
         spec: CameraSpec,
         factory: Arc<F>,
         settings: CameraSettings,
-        publisher: mpsc::Sender<BridgeEvent>,
+        hub: Hub,
         inputs: mpsc::Receiver<CameraInput>,
         rediscover: mpsc::Sender<CameraId>,
         cancel: CancellationToken,
@@ -163,12 +194,14 @@ impl<F: SocketFactory> CameraTask<F> {
             clock::wall(),
         );
         core.set_off_session(off_session_kinds(&spec));
+        let feed = hub.live().feed(&spec.info.id);
         Self {
             core,
             spec,
             factory,
             settings,
-            publisher,
+            hub,
+            feed,
             inputs,
             rediscover,
             cancel,
@@ -211,12 +244,12 @@ impl<F: SocketFactory> CameraTask<F> {
             Some(ev) = recv_opt(media) => self.core.handle_session_event(clock::now(), ev),
             r = join_opt(task) => self.session_ended(r),
             input = self.inputs.recv() => match input {
-                Some(CameraInput::Command(c)) => {
-                    if matches!(c, CameraCommand::Snapshot) {
+                Some(CameraInput::Command { command, reply }) => {
+                    if matches!(command, CameraCommand::Snapshot) {
                         // A snapshot already waiting to be decoded goes first.
                         self.settings.decode_pool.expedite(self.core.id().as_str());
                     }
-                    self.core.handle_request(clock::now(), c);
+                    self.core.handle_request(clock::now(), command, reply);
                 }
                 Some(CameraInput::Discovered { spec, changed }) => {
                     let (info, factory) = (spec.info.clone(), spec.session.clone());
@@ -245,6 +278,8 @@ impl<F: SocketFactory> CameraTask<F> {
         let Some(mut running) = self.session.take() else {
             return;
         };
+        // No picture of a session that ended is shown as live.
+        self.feed.clear_jpeg();
         // Events the session sent before it ended come first.
         while let Ok(ev) = running.control.try_recv() {
             self.core.handle_session_event(clock::now(), ev);
@@ -264,20 +299,13 @@ impl<F: SocketFactory> CameraTask<F> {
         self.core.handle_session_ended(clock::now(), end);
     }
 
-    /// Does everything the core asked for. False when the publisher is gone.
+    /// Does everything the core asked for. False when the task must end.
     async fn drain(&mut self) -> bool {
         loop {
             let mut progressed = false;
             while let Some(ev) = self.core.poll_bridge_event() {
                 progressed = true;
-                if let BridgeEvent::Snapshot { .. } = ev {
-                    // Lossy: only the latest matters.
-                    if let Err(mpsc::error::TrySendError::Full(_)) = self.publisher.try_send(ev) {
-                        self.core.snapshot_dropped();
-                    }
-                } else if self.publisher.send(ev).await.is_err() {
-                    return false;
-                }
+                self.hub.publish(ev);
             }
             while let Some(c) = self.core.poll_session_command() {
                 progressed = true;
@@ -341,6 +369,7 @@ impl<F: SocketFactory> CameraTask<F> {
             control: control_tx,
             media: media_tx,
             video_lost: false,
+            feed: self.feed.clone(),
         };
         let session = self.spec.session.build(clock::wall());
         let c = cancel.clone();
@@ -368,6 +397,9 @@ impl<F: SocketFactory> CameraTask<F> {
                 if let SnapshotSource::Jpeg { jpeg, .. } = &source {
                     if jpeg.len() <= max {
                         // Published as it came: nothing to decode.
+                        self.feed
+                            .snapshot_latency
+                            .observe(std::time::Duration::ZERO);
                         let result = Ok(jpeg.clone());
                         self.core
                             .handle_job_done(clock::now(), JobDone::Snapshot { job, result });
@@ -388,12 +420,15 @@ impl<F: SocketFactory> CameraTask<F> {
                         let _ = tx.send(outcome);
                     },
                 );
+                let (feed, started) = (self.feed.clone(), clock::now());
                 self.jobs.spawn(async move {
                     let result = match rx.await {
                         Ok(Ok(result)) => result,
                         Ok(Err(e)) => Err(e.to_string()),
                         Err(_) => Err(crate::media::decode_pool::PoolError::Stopped.to_string()),
                     };
+                    feed.snapshot_latency
+                        .observe(clock::now().saturating_duration_since(started));
                     Some(JobDone::Snapshot { job, result })
                 });
             }
@@ -438,9 +473,10 @@ impl<F: SocketFactory> CameraTask<F> {
         // (the publisher stops after the cameras); snapshots are not needed.
         while let Some(ev) = self.core.poll_bridge_event() {
             if !matches!(ev, BridgeEvent::Snapshot { .. }) {
-                let _ = self.publisher.try_send(ev);
+                self.hub.publish(ev);
             }
         }
+        self.feed.clear_jpeg();
         while self.core.poll_job().is_some() {}
         if let Some(r) = self.session.take() {
             r.cancel.cancel();

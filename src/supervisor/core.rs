@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::backoff::Backoff;
 use super::overrides::{Overridden, Overrides};
-use crate::bus::{BridgeEvent, CameraState, SessionPhase};
+use crate::bus::{BridgeEvent, CameraState, Reply, SessionPhase};
 use crate::media::sink::{MediaSink, SnapshotSource};
 use crate::model::{
     CameraCommand, CameraDetails, CameraId, CameraInfo, Capability, CommandError, CommandKind,
@@ -258,8 +258,8 @@ enum Phase {
 struct SnapshotJob {
     job: u64,
     seq: u64,
-    /// On-demand requests this snapshot answers.
-    waiters: usize,
+    /// On-demand requests this snapshot answers (with whoever waits for each).
+    waiters: Vec<Option<Reply>>,
 }
 
 /// A command running in the session.
@@ -271,6 +271,8 @@ struct InFlight {
     /// The SSID a Wi-Fi command sets and whether it has a password, applied
     /// to the state on success.
     wifi: Option<(String, bool)>,
+    /// Who waits for the result.
+    reply: Option<Reply>,
 }
 
 /// What the camera said about itself that its description shows: the Home
@@ -336,8 +338,9 @@ pub struct CameraCore {
     snapshot_job: Option<SnapshotJob>,
     /// An interval snapshot came due while a job ran.
     snapshot_again: bool,
-    /// Deadlines of on-demand requests waiting for a new frame, oldest first.
-    waiters: VecDeque<Instant>,
+    /// On-demand requests waiting for a new frame (deadline, who waits),
+    /// oldest first.
+    waiters: VecDeque<(Instant, Option<Reply>)>,
     next_job: u64,
     next_command: u64,
     in_flight: BTreeMap<CommandId, InFlight>,
@@ -620,14 +623,13 @@ impl CameraCore {
         if !self.online {
             // First picture after (re)connecting: online, and publish it now.
             self.set_online(true);
-            self.request_snapshot(0, true);
+            self.request_snapshot(Vec::new(), true);
             self.schedule_snapshot(now);
         }
         if !self.waiters.is_empty() {
-            let n = self.waiters.len();
-            self.waiters.clear();
+            let waiting = self.waiters.drain(..).map(|(_, r)| r).collect();
             self.timers.stop(Timer::WaiterExpiry);
-            self.request_snapshot(n, true);
+            self.request_snapshot(waiting, true);
         }
     }
 
@@ -669,8 +671,8 @@ impl CameraCore {
         self.state.connected_since = None;
         self.timers.stop(Timer::SnapshotDue);
         self.timers.stop(Timer::WaiterExpiry);
-        for _ in std::mem::take(&mut self.waiters) {
-            self.result(CommandKind::Snapshot, Err(CommandError::Offline));
+        for (_, reply) in std::mem::take(&mut self.waiters) {
+            self.result(CommandKind::Snapshot, reply, Err(CommandError::Offline));
         }
         let ids: Vec<CommandId> = self.in_flight.keys().copied().collect();
         for id in ids {
@@ -791,7 +793,7 @@ impl CameraCore {
                 Timer::SnapshotDue => {
                     self.schedule_snapshot(now);
                     if self.online && self.sink.latest_seq() != self.published_seq {
-                        self.request_snapshot(0, false);
+                        self.request_snapshot(Vec::new(), false);
                     }
                 }
                 Timer::WaiterExpiry => self.expire_waiters(now),
@@ -805,15 +807,17 @@ impl CameraCore {
     }
 
     fn expire_waiters(&mut self, now: Instant) {
-        while self.waiters.front().is_some_and(|d| *d <= now) {
-            self.waiters.pop_front();
+        while self.waiters.front().is_some_and(|(d, _)| *d <= now) {
+            let Some((_, reply)) = self.waiters.pop_front() else {
+                break;
+            };
             let err = CommandError::TimedOut {
                 what: "no new frame from the camera".into(),
                 after: self.settings.snapshot_wait,
             };
-            self.result(CommandKind::Snapshot, Err(err));
+            self.result(CommandKind::Snapshot, reply, Err(err));
         }
-        if let Some(next) = self.waiters.front() {
+        if let Some((next, _)) = self.waiters.front() {
             self.timers.set(Timer::WaiterExpiry, *next);
         }
     }
@@ -835,17 +839,18 @@ impl CameraCore {
     /// Prepares the newest picture for publishing; `waiters` on-demand requests
     /// are answered when it is published; `urgent` puts it ahead of interval
     /// snapshots (see [`Job::PrepareSnapshot`]).
-    fn request_snapshot(&mut self, waiters: usize, urgent: bool) {
+    fn request_snapshot(&mut self, waiters: Vec<Option<Reply>>, urgent: bool) {
         if let Some(job) = &mut self.snapshot_job {
             // One job at a time; the next one starts when this one is done.
-            job.waiters += waiters;
+            job.waiters.extend(waiters);
             self.snapshot_again = true;
             return;
         }
         let Some(source) = self.sink.snapshot_source() else {
-            for _ in 0..waiters {
+            for reply in waiters {
                 self.result(
                     CommandKind::Snapshot,
+                    reply,
                     Err(CommandError::Refused("no picture to publish yet".into())),
                 );
             }
@@ -886,8 +891,8 @@ impl CameraCore {
                     jpeg,
                     taken_at,
                 });
-                for _ in 0..sj.waiters {
-                    self.result(CommandKind::Snapshot, Ok(()));
+                for reply in sj.waiters {
+                    self.result(CommandKind::Snapshot, reply, Ok(()));
                 }
             }
             Err(e) => {
@@ -895,9 +900,10 @@ impl CameraCore {
                 self.state.last_error = Some(format!("snapshot: {e}"));
                 // Do not retry the same picture forever.
                 self.published_seq = Some(sj.seq);
-                for _ in 0..sj.waiters {
+                for reply in sj.waiters {
                     self.result(
                         CommandKind::Snapshot,
+                        reply,
                         Err(CommandError::Refused(format!("snapshot failed: {e}"))),
                     );
                 }
@@ -907,7 +913,7 @@ impl CameraCore {
             && self.online
             && self.sink.latest_seq() != self.published_seq
         {
-            self.request_snapshot(0, false);
+            self.request_snapshot(Vec::new(), false);
         }
         self.emit_state(false);
     }
@@ -917,16 +923,17 @@ impl CameraCore {
         self.state.snapshots_dropped += 1;
     }
 
-    /// A command for this camera (already parsed and checked against its capabilities).
-    pub fn handle_request(&mut self, now: Instant, command: CameraCommand) {
+    /// A command for this camera (already parsed and checked against its
+    /// capabilities); its result goes to `reply` and is broadcast.
+    pub fn handle_request(&mut self, now: Instant, command: CameraCommand, reply: Option<Reply>) {
         let kind = command.kind();
         // The protocol's value rules, the same for the staged and one-step paths.
         if let Err(e) = self.factory.check(&command) {
-            self.result(kind, Err(e));
+            self.result(kind, reply, Err(e));
             return;
         }
         match command {
-            CameraCommand::Snapshot => self.on_snapshot_request(now),
+            CameraCommand::Snapshot => self.on_snapshot_request(now, reply),
             CameraCommand::SetSnapshotInterval(secs) => {
                 self.state.snapshot_interval_s = secs;
                 self.overrides.snapshot_interval_s =
@@ -939,16 +946,16 @@ impl CameraCore {
                 if self.online {
                     self.schedule_snapshot(now);
                 }
-                self.result(kind, Ok(()));
+                self.result(kind, reply, Ok(()));
             }
             CameraCommand::StageWifiSsid(ssid) => {
                 self.state.wifi_ssid = ssid;
-                self.result(kind, Ok(()));
+                self.result(kind, reply, Ok(()));
             }
             CameraCommand::StageWifiPassword(pw) => {
                 self.state.wifi_password_set = !pw.is_empty();
                 self.staged_password = pw;
-                self.result(kind, Ok(()));
+                self.result(kind, reply, Ok(()));
             }
             CameraCommand::ApplyWifi => {
                 if self.state.wifi_ssid.is_empty() {
@@ -956,7 +963,7 @@ impl CameraCore {
                         command: kind.name(),
                         reason: "no SSID staged; publish it to set/wifi_ssid first".into(),
                     };
-                    self.result(kind, Err(err));
+                    self.result(kind, reply, Err(err));
                     return;
                 }
                 let cmd = CameraCommand::SetWifi {
@@ -964,10 +971,10 @@ impl CameraCore {
                     password: self.staged_password.clone(),
                 };
                 if let Err(e) = self.factory.check(&cmd) {
-                    self.result(kind, Err(e));
+                    self.result(kind, reply, Err(e));
                     return;
                 }
-                self.forward(kind, cmd);
+                self.forward(kind, cmd, reply);
             }
             other if self.off_session.contains(&kind) => {
                 self.next_command += 1;
@@ -978,11 +985,12 @@ impl CameraCore {
                         kind,
                         shows: None,
                         wifi: None,
+                        reply,
                     },
                 );
                 self.jobs.push_back(Job::OffSession { id, command: other });
             }
-            other => self.forward(kind, other),
+            other => self.forward(kind, other, reply),
         }
     }
 
@@ -992,9 +1000,9 @@ impl CameraCore {
         self.off_session = kinds;
     }
 
-    fn on_snapshot_request(&mut self, now: Instant) {
+    fn on_snapshot_request(&mut self, now: Instant, reply: Option<Reply>) {
         if !self.online {
-            self.result(CommandKind::Snapshot, Err(CommandError::Offline));
+            self.result(CommandKind::Snapshot, reply, Err(CommandError::Offline));
             return;
         }
         // A picture not yet published and at most `fresh` old answers at once;
@@ -1004,22 +1012,22 @@ impl CameraCore {
                 && now.saturating_duration_since(s.at()) <= self.settings.fresh
         });
         if fresh && self.snapshot_job.is_none() {
-            self.request_snapshot(1, true);
+            self.request_snapshot(vec![reply], true);
         } else if self.waiters.len() >= self.settings.max_waiting_snapshots {
             let busy = CommandError::Busy(
                 "snapshots already requested; waiting for the next frame".into(),
             );
-            self.result(CommandKind::Snapshot, Err(busy));
+            self.result(CommandKind::Snapshot, reply, Err(busy));
         } else {
             let deadline = now + self.settings.snapshot_wait;
-            self.waiters.push_back(deadline);
+            self.waiters.push_back((deadline, reply));
             self.timers.set_earliest(Timer::WaiterExpiry, deadline);
         }
     }
 
-    fn forward(&mut self, kind: CommandKind, command: CameraCommand) {
+    fn forward(&mut self, kind: CommandKind, command: CameraCommand, reply: Option<Reply>) {
         if !self.online || !matches!(self.phase, Phase::Running { .. }) {
-            self.result(kind, Err(CommandError::Offline));
+            self.result(kind, reply, Err(CommandError::Offline));
             return;
         }
         let wifi = match &command {
@@ -1047,7 +1055,15 @@ impl CameraCore {
             }),
             _ => None,
         };
-        self.in_flight.insert(id, InFlight { kind, shows, wifi });
+        self.in_flight.insert(
+            id,
+            InFlight {
+                kind,
+                shows,
+                wifi,
+                reply,
+            },
+        );
         self.session
             .push_back(SessionControl::Command { id, command });
     }
@@ -1068,15 +1084,24 @@ impl CameraCore {
                 self.state.wifi_password_set = with_password;
             }
         }
-        self.result(cmd.kind, result);
+        self.result(cmd.kind, cmd.reply, result);
     }
 
-    /// Reports a command's outcome; after a success the state is republished.
-    fn result(&mut self, kind: CommandKind, result: Result<(), CommandError>) {
+    /// Reports a command's outcome to whoever waits and on the hub; after a
+    /// success the state is republished.
+    fn result(
+        &mut self,
+        kind: CommandKind,
+        reply: Option<Reply>,
+        result: Result<(), CommandError>,
+    ) {
         let ok = result.is_ok();
+        if let Some(reply) = reply {
+            let _ = reply.send(result.clone());
+        }
         self.events.push_back(BridgeEvent::CommandResult {
             camera: self.info.id.clone(),
-            command: kind.name(),
+            command: kind,
             result,
         });
         if ok {
@@ -1240,7 +1265,7 @@ mod tests {
         }
 
         fn request(&mut self, c: CameraCommand) {
-            self.core.handle_request(self.now, c);
+            self.core.handle_request(self.now, c, None);
             self.drain();
         }
 
@@ -1297,7 +1322,7 @@ mod tests {
             .filter_map(|e| match e {
                 BridgeEvent::CommandResult {
                     command, result, ..
-                } => Some((*command, result.clone())),
+                } => Some((command.name(), result.clone())),
                 _ => None,
             })
             .collect()
@@ -1647,6 +1672,42 @@ mod tests {
             results(&h.take_events()),
             vec![("snapshot", Err(CommandError::Offline))]
         );
+    }
+
+    #[test]
+    fn whoever_waits_for_a_command_gets_the_same_result_as_the_broadcast() {
+        use crate::bus::reply_channel as channel;
+        let mut h = Harness::new(0, Overrides::default());
+        h.streaming();
+        h.take_events();
+        // A snapshot waiting for the next frame is answered when it is published.
+        let (tx, mut rx) = channel();
+        h.core
+            .handle_request(h.now, CameraCommand::Snapshot, Some(tx));
+        h.drain();
+        assert!(rx.try_recv().is_err(), "not answered yet");
+        h.advance(Duration::from_millis(200));
+        h.frame();
+        h.finish_jobs();
+        assert_eq!(rx.try_recv().ok(), Some(Ok(())));
+        // One that times out hears the same error the event carries.
+        let (tx, mut rx) = channel();
+        h.core
+            .handle_request(h.now, CameraCommand::Snapshot, Some(tx));
+        h.drain();
+        h.advance(Duration::from_secs(5));
+        let from_event = results(&h.take_events()).pop().unwrap().1;
+        assert!(matches!(from_event, Err(CommandError::TimedOut { .. })));
+        assert_eq!(rx.try_recv().ok(), Some(from_event));
+        // A command sent to the session is answered when the session answers,
+        // here with offline because the session ends first.
+        let (tx, mut rx) = channel();
+        h.core
+            .handle_request(h.now, CameraCommand::Reboot, Some(tx));
+        h.drain();
+        assert!(rx.try_recv().is_err(), "not answered yet");
+        h.ended(SessionEnd::Closed(CloseReason::PeerClosed));
+        assert_eq!(rx.try_recv().ok(), Some(Err(CommandError::Offline)));
     }
 
     #[test]

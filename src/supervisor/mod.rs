@@ -17,10 +17,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::camera::{snapshot_pool, CameraInput, CameraSettings, SnapshotPool};
-use crate::bus::{BridgeEvent, Request};
+use crate::bus::{BridgeEvent, CommandInput, CommandRequest, Hub, Request};
 use crate::discovery::{CameraSpec, DiscoveryEvent};
 use crate::io::SocketFactory;
-use crate::model::{CameraCommand, CameraId, CommandError};
+use crate::model::{CameraId, CameraInfo, CommandError};
 
 /// Inputs queued for one camera task at most.
 const CAMERA_QUEUE: usize = 16;
@@ -28,13 +28,15 @@ const CAMERA_QUEUE: usize = 16;
 struct Running {
     inputs: mpsc::Sender<CameraInput>,
     cancel: CancellationToken,
+    /// The camera as discovery describes it: what commands it takes.
+    info: CameraInfo,
 }
 
 /// Owns the camera tasks.
 pub struct Supervisor<F: SocketFactory> {
     factory: Arc<F>,
     settings: CameraSettings,
-    publisher: mpsc::Sender<BridgeEvent>,
+    hub: Hub,
     rediscover: mpsc::Sender<CameraId>,
     cameras: HashMap<CameraId, Running>,
     tracker: TaskTracker,
@@ -43,12 +45,12 @@ pub struct Supervisor<F: SocketFactory> {
 }
 
 impl<F: SocketFactory> Supervisor<F> {
-    /// A supervisor that binds sockets with `factory`, reports to `publisher`
+    /// A supervisor that binds sockets with `factory`, reports on `hub`
     /// and asks discovery (through `rediscover`) to look for cameras again.
     pub fn new(
         factory: Arc<F>,
         settings: CameraSettings,
-        publisher: mpsc::Sender<BridgeEvent>,
+        hub: Hub,
         rediscover: mpsc::Sender<CameraId>,
         cancel: CancellationToken,
         seed: u64,
@@ -56,7 +58,7 @@ impl<F: SocketFactory> Supervisor<F> {
         Self {
             factory,
             settings,
-            publisher,
+            hub,
             rediscover,
             cameras: HashMap::new(),
             tracker: TaskTracker::new(),
@@ -71,24 +73,33 @@ impl<F: SocketFactory> Supervisor<F> {
         let cancel = self.cancel.child_token();
         self.seed = self.seed.wrapping_add(1);
         let id = spec.info.id.clone();
+        let info = spec.info.clone();
         let task = camera::CameraTask::new(
             spec,
             self.factory.clone(),
             self.settings.clone(),
-            self.publisher.clone(),
+            self.hub.clone(),
             rx,
             self.rediscover.clone(),
             cancel.clone(),
             self.seed,
         );
         self.tracker.spawn(task.run());
-        self.cameras.insert(id, Running { inputs: tx, cancel });
+        self.cameras.insert(
+            id,
+            Running {
+                inputs: tx,
+                cancel,
+                info,
+            },
+        );
     }
 
     async fn discovered(&mut self, spec: CameraSpec, changed: bool) {
-        match self.cameras.get(&spec.info.id) {
+        match self.cameras.get_mut(&spec.info.id) {
             None => self.start(spec),
             Some(r) => {
+                r.info = spec.info.clone();
                 if changed {
                     tracing::info!(camera = %spec.info.id, reach = %spec.info.reach, "camera changed; restarting its session");
                 }
@@ -110,32 +121,73 @@ impl<F: SocketFactory> Supervisor<F> {
         if let Some(r) = self.cameras.remove(id) {
             tracing::info!(camera = %id, "camera removed");
             r.cancel.cancel();
-            let _ = self.publisher.send(BridgeEvent::Removed(id.clone())).await;
+            self.hub.publish(BridgeEvent::Removed(id.clone()));
         }
     }
 
-    async fn route(&mut self, camera: CameraId, command: CameraCommand) {
-        let name = command.name();
+    /// The one gate every command passes, whoever sent it: the camera exists,
+    /// can do this at all, and the payload holds a value it accepts
+    /// ([`crate::command`]). What passes goes to the camera task, which
+    /// answers; what does not is answered here, the same way.
+    fn route(&mut self, request: CommandRequest) {
+        let CommandRequest {
+            camera,
+            input,
+            reply,
+        } = request;
+        let kind = input.kind();
         let result = match self.cameras.get(&camera) {
-            None => Err(CommandError::UnknownCamera(format!(
-                "{:?}",
-                camera.as_str()
-            ))),
-            Some(r) => match r.inputs.try_send(CameraInput::Command(command)) {
-                Ok(()) => return,
-                Err(_) => Err(CommandError::Busy(
-                    "too many commands queued for this camera".into(),
-                )),
-            },
+            None => Err(crate::command::unknown_camera(
+                camera.as_str(),
+                self.cameras.keys(),
+            )),
+            Some(r) => {
+                let parsed = match input {
+                    CommandInput::Payload { kind, payload } => {
+                        crate::command::parse_for(&r.info, kind, &payload)
+                    }
+                    CommandInput::Parsed(c) => crate::command::check(&r.info, &c).map(|()| c),
+                };
+                match parsed {
+                    Err(e) => Err(e),
+                    Ok(command) => match r.inputs.try_send(CameraInput::Command { command, reply })
+                    {
+                        Ok(()) => return,
+                        Err(
+                            mpsc::error::TrySendError::Full(input)
+                            | mpsc::error::TrySendError::Closed(input),
+                        ) => {
+                            let busy = Err(CommandError::Busy(
+                                "too many commands queued for this camera".into(),
+                            ));
+                            if let CameraInput::Command {
+                                reply: Some(reply), ..
+                            } = input
+                            {
+                                let _ = reply.send(busy.clone());
+                            }
+                            self.hub.publish(BridgeEvent::CommandResult {
+                                camera,
+                                command: kind,
+                                result: busy,
+                            });
+                            return;
+                        }
+                    },
+                }
+            }
         };
-        let _ = self
-            .publisher
-            .send(BridgeEvent::CommandResult {
-                camera,
-                command: name,
-                result,
-            })
-            .await;
+        if let Err(e) = &result {
+            tracing::debug!(camera = %camera, command = kind.name(), error = %e, "command refused");
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(result.clone());
+        }
+        self.hub.publish(BridgeEvent::CommandResult {
+            camera,
+            command: kind,
+            result,
+        });
     }
 
     /// Runs until cancelled: starts, updates and stops cameras on discovery
@@ -155,11 +207,11 @@ impl<F: SocketFactory> Supervisor<F> {
                     DiscoveryEvent::Updated(spec) => self.discovered(*spec, true).await,
                     DiscoveryEvent::Lost(id) => self.stop(&id).await,
                     DiscoveryEvent::Scanned(report) => {
-                        let _ = self.publisher.send(BridgeEvent::Scanned(report)).await;
+                        self.hub.publish(BridgeEvent::Scanned(report));
                     }
                 },
                 Some(req) = requests.recv() => match req {
-                    Request::Command { camera, command } => self.route(camera, command).await,
+                    Request::Command(request) => self.route(request),
                     Request::Discover => {
                         let _ = rescan.try_send(());
                     }

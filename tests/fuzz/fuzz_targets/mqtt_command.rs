@@ -1,4 +1,4 @@
-//! `publisher::topics::parse_command`: MQTT `set/<name>` payloads are untrusted.
+//! `command::parse_command`: MQTT `set/<name>` payloads are untrusted.
 //!
 //! Input: the first byte picks the command name. `b % 16 < 12` picks
 //! `CommandKind::ALL[b % 16]`; otherwise the name is the bytes up to the first NUL
@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use cam2mqtt::model::CameraCommand;
 use cam2mqtt::model::CommandKind;
-use cam2mqtt::publisher::topics::parse_command;
+use cam2mqtt::command::parse_command;
 use libfuzzer_sys::fuzz_target;
 
 /// The wording (`Display` and `Debug`) of every `wifi` error for a payload that

@@ -1,0 +1,351 @@
+//! Live feeds: per camera, the newest JPEG (latest wins), a small broadcast of
+//! encoded video frames, frame counters for health, and how many viewers
+//! watch. Fed where every frame already passes (the session's event sink in
+//! `supervisor/camera.rs`); read by HTTP (MJPEG), later RTSP, and the live
+//! decoder.
+//!
+//! Nothing here may slow a camera: feeding is a few atomic stores, a
+//! `watch::send_replace` and a `broadcast::send`, none of which waits for a
+//! reader. A reader that is slow sees only the newest JPEG; a video reader
+//! that lags is told so and skips ahead (for a decoder: to the next keyframe).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{broadcast, watch};
+
+use crate::io::clock;
+use crate::model::{CameraId, VideoFrame};
+
+/// Video frames the broadcast keeps for a slow reader (about 3 s at 20 fps).
+pub const VIDEO_CAPACITY: usize = 64;
+
+/// One live picture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveJpeg {
+    /// Increases with every picture of this camera.
+    pub seq: u64,
+    /// JPEG bytes.
+    pub jpeg: Bytes,
+    /// Whether the bridge encoded it (from H.264/H.265) rather than the camera.
+    pub decoded: bool,
+}
+
+/// What the video broadcast carries.
+#[derive(Debug, Clone)]
+pub enum LiveVideo {
+    /// The next access unit.
+    Frame(VideoFrame),
+    /// Frames were lost before this point: decoding restarts at a keyframe.
+    Lost,
+}
+
+/// Counters of one camera's feed, as read for health and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeedCounters {
+    /// Complete pictures (JPEG or video access units) received since start.
+    pub frames: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// JPEGs handed to viewers (from the camera or the live decoder).
+    pub jpegs: u64,
+}
+
+/// Upper bounds (seconds) of the snapshot latency histogram's buckets.
+pub const LATENCY_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// A fixed-bucket histogram of snapshot latencies (request to JPEG ready),
+/// in the shape Prometheus histograms take.
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    /// Observations at or below each bound (not cumulative).
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Records one latency.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// `(sum in seconds, count, cumulative (bound, count) pairs)`.
+    pub fn read(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let mut running = 0;
+        let buckets = LATENCY_BUCKETS
+            .iter()
+            .zip(&self.buckets)
+            .map(|(bound, n)| {
+                running += n.load(Ordering::Relaxed);
+                (*bound, running)
+            })
+            .collect();
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        (sum, self.count.load(Ordering::Relaxed), buckets)
+    }
+}
+
+/// One camera's live feed.
+#[derive(Debug)]
+pub struct CameraFeed {
+    /// How long snapshots took from request to JPEG.
+    pub snapshot_latency: LatencyHistogram,
+    jpeg: watch::Sender<Option<Arc<LiveJpeg>>>,
+    video: broadcast::Sender<LiveVideo>,
+    viewers: watch::Sender<usize>,
+    frames: AtomicU64,
+    bytes: AtomicU64,
+    jpegs: AtomicU64,
+    /// Milliseconds after `epoch` of the last frame, plus one (0: none yet).
+    last_frame: AtomicU64,
+    epoch: Instant,
+}
+
+impl CameraFeed {
+    fn new() -> Self {
+        Self {
+            snapshot_latency: LatencyHistogram::default(),
+            jpeg: watch::channel(None).0,
+            video: broadcast::channel(VIDEO_CAPACITY).0,
+            viewers: watch::channel(0).0,
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            jpegs: AtomicU64::new(0),
+            last_frame: AtomicU64::new(0),
+            epoch: clock::now(),
+        }
+    }
+
+    /// A complete picture arrived at `now` (for health and the counters).
+    pub fn record_frame(&self, now: Instant, bytes: usize) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        let ms = now.saturating_duration_since(self.epoch).as_millis();
+        let ms = u64::try_from(ms).unwrap_or(u64::MAX - 1);
+        self.last_frame.store(ms + 1, Ordering::Relaxed);
+    }
+
+    /// A new picture for viewers (replaces the one before).
+    pub fn push_jpeg(&self, jpeg: Bytes, decoded: bool) {
+        let seq = self.jpegs.fetch_add(1, Ordering::Relaxed) + 1;
+        self.jpeg
+            .send_replace(Some(Arc::new(LiveJpeg { seq, jpeg, decoded })));
+    }
+
+    /// Forgets the picture (the session ended: no stale picture for a new viewer).
+    pub fn clear_jpeg(&self) {
+        self.jpeg.send_replace(None);
+    }
+
+    /// The next video frame, for whoever reads video (nobody: nothing is done).
+    pub fn push_video(&self, frame: &VideoFrame) {
+        if self.video.receiver_count() > 0 {
+            let _ = self.video.send(LiveVideo::Frame(frame.clone()));
+        }
+    }
+
+    /// Video frames were lost upstream.
+    pub fn video_lost(&self) {
+        if self.video.receiver_count() > 0 {
+            let _ = self.video.send(LiveVideo::Lost);
+        }
+    }
+
+    /// The newest picture and every later one.
+    pub fn jpegs(&self) -> watch::Receiver<Option<Arc<LiveJpeg>>> {
+        self.jpeg.subscribe()
+    }
+
+    /// The newest picture now.
+    pub fn latest_jpeg(&self) -> Option<Arc<LiveJpeg>> {
+        self.jpeg.borrow().clone()
+    }
+
+    /// Video frames from now on.
+    pub fn video(&self) -> broadcast::Receiver<LiveVideo> {
+        self.video.subscribe()
+    }
+
+    /// Counts a viewer until the returned guard is dropped.
+    pub fn watch(self: &Arc<Self>) -> Viewer {
+        self.viewers.send_modify(|n| *n += 1);
+        Viewer { feed: self.clone() }
+    }
+
+    /// The viewer count, and every change of it.
+    pub fn viewers(&self) -> watch::Receiver<usize> {
+        self.viewers.subscribe()
+    }
+
+    /// Viewers now.
+    pub fn viewer_count(&self) -> usize {
+        *self.viewers.borrow()
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> FeedCounters {
+        FeedCounters {
+            frames: self.frames.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            jpegs: self.jpegs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How long ago the last frame arrived (`None`: none yet).
+    pub fn last_frame_age(&self, now: Instant) -> Option<Duration> {
+        match self.last_frame.load(Ordering::Relaxed) {
+            0 => None,
+            ms => {
+                let at = self.epoch + Duration::from_millis(ms - 1);
+                Some(now.saturating_duration_since(at))
+            }
+        }
+    }
+}
+
+/// A viewer, counted while this lives.
+#[derive(Debug)]
+pub struct Viewer {
+    feed: Arc<CameraFeed>,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.feed.viewers.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Every camera's feed.
+#[derive(Debug, Default)]
+pub struct LiveFeeds {
+    feeds: Mutex<HashMap<CameraId, Arc<CameraFeed>>>,
+}
+
+impl LiveFeeds {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CameraId, Arc<CameraFeed>>> {
+        self.feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The camera's feed, created if needed (by its camera task).
+    pub fn feed(&self, id: &CameraId) -> Arc<CameraFeed> {
+        self.lock()
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(CameraFeed::new()))
+            .clone()
+    }
+
+    /// The camera's feed, if it has one.
+    pub fn get(&self, id: &CameraId) -> Option<Arc<CameraFeed>> {
+        self.lock().get(id).cloned()
+    }
+
+    /// Forgets a removed camera's feed (its viewers keep what they hold).
+    pub fn remove(&self, id: &CameraId) {
+        self.lock().remove(id);
+    }
+
+    /// Every feed.
+    pub fn all(&self) -> Vec<(CameraId, Arc<CameraFeed>)> {
+        let mut all: Vec<_> = self
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_slow_viewer_sees_only_the_newest_picture() {
+        let feeds = LiveFeeds::default();
+        let feed = feeds.feed(&CameraId::parse("door").unwrap());
+        let mut rx = feed.jpegs();
+        for i in 0..100u8 {
+            feed.push_jpeg(Bytes::from(vec![i]), false);
+        }
+        rx.changed().await.unwrap();
+        let pic = rx.borrow_and_update().clone().unwrap();
+        assert_eq!((pic.seq, pic.jpeg.as_ref()), (100, &[99u8][..]));
+        assert!(!rx.has_changed().unwrap());
+    }
+
+    #[tokio::test]
+    async fn viewers_are_counted_while_their_guard_lives() {
+        let feeds = LiveFeeds::default();
+        let feed = feeds.feed(&CameraId::parse("door").unwrap());
+        let mut count = feed.viewers();
+        let a = feed.watch();
+        let b = feed.watch();
+        assert_eq!(feed.viewer_count(), 2);
+        drop(a);
+        drop(b);
+        count.changed().await.unwrap();
+        assert_eq!(*count.borrow_and_update(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_lagging_video_reader_is_told_and_the_feeder_never_waits() {
+        let feeds = LiveFeeds::default();
+        let feed = feeds.feed(&CameraId::parse("door").unwrap());
+        let frame = VideoFrame {
+            codec: crate::model::VideoCodec::H264,
+            keyframe: true,
+            timestamp: Duration::ZERO,
+            data: Bytes::from_static(b"x"),
+        };
+        feed.push_video(&frame); // nobody reads: dropped at once
+        let mut rx = feed.video();
+        for _ in 0..VIDEO_CAPACITY * 3 {
+            feed.push_video(&frame);
+        }
+        assert!(matches!(
+            rx.recv().await,
+            Err(broadcast::error::RecvError::Lagged(n)) if n == (VIDEO_CAPACITY * 2) as u64
+        ));
+        assert!(matches!(rx.recv().await, Ok(LiveVideo::Frame(_))));
+    }
+
+    #[test]
+    fn latencies_fall_into_cumulative_buckets() {
+        let h = LatencyHistogram::default();
+        for ms in [10, 80, 80, 700, 40_000] {
+            h.observe(Duration::from_millis(ms));
+        }
+        let (sum, count, buckets) = h.read();
+        assert_eq!(count, 5);
+        assert!((sum - 40.87).abs() < 1e-6, "{sum}");
+        let at = |bound: f64| buckets.iter().find(|(b, _)| *b == bound).unwrap().1;
+        assert_eq!((at(0.05), at(0.1), at(1.0), at(30.0)), (1, 3, 4, 4));
+    }
+
+    #[test]
+    fn the_last_frame_age_counts_from_the_last_recorded_frame() {
+        let feed = CameraFeed::new();
+        let t = feed.epoch + Duration::from_secs(5);
+        assert_eq!(feed.last_frame_age(t), None);
+        feed.record_frame(t, 1000);
+        assert_eq!(
+            feed.last_frame_age(t + Duration::from_secs(3)),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(feed.counters().frames, 1);
+        assert_eq!(feed.counters().bytes, 1000);
+    }
+}

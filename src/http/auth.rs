@@ -1,0 +1,233 @@
+//! Who may use the HTTP side: the trust rule, as a pure function of the
+//! client's address and its `Authorization` header.
+//!
+//! 1. A trusted proxy (`http.trusted_proxies`: Home Assistant's ingress proxy
+//!    in the add-on, which authenticates its users itself) is let in.
+//! 2. With credentials configured (`http.username`/`http.password`, or
+//!    `http.token`), every other client must present them: `Basic` or
+//!    `Bearer`. Loopback clients too, so a configured password means what it
+//!    says.
+//! 3. Without credentials only loopback clients are let in; anyone else is
+//!    told how to set credentials.
+//!
+//! Secrets are compared in constant time and never appear in an answer or a
+//! log line.
+
+use std::net::IpAddr;
+
+use subtle::ConstantTimeEq as _;
+
+use crate::config::HttpConfig;
+use crate::secret::Secret;
+
+/// The configured rule.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    basic: Option<(String, Secret)>,
+    token: Option<Secret>,
+    trusted: Vec<IpAddr>,
+}
+
+/// Why a request was refused (the text is the answer's body).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// No credentials are configured and the client is not on this machine.
+    #[error("cam2mqtt serves only clients on its own machine until credentials are set: set http.username and http.password (or http.token) in its config, or username/password in the add-on's options, then send them (basic auth or Authorization: Bearer)")]
+    NotLocal,
+    /// Credentials are configured and the request has none, or wrong ones.
+    #[error("credentials required: send the configured http.username and http.password (basic auth) or http.token (Authorization: Bearer)")]
+    BadCredentials,
+}
+
+impl Access {
+    /// The rule `cfg` sets.
+    pub fn from_config(cfg: &HttpConfig) -> Self {
+        let basic = (!cfg.username.is_empty() && !cfg.password.is_empty())
+            .then(|| (cfg.username.clone(), cfg.password.clone()));
+        let token = (!cfg.token.is_empty()).then(|| cfg.token.clone());
+        let trusted = cfg
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        Self {
+            basic,
+            token,
+            trusted,
+        }
+    }
+
+    /// Whether any credentials are configured.
+    pub fn has_credentials(&self) -> bool {
+        self.basic.is_some() || self.token.is_some()
+    }
+
+    /// Whether basic auth is configured (a browser is then asked for it).
+    pub fn wants_basic(&self) -> bool {
+        self.basic.is_some()
+    }
+
+    /// Decides one request from `peer` with this `Authorization` header.
+    pub fn check(&self, peer: IpAddr, authorization: Option<&str>) -> Result<(), Denied> {
+        let peer = canonical(peer);
+        if self.trusted.iter().any(|t| canonical(*t) == peer) {
+            return Ok(());
+        }
+        if !self.has_credentials() {
+            return if peer.is_loopback() {
+                Ok(())
+            } else {
+                Err(Denied::NotLocal)
+            };
+        }
+        match authorization.and_then(|a| a.split_once(' ')) {
+            Some((scheme, value)) if scheme.eq_ignore_ascii_case("basic") => {
+                let Some((user, password)) = &self.basic else {
+                    return Err(Denied::BadCredentials);
+                };
+                let decoded = data_encoding::BASE64
+                    .decode(value.trim().as_bytes())
+                    .map_err(|_| Denied::BadCredentials)?;
+                let expected = format!("{user}:{}", password.expose());
+                if bool::from(decoded.ct_eq(expected.as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(Denied::BadCredentials)
+                }
+            }
+            Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => {
+                let Some(token) = &self.token else {
+                    return Err(Denied::BadCredentials);
+                };
+                if bool::from(value.trim().as_bytes().ct_eq(token.expose().as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(Denied::BadCredentials)
+                }
+            }
+            _ => Err(Denied::BadCredentials),
+        }
+    }
+}
+
+/// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn access(username: &str, password: &str, token: &str, trusted: &[&str]) -> Access {
+        let cfg = HttpConfig {
+            username: username.into(),
+            password: Secret::new(password),
+            token: Secret::new(token),
+            trusted_proxies: trusted.iter().map(|s| s.to_string()).collect(),
+            ..HttpConfig::default()
+        };
+        Access::from_config(&cfg)
+    }
+
+    fn basic(user: &str, password: &str) -> String {
+        format!(
+            "Basic {}",
+            data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes())
+        )
+    }
+
+    #[test]
+    fn without_credentials_only_loopback_clients_and_trusted_proxies_are_served() {
+        let open = access("", "", "", &["172.30.32.2"]);
+        for local in ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(open.check(ip(local), None), Ok(()), "{local}");
+        }
+        assert_eq!(open.check(ip("172.30.32.2"), None), Ok(()));
+        assert_eq!(open.check(ip("::ffff:172.30.32.2"), None), Ok(()));
+        for remote in [
+            "192.168.1.20",
+            "10.0.0.1",
+            "172.30.32.3",
+            "fe80::1",
+            "::ffff:192.168.1.2",
+        ] {
+            assert_eq!(
+                open.check(ip(remote), None),
+                Err(Denied::NotLocal),
+                "{remote}"
+            );
+            // Credentials nobody configured do not help.
+            assert_eq!(
+                open.check(ip(remote), Some(&basic("admin", "admin"))),
+                Err(Denied::NotLocal)
+            );
+        }
+        let text = Denied::NotLocal.to_string();
+        assert!(
+            text.contains("http.username") && text.contains("http.token"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn with_credentials_every_client_but_a_trusted_proxy_must_present_them() {
+        let guarded = access("viewer", "s3cret-pw", "tok-123", &["172.30.32.2"]);
+        for peer in ["127.0.0.1", "192.168.1.20", "::1"] {
+            let peer = ip(peer);
+            assert_eq!(guarded.check(peer, None), Err(Denied::BadCredentials));
+            assert_eq!(
+                guarded.check(peer, Some(&basic("viewer", "s3cret-pw"))),
+                Ok(())
+            );
+            assert_eq!(guarded.check(peer, Some("Bearer tok-123")), Ok(()));
+            assert_eq!(guarded.check(peer, Some("bearer  tok-123 ")), Ok(()));
+            for wrong in [
+                basic("viewer", "s3cret-p"),
+                basic("viewer", "s3cret-pw2"),
+                basic("other", "s3cret-pw"),
+                "Bearer tok-12".to_string(),
+                "Basic !!!not-base64".to_string(),
+                "Digest x".to_string(),
+                "tok-123".to_string(),
+            ] {
+                assert_eq!(
+                    guarded.check(peer, Some(&wrong)),
+                    Err(Denied::BadCredentials),
+                    "{wrong}"
+                );
+            }
+        }
+        assert_eq!(guarded.check(ip("172.30.32.2"), None), Ok(()));
+        // Only a token configured: basic auth is no way in.
+        let token_only = access("", "", "tok-123", &[]);
+        assert_eq!(
+            token_only.check(ip("127.0.0.1"), Some(&basic("", "tok-123"))),
+            Err(Denied::BadCredentials)
+        );
+        assert!(!token_only.wants_basic() && token_only.has_credentials());
+    }
+
+    #[test]
+    fn no_answer_names_a_secret() {
+        for d in [Denied::NotLocal, Denied::BadCredentials] {
+            let text = d.to_string();
+            assert!(!text.contains("s3cret") && !text.contains("tok-123"));
+        }
+        let dbg = format!("{:?}", access("viewer", "s3cret-pw", "tok-123", &[]));
+        assert!(
+            !dbg.contains("s3cret-pw") && !dbg.contains("tok-123"),
+            "{dbg}"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Live MJPEG and snapshots.
+//!
+//! `GET api/cameras/<cam>/stream.mjpeg` is `multipart/x-mixed-replace`, every
+//! part with `Content-Type` and `Content-Length` (what Home Assistant's MJPEG
+//! camera, go2rtc and Frigate read). Parts come from the camera's live feed:
+//! an MJPEG camera's own JPEGs, forwarded as they arrived (no re-encode), or
+//! the live decoder's for an H.264/H.265 camera, which runs while anyone
+//! watches (the viewer count reaches the camera task through the feed).
+//!
+//! A viewer gets the newest picture whenever its connection can take one:
+//! the body is polled only when the socket has room, and the feed keeps only
+//! the newest picture, so a slow viewer skips pictures and never slows the
+//! camera or another viewer.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{error, find_camera, AppState};
+
+/// The multipart boundary.
+pub const BOUNDARY: &str = "cam2mqtt-frame";
+
+/// One multipart part: boundary, headers, JPEG, CRLF.
+pub fn part(jpeg: &[u8]) -> Bytes {
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+        jpeg.len()
+    );
+    let mut b = BytesMut::with_capacity(head.len() + jpeg.len() + 2);
+    b.put_slice(head.as_bytes());
+    b.put_slice(jpeg);
+    b.put_slice(b"\r\n");
+    b.freeze()
+}
+
+/// `GET api/cameras/<cam>/stream.mjpeg`.
+pub async fn stream(State(state): State<AppState>, Path(cam): Path<String>) -> Response {
+    let id = match find_camera(&state.hub, &cam) {
+        Ok(id) => id,
+        Err(text) => return error(StatusCode::NOT_FOUND, text),
+    };
+    let feed = state.hub.live().feed(&id);
+    let viewer = feed.watch();
+    let mut pictures = feed.jpegs();
+    // A picture already there goes out at once.
+    if pictures.borrow().is_some() {
+        pictures.mark_changed();
+    }
+    let shutdown = state.shutdown.clone();
+    let body = futures_util::stream::unfold(
+        (pictures, viewer, shutdown),
+        |(mut pictures, viewer, shutdown)| async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    changed = pictures.changed() => {
+                        if changed.is_err() {
+                            return None;
+                        }
+                    }
+                }
+                let picture = pictures.borrow_and_update().clone();
+                if let Some(p) = picture {
+                    let chunk = Ok::<_, std::convert::Infallible>(part(&p.jpeg));
+                    return Some((chunk, (pictures, viewer, shutdown)));
+                }
+            }
+        },
+    );
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("multipart/x-mixed-replace; boundary=cam2mqtt-frame"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    // Tells a proxy (nginx, HA ingress) not to buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// `GET api/cameras/<cam>/snapshot.jpg`: the newest live picture if there is
+/// one (an MJPEG camera's latest frame, or a watched video camera's decoded
+/// one), else the last published snapshot.
+pub async fn snapshot(State(state): State<AppState>, Path(cam): Path<String>) -> Response {
+    let id = match find_camera(&state.hub, &cam) {
+        Ok(id) => id,
+        Err(text) => return error(StatusCode::NOT_FOUND, text),
+    };
+    let live = state
+        .hub
+        .live()
+        .get(&id)
+        .and_then(|f| f.latest_jpeg())
+        .map(|p| p.jpeg.clone());
+    let jpeg = live.or_else(|| {
+        state.hub.read(|v| {
+            v.get(&id)
+                .and_then(|c| c.snapshot.as_ref().map(|s| s.jpeg.clone()))
+        })
+    });
+    match jpeg {
+        Some(jpeg) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            jpeg,
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no picture from camera {} yet", id.as_str()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_carries_its_type_and_exact_length_and_ends_with_crlf() {
+        let p = part(b"\xff\xd8abc\xff\xd9");
+        let text = String::from_utf8_lossy(&p);
+        assert!(text.starts_with(
+            "--cam2mqtt-frame\r\nContent-Type: image/jpeg\r\nContent-Length: 7\r\n\r\n"
+        ));
+        assert!(p.ends_with(b"\xff\xd9\r\n"));
+    }
+}
