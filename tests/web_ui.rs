@@ -315,20 +315,42 @@ async fn web_ui_in_headless_chromium() {
     .await;
     save_screenshot(&client, &shots, "grid-phone.png").await;
 
-    // Every request stayed under the ingress path, on the page's origin.
-    let resources = client
-        .execute(
-            "return performance.getEntriesByType('resource').map(e => e.name);",
-            vec![],
-        )
+    assert_resources_under(&client, &base).await;
+
+    // Opened without the trailing slash (the server adds a <base href> from
+    // X-Ingress-Path): the grid shows, and a tile opens its page in place.
+    client
+        .set_window_size(1280, 960)
         .await
-        .expect("list the page's resources");
-    for r in resources.as_array().unwrap() {
-        assert!(
-            r.as_str().unwrap().starts_with(&base),
-            "the page fetched {r}, outside {base}"
-        );
-    }
+        .expect("set the window size");
+    client
+        .goto(&base[..base.len() - 1])
+        .await
+        .expect("open the web UI without a trailing slash");
+    wait_tiles(&client, &ctx, &["demo_a9"]).await;
+    client
+        .execute("window.samePage = true; return null;", vec![])
+        .await
+        .expect("mark the page");
+    client
+        .find(Locator::Css(r#"li[data-camera="demo_a9"] a"#))
+        .await
+        .expect("the A9 camera's tile link")
+        .click()
+        .await
+        .expect("click the tile");
+    wait_js(
+        &client,
+        &ctx,
+        "the A9 camera's page, in the same page",
+        Duration::from_secs(10),
+        "return {hash: location.hash, same: window.samePage === true, h1: document.querySelector('h1').textContent};",
+        |v| v["hash"] == "#/camera/demo_a9" && v["same"] == true,
+    )
+    .await;
+
+    // Every request stayed under the ingress path, on the page's origin.
+    assert_resources_under(&client, &base).await;
     let stray = proxy.stray.lock().unwrap().clone();
     assert!(
         stray.is_empty(),
@@ -371,21 +393,33 @@ async fn wait_tiles(client: &Client, ctx: &Ctx, loaded: &[&str]) {
             ids.sort_unstable();
             ids == CAMERAS
                 && tiles.iter().all(|t| {
+                    let id = t["id"].as_str().unwrap();
                     t["badge"] == "Streaming"
-                        && (!loaded.contains(&t["id"].as_str().unwrap())
-                            || t["width"].as_u64().unwrap_or(0) > 0)
+                        && t["src"].as_str() == Some(&format!("api/cameras/{id}/stream.mjpeg"))
+                        && (!loaded.contains(&id) || t["width"].as_u64().unwrap_or(0) > 0)
                 })
         },
     )
     .await;
     for t in tiles.as_array().unwrap() {
-        let id = t["id"].as_str().unwrap();
-        assert_eq!(
-            t["src"].as_str(),
-            Some(format!("api/cameras/{id}/stream.mjpeg").as_str()),
-            "{t}"
-        );
         assert!(t["text"].as_str().unwrap().contains(" fps"), "{t}");
+    }
+}
+
+/// Every resource the page loaded came from under `base`.
+async fn assert_resources_under(client: &Client, base: &str) {
+    let resources = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name);",
+            vec![],
+        )
+        .await
+        .expect("list the page's resources");
+    for r in resources.as_array().unwrap() {
+        assert!(
+            r.as_str().unwrap().starts_with(base),
+            "the page fetched {r}, outside {base}"
+        );
     }
 }
 

@@ -382,11 +382,20 @@
     for (const u of p.controlUpdates) u(cam);
   }
 
-  function setSnapshot(id, at) {
+  /**
+   * Shows the snapshot taken at `at`. A snapshot event (`fresh`) always
+   * loads the picture again: two snapshots can share a timestamp.
+   */
+  function setSnapshot(id, at, fresh) {
     const p = view.page;
-    if (!at || at === p.snapshotAt) return;
+    if (!at || (at === p.snapshotAt && !fresh)) return;
+    let url = camUrl(id, 'snapshot.jpg') + '?t=' + encodeURIComponent(at);
+    if (at === p.snapshotAt) {
+      p.snapshotLoads = (p.snapshotLoads || 0) + 1;
+      url += '&n=' + p.snapshotLoads;
+    }
     p.snapshotAt = at;
-    p.snapshot.src = camUrl(id, 'snapshot.jpg') + '?t=' + encodeURIComponent(at);
+    p.snapshot.src = url;
     p.snapshotCaption.textContent = 'Taken ' + localTime(at);
   }
 
@@ -703,7 +712,7 @@
     const cam = cameras.get(ev.camera);
     if (!cam || !ev.taken_at) return;
     cam.last_snapshot_at = ev.taken_at;
-    if (view && view.kind === 'camera' && view.id === ev.camera && view.page) setSnapshot(ev.camera, ev.taken_at);
+    if (view && view.kind === 'camera' && view.id === ev.camera && view.page) setSnapshot(ev.camera, ev.taken_at, true);
   }
 
   let source = null;
@@ -768,6 +777,17 @@
     if (focus) window.scrollTo(0, 0);
   }
 
+  // In-page links change only the hash. Behind ingress the server may add a
+  // <base href>; a plain click on "#/..." would then load the page anew when
+  // it was opened without a trailing slash.
+  document.addEventListener('click', (e) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const a = e.target.closest ? e.target.closest('a[href^="#"]') : null;
+    if (!a) return;
+    e.preventDefault();
+    const hash = a.getAttribute('href');
+    if (location.hash === hash) route(true); else location.hash = hash;
+  });
   window.addEventListener('hashchange', () => route(true));
   route(false);
   loadCameras();
