@@ -60,6 +60,11 @@
     return STATUS_TEXT[s] || String(s || 'unknown');
   }
 
+  /** What an image without a picture says. */
+  function waitingText(s) {
+    return s === 'streaming' ? 'Waiting for the picture…' : statusText(s);
+  }
+
   function badge(el, status) {
     el.className = 'badge ' + (STATUS_TEXT[status] ? status : 'offline');
     el.textContent = statusText(status);
@@ -170,7 +175,7 @@
     img.style.visibility = shown ? 'visible' : 'hidden';
     if (!shown) {
       const waiting = img.dataset.waiting || 'No picture';
-      ph.textContent = img.dataset.failed ? 'No picture (' + waiting.toLowerCase() + ')' : waiting;
+      ph.textContent = img.dataset.failed ? 'No picture' : waiting;
     }
   }
 
@@ -231,7 +236,7 @@
     };
     const li = h('li', { 'data-camera': cam.id },
       h('a', { class: 'tile', href: '#/camera/' + encodeURIComponent(cam.id) },
-        media(img, statusText(cam.status)),
+        media(img, waitingText(cam.status)),
         h('span', { class: 'tile-body' },
           t.name,
           h('span', { class: 'tile-meta' }, t.badge, t.protocol, t.fps),
@@ -251,7 +256,7 @@
     t.fps.textContent = fpsText(cam);
     const err = cam.status !== 'streaming' && cam.state && cam.state.last_error;
     t.error.textContent = err || '';
-    t.img.dataset.waiting = statusText(cam.status);
+    t.img.dataset.waiting = waitingText(cam.status);
     t.img.parentElement.classList.toggle('stale', cam.status !== 'streaming');
     if (cam.status === 'streaming' && t.status !== 'streaming') restartStream(t.img);
     t.status = cam.status;
@@ -328,7 +333,7 @@
         h('div', { class: 'col' },
           h('section', { class: 'card', 'aria-labelledby': 'live-h' },
             h('h2', { id: 'live-h', text: 'Live' }),
-            media(p.live, statusText(cam.status))),
+            media(p.live, waitingText(cam.status))),
           h('section', { class: 'card', 'aria-labelledby': 'snap-h' },
             h('h2', { id: 'snap-h', text: 'Last snapshot' }),
             h('span', { class: 'media' }, h('span', { class: 'placeholder', text: 'No snapshot yet' }), p.snapshot),
@@ -358,7 +363,7 @@
     const viewers = typeof cam.viewers === 'number' ? cam.viewers : 0;
     p.sub.textContent = [protocolText(cam.protocol), cam.model, cam.uid,
       viewers + (viewers === 1 ? ' viewer' : ' viewers')].filter(Boolean).join(' · ');
-    p.live.dataset.waiting = statusText(cam.status);
+    p.live.dataset.waiting = waitingText(cam.status);
     p.live.parentElement.classList.toggle('stale', cam.status !== 'streaming');
     if (cam.status === 'streaming' && p.status !== 'streaming') restartStream(p.live);
     p.status = cam.status;
