@@ -273,6 +273,45 @@ async fn web_ui_in_headless_chromium() {
         "never echoes the password: {wifi}"
     );
     assert_eq!(wifi["role"], "status", "announced to screen readers");
+
+    // A switch: the light goes on, the answer says so and the camera's new
+    // state (from the event stream) checks the switch.
+    let light = client
+        .find(Locator::XPath(
+            "//*[@data-command='light']//button[@role='switch']",
+        ))
+        .await
+        .expect("the light switch");
+    let before = light.attr("aria-checked").await.expect("aria-checked");
+    let want = if before.as_deref() == Some("true") {
+        "off"
+    } else {
+        "on"
+    };
+    light.click().await.expect("flip the light switch");
+    let flipped = wait_js(
+        &client,
+        &ctx,
+        "the light switch's result and the camera's new light state",
+        Duration::from_secs(20),
+        r#"const c = document.querySelector('[data-command="light"]');
+           const r = c.querySelector('.result'), s = c.querySelector('[role="switch"]');
+           const cells = Array.from(document.querySelectorAll('.state tr'))
+             .map(tr => [tr.querySelector('th').textContent, tr.querySelector('td').textContent]);
+           return {class: r.className, text: r.textContent, checked: s.getAttribute('aria-checked'),
+                   state: (cells.find(([k]) => k === 'light') || [])[1]};"#,
+        |v| {
+            v["class"].as_str().is_some_and(|c| c.contains("err"))
+                || (v["class"].as_str().is_some_and(|c| c.contains("ok")) && v["state"] == want)
+        },
+    )
+    .await;
+    assert_eq!(flipped["text"], format!("Light {want}"), "{flipped}");
+    assert_eq!(
+        flipped["checked"],
+        if want == "on" { "true" } else { "false" },
+        "{flipped}"
+    );
     client
         .set_window_size(1280, 1500)
         .await
