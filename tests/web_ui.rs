@@ -389,6 +389,31 @@ async fn web_ui_in_headless_chromium() {
     .await;
 
     // Every request stayed under the ingress path, on the page's origin.
+    wait_js(
+        &client,
+        &ctx,
+        "the A9 camera page's live picture",
+        Duration::from_secs(20),
+        "const i = document.getElementById('live-img'); return i ? i.naturalWidth : 0;",
+        |v| v.as_u64().unwrap_or(0) > 0,
+    )
+    .await;
+
+    // The same page in the dark colour scheme, for a person to look at.
+    driver.cdp(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+    );
+    let dark = client
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            vec![],
+        )
+        .await
+        .expect("ask for the colour scheme");
+    assert_eq!(dark, true, "the dark colour scheme is emulated");
+    save_screenshot(&client, &shots, "camera-dark.png").await;
+
     assert_resources_under(&client, &base).await;
     let stray = proxy.stray.lock().unwrap().clone();
     assert!(
@@ -710,24 +735,59 @@ impl Driver {
             self.session = None;
         }
     }
+
+    /// Runs a Chrome DevTools command through chromedriver (fantoccini has
+    /// no call for it).
+    fn cdp(&self, cmd: &str, params: Value) {
+        let id = self.session.as_deref().expect("a browser session");
+        let body = json!({ "cmd": cmd, "params": params }).to_string();
+        let answer = self.request("POST", &format!("/session/{id}/goog/cdp/execute"), &body);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{cmd}: {answer}");
+    }
+
+    /// One plain HTTP/1.1 request to chromedriver; its answer as text.
+    fn request(&self, method: &str, path: &str, body: &str) -> String {
+        let addr = ([127, 0, 0, 1], self.port).into();
+        let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+            return String::new();
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        // Up to the end of the body: chromedriver may keep the connection.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = s.read(&mut buf) {
+            answer.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length = text[..head_end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if answer.len() >= head_end + 4 + length {
+                    break;
+                }
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         // On a failure the fantoccini client is gone without ending the
         // session: DELETE it by hand so chromedriver quits Chromium.
-        let Some(id) = self.session.take() else {
-            return;
-        };
-        let addr = ([127, 0, 0, 1], self.port).into();
-        if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let _ = write!(
-                s,
-                "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-                self.port
-            );
-            let _ = s.read(&mut [0u8; 512]);
+        if let Some(id) = self.session.take() {
+            self.request("DELETE", &format!("/session/{id}"), "");
         }
     }
 }
