@@ -5,6 +5,7 @@
 #   mosquitto, mosquitto_sub/pub  the integration tests' broker and clients
 #   openssl                       the DTLS interop oracle (s_server/s_client)
 #   strace                        to watch check-config make no DNS query
+#   chromium, chromedriver        the web UI test drives a headless browser
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,7 @@ need mosquitto mosquitto
 need mosquitto-clients mosquitto_sub mosquitto_pub
 need openssl openssl
 need strace strace
+need chromium chromium
+need chromium-driver chromedriver
 
 cargo test --all-targets --locked "$@"

@@ -1,27 +1,800 @@
-"use strict";
-// Minimal grid: one live tile per camera, updated from the event stream.
-const main = document.getElementById("main");
-const tiles = new Map();
-function tile(cam) {
-  let t = tiles.get(cam.id);
-  if (!t) {
-    t = document.createElement("section");
-    t.className = "tile";
-    t.innerHTML = '<h2></h2><img alt=""><p><span class="badge"></span> <span class="meta"></span></p>';
-    t.querySelector("img").src = cam.stream;
-    t.querySelector("img").alt = "Live view of " + cam.name;
-    main.appendChild(t);
-    tiles.set(cam.id, t);
+// cam2mqtt web UI. Plain JavaScript, no build step.
+//
+// Every URL here is relative (no leading "/") so the page works behind Home
+// Assistant ingress, which serves it under /api/hassio_ingress/<token>/.
+// Routes live in the hash: "#/" is the grid, "#/camera/<id>" a camera page.
+// Live updates come from the server-sent event stream "api/events"; nothing
+// polls the server. Live images are MJPEG streams in <img> elements; a stream
+// runs only while its image is on screen and the tab is visible, so the
+// server's viewer count drops as soon as nobody looks.
+'use strict';
+
+(function () {
+  const main = document.getElementById('main');
+  const conn = document.getElementById('conn');
+
+  /** id -> Camera, in the server's order. */
+  const cameras = new Map();
+  /** id -> sequence number of the last update applied (see reconcile()). */
+  const stamps = new Map();
+  let seq = 0;
+  let loaded = false;
+  let loadError = null;
+  /** What is on screen: null, {kind: 'grid', ...} or {kind: 'camera', ...}. */
+  let view = null;
+
+  const STATUS_TEXT = {
+    streaming: 'Streaming',
+    connecting: 'Connecting',
+    offline: 'Offline',
+    auth_failed: 'Auth failed',
+  };
+  const PROTOCOL_TEXT = { demo: 'A9 demo mode', pppp: 'PPPP', tutk: 'Wyze (TUTK)' };
+  const ORDER = ['snapshot', 'snapshot_interval', 'resolution', 'night_vision', 'light', 'ir_led', 'ptz', 'wifi', 'reboot'];
+  const MAX_SNAPSHOT_INTERVAL = 3600;
+
+  // ---------------------------------------------------------------- helpers
+
+  /** h('tag', {attr: value, class: 'x', text: 'y', onclick: fn}, ...children) */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else if (k in el && typeof v !== 'string') el[k] = v;
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children.flat()) {
+      if (c !== null && c !== undefined && c !== false) el.append(c);
+    }
+    return el;
   }
-  t.querySelector("h2").textContent = cam.name;
-  t.querySelector(".badge").textContent = cam.status.replace("_", " ");
-  const fps = cam.state ? cam.state.fps : 0;
-  t.querySelector(".meta").textContent = cam.protocol + " · " + fps + " fps";
-}
-const events = new EventSource("api/events");
-events.addEventListener("camera", (e) => tile(JSON.parse(e.data)));
-events.addEventListener("removed", (e) => {
-  const id = JSON.parse(e.data).id;
-  const t = tiles.get(id);
-  if (t) { t.remove(); tiles.delete(id); }
-});
+
+  function camUrl(id, rest) {
+    return 'api/cameras/' + encodeURIComponent(id) + (rest ? '/' + rest : '');
+  }
+
+  function statusText(s) {
+    return STATUS_TEXT[s] || String(s || 'unknown');
+  }
+
+  /** What an image without a picture says. */
+  function waitingText(s) {
+    return s === 'streaming' ? 'Waiting for the picture…' : statusText(s);
+  }
+
+  function badge(el, status) {
+    el.className = 'badge ' + (STATUS_TEXT[status] ? status : 'offline');
+    el.textContent = statusText(status);
+  }
+
+  function fpsText(cam) {
+    // A camera that is not streaming shows no rate (its state keeps the last one).
+    const fps = cam.status === 'streaming' && cam.state && typeof cam.state.fps === 'number' ? cam.state.fps : null;
+    return fps === null ? '– fps' : fps.toFixed(1) + ' fps';
+  }
+
+  function protocolText(p) {
+    return PROTOCOL_TEXT[p] || String(p || '');
+  }
+
+  function formatValue(v) {
+    if (v === null || v === undefined || v === '') return '–';
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+    if (Array.isArray(v)) return v.length ? v.map(formatValue).join(', ') : '–';
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  }
+
+  function localTime(rfc3339) {
+    const d = new Date(rfc3339);
+    return isNaN(d) ? String(rfc3339) : d.toLocaleString();
+  }
+
+  function setResult(el, kind, text) {
+    el.className = 'result ' + kind;
+    el.textContent = text;
+  }
+
+  function has(cam, cmd) {
+    return Array.isArray(cam.commands) && cam.commands.includes(cmd);
+  }
+
+  // ------------------------------------------------------- live image streams
+
+  // A stream image keeps its URL in data-src; src is set only while it should
+  // run. Removing src aborts the request, so the server sees the viewer leave.
+  const visible = new WeakSet();
+  const observer = 'IntersectionObserver' in window
+    ? new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (e.isIntersecting) visible.add(e.target); else visible.delete(e.target);
+        syncStream(e.target);
+      }
+    }, { rootMargin: '200px' })
+    : null;
+
+  function streamImg(url, alt) {
+    const img = h('img', { alt, 'data-src': url, decoding: 'async' });
+    img.addEventListener('error', () => {
+      if (img.hasAttribute('src')) img.dataset.failed = '1';
+      syncPlaceholder(img);
+    });
+    img.addEventListener('load', () => {
+      delete img.dataset.failed;
+      syncPlaceholder(img);
+    });
+    return img;
+  }
+
+  function shouldRun(img) {
+    // After the page's load event: a stream never finishes loading, and one
+    // started earlier would hold the load event (and the spinner) forever.
+    return document.readyState === 'complete' && !document.hidden && img.isConnected &&
+      (!observer || visible.has(img));
+  }
+
+  function syncStream(img) {
+    if (shouldRun(img)) {
+      if (!img.hasAttribute('src')) {
+        delete img.dataset.failed;
+        img.src = img.dataset.src;
+      }
+    } else if (img.hasAttribute('src')) {
+      img.removeAttribute('src');
+    }
+    syncPlaceholder(img);
+  }
+
+  /** Starts a stream again (the camera came back): a new request. */
+  function restartStream(img) {
+    if (img.hasAttribute('src')) img.removeAttribute('src');
+    syncStream(img);
+  }
+
+  function stopStream(img) {
+    if (observer) observer.unobserve(img);
+    visible.delete(img);
+    img.removeAttribute('src');
+  }
+
+  function watchStream(img) {
+    if (observer) observer.observe(img);
+    else syncStream(img);
+  }
+
+  /** The text behind an image shows until it has a picture. */
+  function syncPlaceholder(img) {
+    const ph = img.parentElement && img.parentElement.querySelector('.placeholder');
+    if (!ph) return;
+    const shown = img.hasAttribute('src') && !img.dataset.failed && img.naturalWidth > 0;
+    ph.hidden = shown;
+    img.style.visibility = shown ? 'visible' : 'hidden';
+    if (!shown) {
+      const waiting = img.dataset.waiting || 'No picture';
+      ph.textContent = img.dataset.failed ? 'No picture' : waiting;
+    }
+  }
+
+  // Some browsers fire no load event per MJPEG frame; check now and then.
+  setInterval(() => {
+    for (const img of main.querySelectorAll('.media img')) syncPlaceholder(img);
+  }, 1000);
+
+  function syncAll() {
+    for (const img of main.querySelectorAll('img[data-src]')) syncStream(img);
+  }
+  document.addEventListener('visibilitychange', syncAll);
+  window.addEventListener('load', syncAll);
+
+  function media(img, waiting) {
+    img.dataset.waiting = waiting;
+    const box = h('span', { class: 'media' }, h('span', { class: 'placeholder', text: waiting }), img);
+    syncPlaceholder(img);
+    return box;
+  }
+
+  function leaveView() {
+    for (const img of main.querySelectorAll('img')) stopStream(img);
+    view = null;
+  }
+
+  // ------------------------------------------------------------------- grid
+
+  function showGrid() {
+    document.title = 'Cameras · cam2mqtt';
+    const heading = h('h1', { tabindex: '-1', text: 'Cameras' });
+    if (!loaded) {
+      main.replaceChildren(heading, h('p', { class: 'muted', text: loadError || 'Loading cameras…' }));
+      view = { kind: 'grid', tiles: new Map(), list: null };
+      return heading;
+    }
+    const list = h('ul', { class: 'grid', 'aria-label': 'Cameras' });
+    view = { kind: 'grid', tiles: new Map(), list };
+    for (const cam of cameras.values()) addTile(cam);
+    main.replaceChildren(
+      heading,
+      cameras.size ? list : h('p', { class: 'muted', text: 'No cameras yet. Cameras appear here as the bridge finds them.' }),
+    );
+    for (const t of view.tiles.values()) watchStream(t.img);
+    return heading;
+  }
+
+  function addTile(cam) {
+    const img = streamImg(camUrl(cam.id, 'stream.mjpeg'), '');
+    const t = {
+      img,
+      name: h('span', { class: 'tile-name' }),
+      badge: h('span'),
+      protocol: h('span'),
+      fps: h('span'),
+      error: h('span', { class: 'tile-error' }),
+      status: cam.status,
+    };
+    const li = h('li', { 'data-camera': cam.id },
+      h('a', { class: 'tile', href: '#/camera/' + encodeURIComponent(cam.id) },
+        media(img, waitingText(cam.status)),
+        h('span', { class: 'tile-body' },
+          t.name,
+          h('span', { class: 'tile-meta' }, t.badge, t.protocol, t.fps),
+          t.error)));
+    t.li = li;
+    view.tiles.set(cam.id, t);
+    view.list.append(li);
+    updateTile(cam);
+    return t;
+  }
+
+  function updateTile(cam) {
+    const t = view.tiles.get(cam.id);
+    t.name.textContent = cam.name || cam.id;
+    badge(t.badge, cam.status);
+    t.protocol.textContent = protocolText(cam.protocol);
+    t.fps.textContent = fpsText(cam);
+    const err = cam.status !== 'streaming' && cam.state && cam.state.last_error;
+    t.error.textContent = err || '';
+    t.img.dataset.waiting = waitingText(cam.status);
+    t.img.parentElement.classList.toggle('stale', cam.status !== 'streaming');
+    if (cam.status === 'streaming' && t.status !== 'streaming') restartStream(t.img);
+    t.status = cam.status;
+    syncPlaceholder(t.img);
+  }
+
+  function gridCamera(cam) {
+    if (!view.list) return;
+    if (view.tiles.has(cam.id)) {
+      updateTile(cam);
+    } else if (view.tiles.size === 0) {
+      showGrid();
+    } else {
+      watchStream(addTile(cam).img);
+    }
+  }
+
+  function gridRemoved(id) {
+    const t = view.tiles.get(id);
+    if (!t) return;
+    stopStream(t.img);
+    t.li.remove();
+    view.tiles.delete(id);
+    if (view.tiles.size === 0) showGrid();
+  }
+
+  // ------------------------------------------------------------ camera page
+
+  function backLink() {
+    return h('a', { class: 'back', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'All cameras');
+  }
+
+  function showCamera(id) {
+    const cam = cameras.get(id);
+    if (!cam) {
+      document.title = 'Camera · cam2mqtt';
+      const heading = h('h1', { tabindex: '-1', text: loaded ? 'Unknown camera' : 'Loading…' });
+      main.replaceChildren(
+        backLink(),
+        heading,
+        loaded ? h('p', { text: 'There is no camera "' + id + '".' }) : null,
+        loadError ? h('p', { class: 'error-text', text: loadError }) : null,
+      );
+      view = { kind: 'camera', id, page: null };
+      return heading;
+    }
+    document.title = (cam.name || cam.id) + ' · cam2mqtt';
+    const name = cam.name || cam.id;
+    const p = {
+      heading: h('h1', { tabindex: '-1', text: name }),
+      badge: h('span'),
+      sub: h('p', { class: 'sub' }),
+      live: streamImg(camUrl(id, 'stream.mjpeg'), 'Live view of ' + name),
+      snapshot: h('img', { id: 'snapshot-img', alt: 'Last snapshot of ' + name }),
+      snapshotCaption: h('p', { class: 'caption' }),
+      lastError: h('p'),
+      stateBody: h('tbody'),
+      controls: h('div', { class: 'controls' }),
+      controlUpdates: [],
+      results: {},
+      commandsKey: '',
+      status: cam.status,
+      snapshotAt: undefined,
+    };
+    p.live.id = 'live-img';
+    p.snapshot.addEventListener('load', () => syncSnapshot(p));
+    p.snapshot.addEventListener('error', () => syncSnapshot(p, true));
+    view = { kind: 'camera', id, page: p };
+    main.replaceChildren(
+      backLink(),
+      h('div', { class: 'title' }, p.heading, p.badge),
+      p.sub,
+      h('div', { class: 'page' },
+        h('div', { class: 'col' },
+          h('section', { class: 'card', 'aria-labelledby': 'live-h' },
+            h('h2', { id: 'live-h', text: 'Live' }),
+            media(p.live, waitingText(cam.status))),
+          h('section', { class: 'card', 'aria-labelledby': 'snap-h' },
+            h('h2', { id: 'snap-h', text: 'Last snapshot' }),
+            h('span', { class: 'media' }, h('span', { class: 'placeholder', text: 'No snapshot yet' }), p.snapshot),
+            p.snapshotCaption)),
+        h('div', { class: 'col' },
+          h('section', { class: 'card', 'aria-labelledby': 'ctl-h' },
+            h('h2', { id: 'ctl-h', text: 'Controls' }),
+            p.controls),
+          h('section', { class: 'card', 'aria-labelledby': 'err-h' },
+            h('h2', { id: 'err-h', text: 'Last error' }),
+            p.lastError),
+          h('section', { class: 'card', 'aria-labelledby': 'state-h' },
+            h('h2', { id: 'state-h', text: 'State' }),
+            h('table', { class: 'state', 'aria-labelledby': 'state-h' }, p.stateBody)))),
+    );
+    updatePage(cam);
+    watchStream(p.live);
+    return p.heading;
+  }
+
+  function updatePage(cam) {
+    const p = view.page;
+    const name = cam.name || cam.id;
+    p.heading.textContent = name;
+    document.title = name + ' · cam2mqtt';
+    badge(p.badge, cam.status);
+    const viewers = typeof cam.viewers === 'number' ? cam.viewers : 0;
+    p.sub.textContent = [protocolText(cam.protocol), cam.model, cam.uid,
+      viewers + (viewers === 1 ? ' viewer' : ' viewers')].filter(Boolean).join(' · ');
+    p.live.dataset.waiting = waitingText(cam.status);
+    p.live.parentElement.classList.toggle('stale', cam.status !== 'streaming');
+    if (cam.status === 'streaming' && p.status !== 'streaming') restartStream(p.live);
+    p.status = cam.status;
+    syncPlaceholder(p.live);
+
+    const at = cam.last_snapshot_at || (cam.state && cam.state.last_snapshot_at) || null;
+    setSnapshot(cam.id, at);
+
+    const err = cam.state && cam.state.last_error;
+    p.lastError.className = err ? 'error-text' : 'muted';
+    p.lastError.textContent = err || 'None';
+
+    renderState(p.stateBody, cam.state);
+
+    const key = (cam.commands || []).join(',') + '|' + (cam.resolutions || []).join(',') +
+      '|' + (cam.night_vision_modes || []).join(',');
+    if (key !== p.commandsKey) {
+      p.commandsKey = key;
+      renderControls(cam);
+    }
+    for (const u of p.controlUpdates) u(cam);
+  }
+
+  /**
+   * Shows the snapshot taken at `at`. A snapshot event (`fresh`) always
+   * loads the picture again: two snapshots can share a timestamp.
+   */
+  function setSnapshot(id, at, fresh) {
+    const p = view.page;
+    if (!at || (at === p.snapshotAt && !fresh)) return;
+    let url = camUrl(id, 'snapshot.jpg') + '?t=' + encodeURIComponent(at);
+    if (at === p.snapshotAt) {
+      p.snapshotLoads = (p.snapshotLoads || 0) + 1;
+      url += '&n=' + p.snapshotLoads;
+    }
+    p.snapshotAt = at;
+    p.snapshot.src = url;
+    p.snapshotCaption.textContent = 'Taken ' + localTime(at);
+  }
+
+  function syncSnapshot(p, failed) {
+    const ph = p.snapshot.parentElement.querySelector('.placeholder');
+    const shown = !failed && p.snapshot.naturalWidth > 0;
+    ph.hidden = shown;
+    p.snapshot.style.visibility = shown ? 'visible' : 'hidden';
+    if (failed) ph.textContent = 'Snapshot not available';
+  }
+
+  function renderState(tbody, state) {
+    if (!state || typeof state !== 'object') {
+      tbody.replaceChildren(h('tr', {}, h('td', { colspan: '2', class: 'muted', text: 'No state yet' })));
+      return;
+    }
+    tbody.replaceChildren(...Object.entries(state).map(([k, v]) =>
+      h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: formatValue(v) }))));
+  }
+
+  // --------------------------------------------------------------- commands
+
+  /** pending[command] = number of requests in flight; recent[command] = when the last ended. */
+  const pending = {};
+  const recent = {};
+
+  /** POSTs a command; shows its result in `res`; resolves to true on success. */
+  async function send(id, command, body, res, okText, buttons) {
+    pending[command] = (pending[command] || 0) + 1;
+    for (const b of buttons || []) b.disabled = true;
+    setResult(res, 'busy', 'Sending…');
+    let ok = false;
+    try {
+      const r = await fetch(camUrl(id, 'commands/' + encodeURIComponent(command)), {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain;charset=utf-8', 'X-Requested-With': 'cam2mqtt-ui' },
+        body,
+        cache: 'no-store',
+      });
+      let j = null;
+      try { j = await r.json(); } catch (_) { /* not JSON */ }
+      if (r.ok && (!j || j.ok !== false)) {
+        ok = true;
+        setResult(res, 'ok', okText);
+      } else {
+        setResult(res, 'err', (j && j.error) || ('HTTP ' + r.status + (r.statusText ? ' ' + r.statusText : '')));
+      }
+    } catch (e) {
+      setResult(res, 'err', 'Network error: ' + (e && e.message ? e.message : e));
+    } finally {
+      pending[command] -= 1;
+      recent[command] = Date.now();
+      for (const b of buttons || []) b.disabled = false;
+    }
+    return ok;
+  }
+
+  /** A command event from elsewhere (Home Assistant, MQTT, another browser). */
+  function commandEvent(ev) {
+    if (!view || view.kind !== 'camera' || !view.page || ev.camera !== view.id) return;
+    const cmd = String(ev.command || '');
+    const group = cmd.startsWith('wifi') ? 'wifi' : cmd;
+    const res = view.page.results[group];
+    if (!res) return;
+    if ((pending[cmd] || 0) > 0 || Date.now() - (recent[cmd] || 0) < 3000) return;
+    if (ev.ok) setResult(res, 'ok', 'Done (sent by another client)');
+    else setResult(res, 'err', ev.error || 'Failed');
+  }
+
+  function resultEl(group) {
+    const el = h('p', { class: 'result', role: 'status', 'aria-live': 'polite' });
+    view.page.results[group] = el;
+    return el;
+  }
+
+  /** Marks a field as edited so live updates leave it alone. */
+  function editable(el) {
+    el.addEventListener('input', () => { el.dataset.dirty = '1'; });
+    el.addEventListener('change', () => { el.dataset.dirty = '1'; });
+    return el;
+  }
+
+  function untouched(el) {
+    return !el.dataset.dirty && document.activeElement !== el;
+  }
+
+  function fillSelect(select, values, current) {
+    const have = Array.from(select.options, (o) => o.value);
+    const want = values.map(String);
+    if (current && !want.includes(current)) want.unshift(current);
+    if (have.join('\n') !== want.join('\n')) {
+      select.replaceChildren(...want.map((v) => h('option', { value: v, text: v })));
+    }
+    if (current && untouched(select)) select.value = current;
+  }
+
+  function renderControls(cam) {
+    const p = view.page;
+    const id = cam.id;
+    p.results = {};
+    p.controlUpdates = [];
+    const items = [];
+    const uid = (s) => 'c-' + s;
+
+    for (const cmd of ORDER) {
+      if (cmd === 'wifi') {
+        if (!has(cam, 'wifi') && !(has(cam, 'wifi_ssid') && has(cam, 'wifi_apply'))) continue;
+      } else if (!has(cam, cmd)) {
+        continue;
+      }
+      let block = null;
+      if (cmd === 'snapshot') {
+        const res = resultEl(cmd);
+        const btn = h('button', { type: 'button', text: 'Take snapshot' });
+        btn.addEventListener('click', async () => {
+          if (await send(id, 'snapshot', 'PRESS', res, 'Snapshot taken', [btn])) refreshCamera(id);
+        });
+        block = h('div', { class: 'ctl', 'data-command': cmd },
+          h('span', { class: 'ctl-label', id: uid('snap-l'), text: 'Snapshot' }),
+          h('div', { class: 'row' }, btn), res);
+      } else if (cmd === 'snapshot_interval') {
+        const res = resultEl(cmd);
+        const input = editable(h('input', {
+          type: 'number', id: uid('interval'), min: '0', max: String(MAX_SNAPSHOT_INTERVAL),
+          step: '1', inputmode: 'numeric', 'aria-describedby': uid('interval-hint'),
+        }));
+        const btn = h('button', { type: 'submit', text: 'Set' });
+        const form = h('form', { class: 'ctl', 'data-command': cmd },
+          h('label', { class: 'ctl-label', for: input.id, text: 'Snapshot interval (seconds)' }),
+          h('div', { class: 'row' }, input, btn),
+          h('p', { class: 'hint', id: uid('interval-hint'), text: '0 = only on demand; at most ' + MAX_SNAPSHOT_INTERVAL + '.' }),
+          res);
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          const v = input.value.trim();
+          if (await send(id, cmd, v, res, 'Interval set to ' + v + ' s', [btn])) delete input.dataset.dirty;
+        });
+        p.controlUpdates.push((c) => {
+          const s = c.state && c.state.snapshot_interval_s;
+          if (typeof s === 'number' && untouched(input)) input.value = String(s);
+        });
+        block = form;
+      } else if (cmd === 'resolution' || cmd === 'night_vision') {
+        const res = resultEl(cmd);
+        const label = cmd === 'resolution' ? 'Resolution' : 'Night vision';
+        const select = editable(h('select', { id: uid(cmd) }));
+        const btn = h('button', { type: 'submit', text: 'Set' });
+        const form = h('form', { class: 'ctl', 'data-command': cmd },
+          h('label', { class: 'ctl-label', for: select.id, text: label }),
+          h('div', { class: 'row' }, select, btn), res);
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          const v = select.value;
+          if (await send(id, cmd, v, res, label + ' set to ' + v, [btn])) delete select.dataset.dirty;
+        });
+        const values = cmd === 'resolution' ? (cam.resolutions || []) : (cam.night_vision_modes || []);
+        p.controlUpdates.push((c) => {
+          const cur = c.state ? c.state[cmd] : null;
+          fillSelect(select, values, cur === null || cur === undefined ? '' : String(cur));
+        });
+        block = form;
+      } else if (cmd === 'light' || cmd === 'ir_led') {
+        const res = resultEl(cmd);
+        const label = cmd === 'light' ? 'Light' : 'Infrared LEDs';
+        const sw = h('button', { type: 'button', role: 'switch', id: uid(cmd), 'aria-checked': 'false' });
+        const lab = h('span', { class: 'ctl-label', id: uid(cmd + '-l'), text: label });
+        sw.setAttribute('aria-labelledby', lab.id);
+        sw.addEventListener('click', async () => {
+          const next = sw.getAttribute('aria-checked') === 'true' ? 'off' : 'on';
+          if (await send(id, cmd, next, res, label + ' ' + next, [sw])) {
+            sw.setAttribute('aria-checked', String(next === 'on'));
+            sw.textContent = next === 'on' ? 'On' : 'Off';
+          }
+        });
+        p.controlUpdates.push((c) => {
+          const v = c.state ? c.state[cmd] : null;
+          sw.setAttribute('aria-checked', String(v === 'on'));
+          sw.textContent = v === 'on' ? 'On' : v === 'off' ? 'Off' : 'Unknown';
+        });
+        block = h('div', { class: 'ctl', 'data-command': cmd }, lab, h('div', { class: 'row' }, sw), res);
+      } else if (cmd === 'ptz') {
+        const res = resultEl(cmd);
+        const moves = [
+          ['up', '▲', 'Tilt up'], ['left', '◀', 'Pan left'], ['home', 'Home', 'Home position'],
+          ['right', '▶', 'Pan right'], ['down', '▼', 'Tilt down'], ['stop', 'Stop', 'Stop moving'],
+        ];
+        const buttons = moves.map(([m, sym, name]) =>
+          h('button', { type: 'button', class: 'secondary ' + m, 'aria-label': name, 'data-move': m, text: sym }));
+        const pad = h('div', { class: 'ptz', role: 'group', 'aria-labelledby': uid('ptz-l') }, buttons);
+        const go = (m) => send(id, cmd, m, res, 'Moved ' + m, []);
+        pad.addEventListener('click', (e) => {
+          const b = e.target.closest('button[data-move]');
+          if (b) go(b.dataset.move);
+        });
+        const keys = { ArrowUp: 'up', ArrowDown: 'down', ArrowLeft: 'left', ArrowRight: 'right', Home: 'home', Escape: 'stop' };
+        pad.addEventListener('keydown', (e) => {
+          if (keys[e.key]) { e.preventDefault(); go(keys[e.key]); }
+        });
+        block = h('div', { class: 'ctl', 'data-command': cmd },
+          h('span', { class: 'ctl-label', id: uid('ptz-l'), text: 'Pan and tilt' }),
+          pad,
+          h('p', { class: 'hint', text: 'Arrow keys move, Home centres, Escape stops.' }),
+          res);
+      } else if (cmd === 'wifi') {
+        const res = resultEl('wifi');
+        const ssid = h('input', {
+          type: 'text', id: uid('wifi-ssid'), name: 'ssid', required: true, autocomplete: 'off',
+          autocapitalize: 'none', spellcheck: 'false',
+        });
+        const pw = h('input', {
+          type: 'password', id: uid('wifi-password'), name: 'password', autocomplete: 'new-password',
+          'aria-describedby': uid('wifi-hint'),
+        });
+        const btn = h('button', { type: 'submit', text: 'Send Wi-Fi settings' });
+        const form = h('form', { class: 'ctl wifi', 'data-command': 'wifi', 'aria-labelledby': uid('wifi-l') },
+          h('span', { class: 'ctl-label', id: uid('wifi-l'), text: 'Wi-Fi' }),
+          h('label', { for: ssid.id }, 'Network name (SSID)', ssid),
+          h('label', { for: pw.id }, 'Password', pw),
+          h('p', { class: 'hint', id: uid('wifi-hint'), text: 'Leave the password empty for an open network. The camera leaves its current network to join this one.' }),
+          h('div', { class: 'row' }, btn),
+          res);
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          let ok;
+          if (has(cam, 'wifi')) {
+            ok = await send(id, 'wifi', JSON.stringify({ ssid: ssid.value, password: pw.value }), res, 'Wi-Fi settings sent', [btn]);
+          } else {
+            ok = await send(id, 'wifi_ssid', ssid.value, res, 'SSID staged', [btn]) &&
+              await send(id, 'wifi_password', pw.value, res, 'Password staged', [btn]) &&
+              await send(id, 'wifi_apply', 'PRESS', res, 'Wi-Fi settings sent', [btn]);
+          }
+          if (ok) pw.value = '';
+        });
+        p.controlUpdates.push((c) => {
+          const cur = c.state && c.state.wifi_ssid;
+          ssid.placeholder = cur ? 'now: ' + cur : '';
+        });
+        block = form;
+      } else if (cmd === 'reboot') {
+        const res = resultEl(cmd);
+        const btn = h('button', { type: 'button', class: 'danger', text: 'Reboot camera…' });
+        btn.addEventListener('click', () => {
+          if (!window.confirm('Reboot ' + (cam.name || cam.id) + '? Its stream stops until it is back.')) return;
+          send(id, cmd, 'PRESS', res, 'Reboot sent', [btn]);
+        });
+        block = h('div', { class: 'ctl', 'data-command': cmd },
+          h('span', { class: 'ctl-label', text: 'Reboot' }), h('div', { class: 'row' }, btn), res);
+      }
+      if (block) items.push(block);
+    }
+    p.controls.replaceChildren(...(items.length ? items : [h('p', { class: 'muted', text: 'This camera takes no commands.' })]));
+  }
+
+  // ------------------------------------------------------------- data flow
+
+  function applyCamera(cam, stamp) {
+    if (!cam || typeof cam.id !== 'string') return;
+    cameras.set(cam.id, cam);
+    stamps.set(cam.id, stamp);
+    if (!view) return;
+    if (view.kind === 'grid') gridCamera(cam);
+    else if (view.id === cam.id) {
+      if (view.page) updatePage(cam); else route(false);
+    }
+  }
+
+  function removeCamera(id) {
+    cameras.delete(id);
+    stamps.delete(id);
+    if (!view) return;
+    if (view.kind === 'grid') gridRemoved(id);
+    else if (view.id === id) route(false);
+  }
+
+  /** Applies a full camera list fetched when `since` was the newest event. */
+  function reconcile(list, since) {
+    const ids = new Set(list.map((c) => c.id));
+    for (const id of Array.from(cameras.keys())) {
+      if (!ids.has(id) && stamps.get(id) <= since) removeCamera(id);
+    }
+    for (const cam of list) {
+      if (!cameras.has(cam.id) || stamps.get(cam.id) <= since) applyCamera(cam, since);
+    }
+  }
+
+  async function loadCameras() {
+    const since = seq;
+    try {
+      const r = await fetch('api/cameras', { cache: 'no-store' });
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      const j = await r.json();
+      const wasLoaded = loaded;
+      loaded = true;
+      loadError = null;
+      if (!wasLoaded) route(false);
+      reconcile(Array.isArray(j.cameras) ? j.cameras : [], since);
+    } catch (e) {
+      loadError = 'Cannot load cameras: ' + (e && e.message ? e.message : e);
+      if (!loaded) route(false);
+    }
+  }
+
+  async function refreshCamera(id) {
+    const since = seq;
+    try {
+      const r = await fetch(camUrl(id), { cache: 'no-store' });
+      if (!r.ok) return;
+      const cam = await r.json();
+      if ((stamps.get(id) || 0) <= since) applyCamera(cam, since);
+    } catch (_) { /* the event stream brings it anyway */ }
+  }
+
+  function onSnapshot(ev) {
+    const cam = cameras.get(ev.camera);
+    if (!cam || !ev.taken_at) return;
+    cam.last_snapshot_at = ev.taken_at;
+    if (view && view.kind === 'camera' && view.id === ev.camera && view.page) setSnapshot(ev.camera, ev.taken_at, true);
+  }
+
+  let source = null;
+  let opened = false;
+
+  function setConn(kind, text) {
+    conn.className = 'conn ' + kind;
+    conn.textContent = text;
+  }
+
+  function connect() {
+    if (!('EventSource' in window)) {
+      setConn('down', 'No live updates (browser lacks EventSource)');
+      return;
+    }
+    source = new EventSource('api/events');
+    const parse = (fn) => (e) => {
+      let data;
+      try { data = JSON.parse(e.data); } catch (_) { return; }
+      seq += 1;
+      fn(data, seq);
+    };
+    source.addEventListener('open', () => {
+      setConn('live', 'Live');
+      // After a reconnect the server sends every camera again, but a camera
+      // removed meanwhile would linger: reconcile with a fresh list.
+      if (opened) loadCameras();
+      opened = true;
+    });
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setConn('down', 'Disconnected; retrying…');
+        source.close();
+        setTimeout(connect, 5000);
+      } else {
+        setConn('down', 'Reconnecting…');
+      }
+    });
+    source.addEventListener('camera', parse((cam, s) => {
+      if (!loaded) { loaded = true; route(false); }
+      applyCamera(cam, s);
+    }));
+    source.addEventListener('removed', parse((d) => removeCamera(d.id)));
+    source.addEventListener('command', parse(commandEvent));
+    source.addEventListener('snapshot', parse(onSnapshot));
+  }
+
+  // ------------------------------------------------------------------ router
+
+  function route(focus) {
+    leaveView();
+    const m = /^#\/camera\/(.+)$/.exec(location.hash);
+    let heading;
+    if (m) {
+      let id;
+      try { id = decodeURIComponent(m[1]); } catch (_) { id = m[1]; }
+      heading = showCamera(id);
+    } else {
+      heading = showGrid();
+    }
+    if (focus && heading) heading.focus({ preventScroll: true });
+    if (focus) window.scrollTo(0, 0);
+  }
+
+  // In-page links change only the hash. Behind ingress the server may add a
+  // <base href>; a plain click on "#/..." would then load the page anew when
+  // it was opened without a trailing slash.
+  document.addEventListener('click', (e) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const a = e.target.closest ? e.target.closest('a[href^="#"]') : null;
+    if (!a) return;
+    e.preventDefault();
+    const hash = a.getAttribute('href');
+    if (location.hash === hash) route(true); else location.hash = hash;
+  });
+  window.addEventListener('hashchange', () => route(true));
+  route(false);
+  loadCameras();
+  connect();
+})();
