@@ -1,5 +1,10 @@
 //! Command-line interface (CONTRACT.md): argument parsing and the one-shot
 //! commands (`snapshot`, `wifi`, `check-config`, `simulate`, `demo`).
+//!
+//! `snapshot` and `wifi` run their camera the way the bridge does (the
+//! supervisor and one camera task on a hub of their own, see [`with_camera`]):
+//! there is no second session runner, so a camera answers the CLI as it
+//! answers the bridge.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -8,17 +13,18 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::{BridgeEvent, CommandInput, Hub};
 use crate::config::{CameraKind, Config, ConfigError};
 use crate::discovery::{CameraSpec, Listing};
-use crate::io::{EventSink, SessionCommand, UdpFactory};
-use crate::model::{CameraCommand, CommandError, MediaFrame};
-use crate::proto::{CloseReason, SessionEvent};
+use crate::io::UdpFactory;
+use crate::model::{CameraCommand, CameraId};
 use crate::publisher::remote::RemoteBridge;
 use crate::secret::Secret;
 use crate::sim::runner::{DemoSimOptions, SimCamera};
+use crate::supervisor::{CameraSettings, Supervisor};
 
 /// cam2mqtt: cheap Wi-Fi cameras → MQTT with Home Assistant discovery.
 #[derive(Debug, Parser)]
@@ -298,119 +304,88 @@ async fn find_camera(
     Ok(crate::discovery::configured::demo_spec(&cam, &demo, 0, "camera").await?)
 }
 
-/// Collects what a one-shot session reports.
-struct Capture {
-    first_frame: Option<oneshot::Sender<bytes::Bytes>>,
-    done: Option<oneshot::Sender<Result<(), CommandError>>>,
-    closed: Option<oneshot::Sender<CloseReason>>,
-}
-
-impl EventSink for Capture {
-    fn event(&mut self, event: SessionEvent) {
-        match event {
-            SessionEvent::Media(MediaFrame::Jpeg(j)) => {
-                if let Some(tx) = self.first_frame.take() {
-                    let _ = tx.send(j);
-                }
-            }
-            // A video camera: the first keyframe decodes on its own. (A
-            // snapshot is a one-off, so decoding it inline is fine here.)
-            SessionEvent::Media(MediaFrame::Video(v))
-                if v.keyframe && self.first_frame.is_some() =>
-            {
-                let codec = v.codec;
-                match crate::media::video::snapshot_from_gop(codec, &[v], 4 << 20, 85) {
-                    Ok(jpeg) => {
-                        if let Some(tx) = self.first_frame.take() {
-                            let _ = tx.send(jpeg);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, ?codec, "cannot decode the camera's keyframe")
-                    }
-                }
-            }
-            SessionEvent::CommandDone { result, .. } => {
-                if let Some(tx) = self.done.take() {
-                    let _ = tx.send(result);
-                }
-            }
-            SessionEvent::Closed(reason) => {
-                if let Some(tx) = self.closed.take() {
-                    let _ = tx.send(reason);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// What a one-shot session hands the caller.
-struct OneShot {
-    commands: mpsc::Sender<SessionCommand>,
-    frame: oneshot::Receiver<bytes::Bytes>,
-    done: oneshot::Receiver<Result<(), CommandError>>,
-    closed: oneshot::Receiver<CloseReason>,
-}
-
-/// Runs a session for `spec` until `f` is done with it.
-async fn with_session<T>(
-    spec: &CameraSpec,
-    f: impl AsyncFnOnce(&mut OneShot) -> anyhow::Result<T>,
+/// Runs one camera exactly as the bridge does (the supervisor, its camera
+/// task and the one command gate, on a hub of its own, with no MQTT and no
+/// HTTP), hands `f` the hub and the camera's id, then stops it.
+async fn with_camera<T>(
+    cfg: &Config,
+    spec: CameraSpec,
+    f: impl AsyncFnOnce(&Hub, &CameraId) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let sockets = crate::io::bind_all(&UdpFactory, &spec.session.sockets())
-        .await
-        .context("binding UDP sockets")?;
-    let (cmd_tx, cmd_rx) = mpsc::channel(4);
-    let (frame_tx, frame_rx) = oneshot::channel();
-    let (done_tx, done_rx) = oneshot::channel();
-    let (closed_tx, closed_rx) = oneshot::channel();
+    let id = spec.info.id.clone();
+    let (requests_tx, requests_rx) = mpsc::channel(8);
+    let hub = Hub::new(requests_tx);
+    let (discovery_tx, discovery_rx) = mpsc::channel(1);
+    let (rescan_tx, _rescan_rx) = mpsc::channel(1);
+    let (forget_tx, _forget_rx) = mpsc::channel(1);
     let cancel = CancellationToken::new();
-    let mut sink = Capture {
-        first_frame: Some(frame_tx),
-        done: Some(done_tx),
-        closed: Some(closed_tx),
+    let settings = CameraSettings {
+        max_bytes: cfg.snapshots.max_bytes,
+        jpeg_quality: cfg.snapshots.jpeg_quality,
+        core: crate::supervisor::core::CoreSettings::default(),
+        state_dir: None,
+        decode_pool: crate::supervisor::snapshot_pool(1).context("starting a decode thread")?,
+        live: crate::media::live::LiveSettings::default(),
     };
-    let session = spec.session.build(crate::io::clock::wall());
-    let c = cancel.clone();
-    let driver = tokio::spawn(async move {
-        crate::io::run_session(session, sockets, cmd_rx, &mut sink, c).await
-    });
-    let mut io = OneShot {
-        commands: cmd_tx,
-        frame: frame_rx,
-        done: done_rx,
-        closed: closed_rx,
-    };
-    let result = f(&mut io).await;
+    let supervisor = Supervisor::new(
+        std::sync::Arc::new(UdpFactory),
+        settings,
+        hub.clone(),
+        forget_tx,
+        cancel.clone(),
+        0x5eed,
+    );
+    let running = tokio::spawn(supervisor.run(discovery_rx, requests_rx, rescan_tx));
+    discovery_tx
+        .send(crate::discovery::DiscoveryEvent::Found(Box::new(spec)))
+        .await
+        .context("the camera runner stopped")?;
+    let result = f(&hub, &id).await;
     cancel.cancel();
-    let _ = driver.await;
+    let _ = running.await;
     result
 }
 
-/// Waits for `rx`, or explains why the session ended first.
-async fn or_closed<T>(
-    rx: &mut oneshot::Receiver<T>,
-    closed: &mut oneshot::Receiver<CloseReason>,
+/// Waits until `pred` holds for camera `id`'s events (checking the view
+/// first), at most `timeout`; then says why not, with the camera's last error.
+async fn wait_camera(
+    hub: &Hub,
+    id: &CameraId,
     timeout: Duration,
     what: &str,
-) -> anyhow::Result<T> {
-    tokio::select! {
-        biased;
-        // An answer that arrived wins, even if the session ended right after
-        // (a camera that accepted Wi-Fi settings leaves at once).
-        r = &mut *rx => match r {
-            Ok(v) => Ok(v),
-            Err(_) => match closed.try_recv() {
-                Ok(reason) => bail!("{what}: {reason}"),
-                Err(_) => bail!("{what}: the session ended"),
-            },
-        },
-        r = &mut *closed => match r {
-            Ok(reason) => bail!("{what}: {reason}"),
-            Err(_) => bail!("{what}: the session ended"),
-        },
-        () = tokio::time::sleep(timeout) => bail!("{what}"),
+    mut pred: impl FnMut(&BridgeEvent) -> bool,
+) -> anyhow::Result<()> {
+    let mut events = hub.subscribe();
+    let why_not = |hub: &Hub| {
+        hub.read(|v| {
+            v.get(id)
+                .and_then(|c| c.state.as_ref())
+                .and_then(|s| s.last_error.clone())
+        })
+    };
+    let deadline = crate::io::clock::deadline_now() + timeout;
+    loop {
+        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(event)) => event,
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) | Err(_) => {
+                match why_not(hub) {
+                    Some(e) => bail!("{what} ({e})"),
+                    None => bail!("{what}"),
+                }
+            }
+        };
+        if let BridgeEvent::State { camera, state } = &event {
+            if camera == id && state.session == crate::bus::SessionPhase::AuthFailed {
+                bail!(
+                    "{what}: the camera rejected the credentials ({})",
+                    state.last_error.as_deref().unwrap_or("auth failed")
+                );
+            }
+        }
+        if pred(&event) {
+            return Ok(());
+        }
     }
 }
 
@@ -449,22 +424,31 @@ pub async fn snapshot(
         eprintln!("looking for {}: {}", spec.info.id, search_note(cfg));
     }
     let reach = spec.info.reach.to_string();
-    let jpeg = with_session(&spec, async |s| {
-        or_closed(
-            &mut s.frame,
-            &mut s.closed,
+    let out_id = spec.info.id.clone();
+    // The camera publishes its first picture as soon as it delivers one.
+    let jpeg = with_camera(cfg, spec, async |hub, id| {
+        let what = format!(
+            "no complete frame from {reach} within {} (is it reachable, and are its keys right?)",
+            humantime::format_duration(args.timeout)
+        );
+        wait_camera(
+            hub,
+            id,
             args.timeout,
-            &format!(
-                "no complete frame from {reach} within {} (is it reachable, and are its keys right?)",
-                humantime::format_duration(args.timeout)
-            ),
+            &what,
+            |e| matches!(e, BridgeEvent::Snapshot { camera, .. } if camera == id),
         )
-        .await
+        .await?;
+        hub.read(|v| {
+            v.get(id)
+                .and_then(|c| c.snapshot.as_ref().map(|s| s.jpeg.clone()))
+        })
+        .context("the snapshot vanished")
     })
     .await?;
     let path = args
         .output
-        .unwrap_or_else(|| PathBuf::from(format!("{}.jpg", spec.info.id)));
+        .unwrap_or_else(|| PathBuf::from(format!("{out_id}.jpg")));
     std::fs::write(&path, &jpeg).with_context(|| format!("writing {}", path.display()))?;
     println!("{} bytes written to {}", jpeg.len(), path.display());
     Ok(())
@@ -486,48 +470,47 @@ pub async fn wifi(cfg: &Config, state_dir: Option<PathBuf>, args: WifiArgs) -> a
         (None, None) => Secret::default(),
     };
     let spec = find_camera(cfg, state_dir, &args.camera, Duration::from_secs(30)).await?;
-    if !spec.info.can(crate::model::Capability::Wifi) {
-        bail!(
-            "Wi-Fi setup is not supported by camera {} ({} protocol)",
-            spec.info.id,
-            spec.info.protocol
-        );
-    }
     let command = CameraCommand::SetWifi {
         ssid: args.ssid.clone(),
         password,
     };
-    let result = with_session(&spec, async |s| {
-        s.commands
-            .send(SessionCommand {
-                id: crate::proto::CommandId(1),
-                command,
-            })
-            .await
-            .context("session ended")?;
-        or_closed(
-            &mut s.done,
-            &mut s.closed,
+    let info = spec.info.clone();
+    // The one gate says at once if the camera cannot do this at all.
+    crate::command::check(&info, &command)
+        .map_err(|e| anyhow::anyhow!("camera {}: {e}", info.id))?;
+    let result = with_camera(cfg, spec, async |hub, id| {
+        wait_camera(
+            hub,
+            id,
             Duration::from_secs(30),
-            "no answer to Wi-Fi setup within 30s",
+            &format!("camera {id} did not come online within 30s"),
+            |e| matches!(e, BridgeEvent::Availability { camera, online: true } if camera == id),
         )
-        .await
+        .await?;
+        Ok(hub
+            .command(
+                id.clone(),
+                CommandInput::Parsed(command),
+                Duration::from_secs(30),
+            )
+            .await)
     })
     .await?;
+    let spec_info = info;
     match result {
         Ok(()) => {
-            let leaves = if spec.info.protocol == crate::model::Protocol::Demo {
+            let leaves = if spec_info.protocol == crate::model::Protocol::Demo {
                 "leaves demo mode and "
             } else {
                 "reboots and "
             };
             println!(
                 "camera {} accepted Wi-Fi {:?}; it now {leaves}joins that network",
-                spec.info.id, args.ssid
+                spec_info.id, args.ssid
             );
             Ok(())
         }
-        Err(e) => bail!("camera {}: {e}", spec.info.id),
+        Err(e) => bail!("camera {}: {e}", spec_info.id),
     }
 }
 

@@ -533,3 +533,94 @@ async fn with_credentials_set_every_endpoint_refuses_a_request_without_them() {
     );
     drop(bridge);
 }
+
+async fn live_decoders(base: &str) -> f64 {
+    let text = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "cam2mqtt_live_decoders")
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+        .expect("cam2mqtt_live_decoders")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_wyze_camera_is_decoded_live_for_its_viewers_and_the_decoder_stops_after_the_last(
+) {
+    let broker = Mosquitto::start();
+    let sim = cam2mqtt::sim::runner::SimCamera::spawn_tutk(cam2mqtt::sim::runner::TutkSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..cam2mqtt::sim::runner::TutkSimOptions::default()
+    })
+    .await
+    .expect("simulated Wyze camera");
+    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
+        .parse()
+        .unwrap();
+    let cfg = config(
+        &broker.url(),
+        http,
+        "live_fps = 5",
+        &sim.config_snippet("garage"),
+    );
+    let bridge = Bridge::run(&cfg, "info");
+    let base = format!("http://{http}");
+    assert!(support::wait_tcp(http, T), "{}", bridge.log_text());
+    wait_streaming(&base, "garage").await;
+    assert_eq!(live_decoders(&base).await, 0.0, "nobody watches yet");
+
+    let url = format!("{base}/api/cameras/garage/stream.mjpeg");
+    let window = Duration::from_secs(5);
+    let stalled = stalled_viewer(http, "garage");
+    let (a, b) = tokio::join!(
+        read_mjpeg(url.clone(), window),
+        read_mjpeg(url.clone(), window)
+    );
+    eprintln!("Wyze live parts in 5 s: {a:?} {b:?}");
+    for (parts, decodable) in [a, b] {
+        assert!(
+            decodable >= 5,
+            "{decodable} decodable parts of {parts} in 5 s"
+        );
+        assert_eq!(parts, decodable);
+    }
+    assert_eq!(
+        live_decoders(&base).await,
+        1.0,
+        "one decoder for three viewers"
+    );
+    let fps = camera_fps(&base, "garage").await;
+    assert!(
+        fps >= 10.0,
+        "the camera's own rate is untouched by a stalled viewer: {fps}"
+    );
+    drop(stalled);
+    let closed = Instant::now();
+    loop {
+        if live_decoders(&base).await == 0.0 {
+            break;
+        }
+        assert!(
+            closed.elapsed() < Duration::from_secs(5),
+            "the live decoder still runs 5 s after the last viewer left"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "live decoder stopped {:?} after the last viewer left",
+        closed.elapsed()
+    );
+    drop(bridge);
+}

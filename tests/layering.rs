@@ -493,12 +493,28 @@ fn a_deliberately_broken_tree_is_caught() {
         &copy.join("model.rs"),
         "pub fn _x() { let _ = crate::publisher::topics::Topics::new; }",
     );
+    let http_line = append_line(
+        &copy.join("http/api.rs"),
+        "use crate::supervisor::CameraSettings;",
+    );
+    let publisher_line = append_line(
+        &copy.join("publisher/core.rs"),
+        "pub fn _y() { let _ = crate::proto::testing::t0; }",
+    );
+    let bus_line = append_line(&copy.join("bus/view.rs"), "use crate::publisher::Qos;");
     let after = violations(&copy);
     let expected = [
         format!("src/proto/mod.rs:{proto_line}: proto → media (crate::media::jpeg)"),
         format!(
             "src/model.rs:{model_line}: model → publisher (crate::publisher::topics::Topics::new)"
         ),
+        format!(
+            "src/http/api.rs:{http_line}: http → supervisor (crate::supervisor::CameraSettings)"
+        ),
+        format!(
+            "src/publisher/core.rs:{publisher_line}: publisher → proto (crate::proto::testing::t0)"
+        ),
+        format!("src/bus/view.rs:{bus_line}: bus → publisher (crate::publisher::Qos)"),
     ];
     for line in &expected {
         assert!(
@@ -677,4 +693,19 @@ fn unit_test_code_may_use_the_simulators_and_nothing_else_new() {
         found.iter().any(|v| v.contains("b.rs:1: proto → sim")),
         "{found:?}"
     );
+}
+
+/// The CLI runs cameras the way the bridge does (the supervisor on a hub),
+/// never with a session runner of its own: it names neither the session
+/// driver nor an event sink.
+#[test]
+fn the_cli_has_no_session_runner_of_its_own() {
+    let text = std::fs::read_to_string(src_root().join("cli.rs")).expect("src/cli.rs");
+    let idents: Vec<String> = tokenize(&text).into_iter().map(|t| t.text).collect();
+    for banned in ["run_session", "EventSink", "SessionCommand", "bind_all"] {
+        assert!(
+            !idents.iter().any(|t| t == banned),
+            "src/cli.rs uses {banned}: run the camera through supervisor::Supervisor on a bus::Hub (cli::with_camera)"
+        );
+    }
 }

@@ -872,6 +872,11 @@ async fn forward(
         .parse()
         .expect("upstream URI");
     let headers = req.headers_mut();
+    // As Home Assistant's ingress proxy does: the page's own host goes on as
+    // X-Forwarded-Host.
+    if let Some(host) = headers.get(hyper::header::HOST).cloned() {
+        headers.insert("x-forwarded-host", host);
+    }
     headers.insert(
         hyper::header::HOST,
         format!("127.0.0.1:{upstream}").parse().unwrap(),

@@ -10,6 +10,15 @@
 //! 3. Without credentials only loopback clients are let in; anyone else is
 //!    told how to set credentials.
 //!
+//! Two browser attacks are refused for every client but a trusted proxy
+//! ([`Access::check_browser`]):
+//! - cross-site requests that change something (a page elsewhere posting a
+//!   `reboot` to `localhost:8099`): a `POST` whose `Origin` is not this
+//!   server, or that the browser marks `Sec-Fetch-Site: cross-site`;
+//! - DNS rebinding (a page whose name resolves to 127.0.0.1): without
+//!   credentials, loopback trust holds only for a `Host` that is an IP
+//!   address or `localhost`.
+//!
 //! Secrets are compared in constant time and never appear in an answer or a
 //! log line.
 
@@ -34,6 +43,12 @@ pub enum Denied {
     /// No credentials are configured and the client is not on this machine.
     #[error("cam2mqtt serves only clients on its own machine until credentials are set: set http.username and http.password (or http.token) in its config, or username/password in the add-on's options, then send them (basic auth or Authorization: Bearer)")]
     NotLocal,
+    /// A request from a page on another site tried to change something.
+    #[error("cross-site request refused: commands are taken only from this server's own pages or from clients that send no Origin (curl, Home Assistant)")]
+    CrossSite,
+    /// A loopback client named this server by a host name (DNS rebinding).
+    #[error("host name {0:?} refused: without credentials only an IP address or localhost may name this server (DNS rebinding protection); set http.username and http.password (or http.token) to serve it by name")]
+    HostName(String),
     /// Credentials are configured and the request has none, or wrong ones.
     #[error("credentials required: send the configured http.username and http.password (basic auth) or http.token (Authorization: Bearer)")]
     BadCredentials,
@@ -108,6 +123,79 @@ impl Access {
             _ => Err(Denied::BadCredentials),
         }
     }
+}
+
+impl Access {
+    /// Whether `peer` is a trusted proxy.
+    pub fn is_trusted(&self, peer: IpAddr) -> bool {
+        let peer = canonical(peer);
+        self.trusted.iter().any(|t| canonical(*t) == peer)
+    }
+
+    /// The browser checks (after [`Access::check`] let the request in):
+    /// `changes` is true for methods that change something (`POST`).
+    ///
+    /// `host` is the `Host` header (checked against DNS rebinding);
+    /// `page_host` is the host the page was served from (`X-Forwarded-Host`
+    /// behind a reverse proxy, else `Host`), which a changing request's
+    /// `Origin` must name.
+    pub fn check_browser(
+        &self,
+        peer: IpAddr,
+        changes: bool,
+        host: Option<&str>,
+        page_host: Option<&str>,
+        origin: Option<&str>,
+        fetch_site: Option<&str>,
+    ) -> Result<(), Denied> {
+        if self.is_trusted(peer) {
+            return Ok(());
+        }
+        if !self.has_credentials() {
+            if let Some(host) = host {
+                if !is_address_or_localhost(host) {
+                    return Err(Denied::HostName(host.chars().take(64).collect()));
+                }
+            }
+        }
+        if changes {
+            if fetch_site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
+                return Err(Denied::CrossSite);
+            }
+            if let Some(origin) = origin {
+                let authority = origin
+                    .split_once("://")
+                    .map(|(_, rest)| rest.trim_end_matches('/'));
+                let same = match (authority, page_host) {
+                    (Some(a), Some(h)) => a.eq_ignore_ascii_case(h),
+                    _ => false,
+                };
+                if !same {
+                    return Err(Denied::CrossSite);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `127.0.0.1:8099`, `[::1]:8099`, `localhost:8099` (with or without a port).
+fn is_address_or_localhost(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, _)) => return ip.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
 }
 
 /// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) as IPv4.
@@ -216,6 +304,102 @@ mod tests {
             Err(Denied::BadCredentials)
         );
         assert!(!token_only.wants_basic() && token_only.has_credentials());
+    }
+
+    #[test]
+    fn a_page_elsewhere_cannot_post_commands_and_a_rebound_name_is_refused() {
+        let open = access("", "", "", &["172.30.32.2"]);
+        let lo = ip("127.0.0.1");
+        let host = Some("127.0.0.1:8099");
+        // Reading is fine from anywhere that passed the trust rule.
+        assert_eq!(
+            open.check_browser(
+                lo,
+                false,
+                host,
+                host,
+                Some("http://evil.example"),
+                Some("cross-site")
+            ),
+            Ok(())
+        );
+        // Changing needs the same origin, or no origin at all (curl, HA).
+        assert_eq!(open.check_browser(lo, true, host, host, None, None), Ok(()));
+        assert_eq!(
+            open.check_browser(
+                lo,
+                true,
+                host,
+                host,
+                Some("http://127.0.0.1:8099"),
+                Some("same-origin")
+            ),
+            Ok(())
+        );
+        for (origin, site) in [
+            (Some("http://evil.example"), None),
+            (Some("http://127.0.0.1:8100"), None),
+            (Some("null"), None),
+            (None, Some("cross-site")),
+        ] {
+            assert_eq!(
+                open.check_browser(lo, true, host, host, origin, site),
+                Err(Denied::CrossSite),
+                "{origin:?} {site:?}"
+            );
+        }
+        // DNS rebinding: a name other than localhost is refused without credentials.
+        for good in [
+            "127.0.0.1:8099",
+            "localhost:8099",
+            "LOCALHOST",
+            "[::1]:8099",
+            "192.168.1.5",
+        ] {
+            assert_eq!(
+                open.check_browser(lo, false, Some(good), Some(good), None, None),
+                Ok(()),
+                "{good}"
+            );
+        }
+        for bad in [
+            "evil.example:8099",
+            "evil.example",
+            "localhost.evil.example:8099",
+            "[nope]:1",
+        ] {
+            assert!(
+                matches!(
+                    open.check_browser(lo, false, Some(bad), Some(bad), None, None),
+                    Err(Denied::HostName(_))
+                ),
+                "{bad}"
+            );
+        }
+        // With credentials a name is fine; the proxy is trusted as it is.
+        let guarded = access("u", "p", "", &[]);
+        assert_eq!(
+            guarded.check_browser(
+                lo,
+                false,
+                Some("cams.example:8099"),
+                Some("cams.example:8099"),
+                None,
+                None
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            open.check_browser(
+                ip("172.30.32.2"),
+                true,
+                Some("ha:8123"),
+                Some("ha:8123"),
+                Some("http://ha:8123"),
+                Some("same-origin")
+            ),
+            Ok(())
+        );
     }
 
     #[test]

@@ -140,6 +140,28 @@ fn gauge(
     Ok(())
 }
 
+/// A bridge-wide gauge (no labels).
+fn single_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    v: f64,
+) -> std::fmt::Result {
+    let m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(v).encode(m)
+}
+
+/// A bridge-wide counter (no labels).
+fn single_counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    v: u64,
+) -> std::fmt::Result {
+    let m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    ConstCounter::new(v).encode(m)
+}
+
 impl Collector for HubCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let rows = rows(&self.hub);
@@ -225,39 +247,35 @@ impl Collector for HubCollector {
             }
         }
         let status = self.hub.status();
-        let none: Vec<(&str, String)> = Vec::new();
-        gauge(
+        single_gauge(
             &mut encoder,
             "cam2mqtt_live_decoders",
             "H.264/H.265 live decoders running",
-            &[(none.clone(), status.live_decoders() as f64)],
+            status.live_decoders() as f64,
         )?;
-        gauge(
+        single_gauge(
             &mut encoder,
             "cam2mqtt_mqtt_connected",
             "1 while the MQTT broker connection is up",
-            &[(
-                none.clone(),
-                if status.mqtt_connected() { 1.0 } else { 0.0 },
-            )],
+            if status.mqtt_connected() { 1.0 } else { 0.0 },
         )?;
-        counter(
+        single_counter(
             &mut encoder,
             "cam2mqtt_mqtt_connects",
             "Connections made to the MQTT broker",
-            &[(none.clone(), status.mqtt_connects())],
+            status.mqtt_connects(),
         )?;
-        counter(
+        single_counter(
             &mut encoder,
             "cam2mqtt_mqtt_published_messages",
             "Messages handed to the MQTT client",
-            &[(none.clone(), status.mqtt_published())],
+            status.mqtt_published(),
         )?;
-        gauge(
+        single_gauge(
             &mut encoder,
             "cam2mqtt_uptime_seconds",
             "Seconds since the bridge started",
-            &[(none, status.uptime().as_secs_f64().floor())],
+            status.uptime().as_secs_f64().floor(),
         )?;
         Ok(())
     }

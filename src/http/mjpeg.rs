@@ -7,6 +7,8 @@
 //! the live decoder's for an H.264/H.265 camera, which runs while anyone
 //! watches (the viewer count reaches the camera task through the feed).
 //!
+//! `GET api/cameras/<cam>/snapshot.jpg` is the last published snapshot.
+//!
 //! A viewer gets the newest picture whenever its connection can take one:
 //! the body is polled only when the socket has room, and the feed keeps only
 //! the newest picture, so a slow viewer skips pictures and never slows the
@@ -86,38 +88,35 @@ pub async fn stream(State(state): State<AppState>, Path(cam): Path<String>) -> R
     response
 }
 
-/// `GET api/cameras/<cam>/snapshot.jpg`: the newest live picture if there is
-/// one (an MJPEG camera's latest frame, or a watched video camera's decoded
-/// one), else the last published snapshot.
+/// `GET api/cameras/<cam>/snapshot.jpg`: the last published snapshot, the
+/// same picture as the MQTT `snapshot` topic (`X-Taken-At` says when it was
+/// taken); 404 before the first.
 pub async fn snapshot(State(state): State<AppState>, Path(cam): Path<String>) -> Response {
     let id = match find_camera(&state.hub, &cam) {
         Ok(id) => id,
         Err(text) => return error(StatusCode::NOT_FOUND, text),
     };
-    let live = state
+    let snapshot = state
         .hub
-        .live()
-        .get(&id)
-        .and_then(|f| f.latest_jpeg())
-        .map(|p| p.jpeg.clone());
-    let jpeg = live.or_else(|| {
-        state.hub.read(|v| {
-            v.get(&id)
-                .and_then(|c| c.snapshot.as_ref().map(|s| s.jpeg.clone()))
-        })
-    });
-    match jpeg {
-        Some(jpeg) => (
-            [
-                (header::CONTENT_TYPE, "image/jpeg"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            jpeg,
-        )
-            .into_response(),
+        .read(|v| v.get(&id).and_then(|c| c.snapshot.clone()));
+    match snapshot {
+        Some(s) => {
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, "image/jpeg"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                s.jpeg,
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&s.taken_at) {
+                response.headers_mut().insert("x-taken-at", v);
+            }
+            response
+        }
         None => error(
             StatusCode::NOT_FOUND,
-            format!("no picture from camera {} yet", id.as_str()),
+            format!("no snapshot of camera {} yet", id.as_str()),
         ),
     }
 }

@@ -110,12 +110,37 @@ async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match state.settings.access.check(peer.ip(), authorization) {
+    // Computed in a block: nothing borrowed from the request lives across
+    // the await below.
+    let verdict = {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let changes = !matches!(
+            *request.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+        );
+        let access = &state.settings.access;
+        access
+            .check(peer.ip(), header("authorization"))
+            .and_then(|()| {
+                access.check_browser(
+                    peer.ip(),
+                    changes,
+                    header("host"),
+                    // Behind a reverse proxy the page's own host is the one
+                    // the proxy forwards (a browser cannot set this header
+                    // on a cross-site request).
+                    header("x-forwarded-host").or(header("host")),
+                    header("origin"),
+                    header("sec-fetch-site"),
+                )
+            })
+    };
+    match verdict {
         Ok(()) => next.run(request).await,
+        Err(denied @ (auth::Denied::CrossSite | auth::Denied::HostName(_))) => {
+            tracing::info!(%peer, path = %request.uri().path(), "HTTP request refused: {denied}");
+            error(StatusCode::FORBIDDEN, denied.to_string())
+        }
         Err(denied) => {
             tracing::debug!(%peer, path = %request.uri().path(), "HTTP request refused: {denied}");
             let mut response = error(StatusCode::UNAUTHORIZED, denied.to_string());

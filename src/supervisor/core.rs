@@ -1765,6 +1765,54 @@ mod tests {
         assert_eq!(rx.try_recv().ok(), Some(Err(CommandError::Offline)));
     }
 
+    fn live_jobs(h: &mut Harness) -> Vec<Option<VideoCodec>> {
+        let (live, rest): (Vec<Job>, Vec<Job>) = std::mem::take(&mut h.jobs)
+            .into_iter()
+            .partition(|j| matches!(j, Job::LiveDecoder(_)));
+        h.jobs = rest;
+        live.into_iter()
+            .map(|j| match j {
+                Job::LiveDecoder(c) => c,
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_watched_video_camera_gets_a_live_decoder_until_a_while_after_the_last_viewer_left() {
+        let mut h = Harness::new(0, Overrides::default());
+        h.streaming();
+        // An MJPEG camera needs no decoder: its own pictures are the live view.
+        h.core.handle_viewers(h.now, 2);
+        h.drain();
+        assert_eq!(live_jobs(&mut h), vec![]);
+        // Once the camera sends H.264, its viewers get a decoder.
+        let video = |keyframe| {
+            SessionEvent::Media(MediaFrame::Video(crate::model::VideoFrame {
+                codec: VideoCodec::H264,
+                keyframe,
+                timestamp: Duration::ZERO,
+                data: Bytes::from_static(b"\0\0\0\x01\x65"),
+            }))
+        };
+        h.session_event(video(true));
+        assert_eq!(live_jobs(&mut h), vec![Some(VideoCodec::H264)]);
+        h.session_event(video(false));
+        assert_eq!(live_jobs(&mut h), vec![], "started once");
+        // The last viewer leaves; one comes back within the linger: no restart.
+        h.core.handle_viewers(h.now, 0);
+        h.advance(LIVE_LINGER / 2);
+        h.core.handle_viewers(h.now, 1);
+        h.advance(LIVE_LINGER);
+        assert_eq!(live_jobs(&mut h), vec![]);
+        // Gone for good: stopped LIVE_LINGER later, not before.
+        h.core.handle_viewers(h.now, 0);
+        h.advance(LIVE_LINGER - Duration::from_millis(100));
+        assert_eq!(live_jobs(&mut h), vec![]);
+        h.advance(Duration::from_millis(200));
+        assert_eq!(live_jobs(&mut h), vec![None]);
+    }
+
     #[test]
     fn commands_in_flight_are_answered_offline_when_the_session_ends() {
         let mut h = Harness::new(10, Overrides::default());
