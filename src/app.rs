@@ -116,8 +116,10 @@ pub async fn run_with<F: SocketFactory>(
                 prefix: cfg.homeassistant.discovery_prefix.clone(),
                 mode: cfg.homeassistant.discovery,
                 bridge_id: cfg.mqtt.client_id.clone(),
-                // The web UI is not served yet, so no configuration_url until it is.
-                web_url: None,
+                // Only a URL the user gave: the bridge cannot know which of
+                // its addresses Home Assistant's users reach.
+                web_url: (!cfg.http.external_url.is_empty() && !cfg.http.listen.is_empty())
+                    .then(|| cfg.http.external_url.clone()),
             },
             status_topic: cfg.homeassistant.status_topic.clone(),
             configured,

@@ -177,9 +177,13 @@ pub struct HttpConfig {
     pub token_file: Option<PathBuf>,
     /// Addresses always let in (the add-on's ingress proxy, 172.30.32.2).
     pub trusted_proxies: Vec<String>,
-    /// Seconds between `bridge/health` publishes (0: never); also the window
-    /// `/api/health` judges frames in.
+    /// Seconds between `bridge/health` publishes (0: never).
     pub health_interval_s: u32,
+    /// The web UI's address as Home Assistant users reach it (e.g.
+    /// `http://192.168.1.10:8099/`), shown as each device's "Visit" link
+    /// (`configuration_url`); empty: no link (the bridge cannot know which of
+    /// its addresses users see).
+    pub external_url: String,
 }
 
 impl Default for HttpConfig {
@@ -194,6 +198,7 @@ impl Default for HttpConfig {
             token_file: None,
             trusted_proxies: Vec::new(),
             health_interval_s: 30,
+            external_url: String::new(),
         }
     }
 }

@@ -380,6 +380,19 @@ impl Config {
                 ));
             }
         }
+        let url = &self.http.external_url;
+        if !url.is_empty()
+            && !((url.starts_with("http://") || url.starts_with("https://"))
+                && url.len() > "https://".len()
+                && !url.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::new(
+                "http.external_url",
+                format!(
+                    "{url:?} is not an http:// or https:// URL (e.g. http://192.168.1.10:8099/)"
+                ),
+            ));
+        }
         if self.http.health_interval_s > 86_400 {
             return Err(ConfigError::new(
                 "http.health_interval_s",
