@@ -411,6 +411,18 @@ async fn metrics_parse_and_grow_and_a_camera_that_stops_sending_is_degraded_with
     ] {
         assert!(first.contains(family), "{family} missing:\n{first}");
     }
+    // A histogram's +Inf bucket is its count, and its buckets never shrink.
+    let value = |text: &str, prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+    };
+    assert_eq!(
+        value(&first, "cam2mqtt_camera_snapshot_latency_seconds_bucket{le=\"+Inf\",camera=\"door\"}"),
+        value(&first, "cam2mqtt_camera_snapshot_latency_seconds_count{camera=\"door\"}"),
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let second = scrape().await;
     assert!(

@@ -79,19 +79,20 @@ impl LatencyHistogram {
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
-    /// `(sum in seconds, count, cumulative (bound, count) pairs)`.
+    /// `(sum in seconds, count, (upper bound, observations in that bucket
+    /// alone))`, the last bucket's bound being `f64::MAX` (+Inf): the shape
+    /// `prometheus-client` encodes (it sums the buckets itself).
     pub fn read(&self) -> (f64, u64, Vec<(f64, u64)>) {
-        let mut running = 0;
-        let buckets = LATENCY_BUCKETS
+        let count = self.count.load(Ordering::Relaxed);
+        let mut buckets: Vec<(f64, u64)> = LATENCY_BUCKETS
             .iter()
             .zip(&self.buckets)
-            .map(|(bound, n)| {
-                running += n.load(Ordering::Relaxed);
-                (*bound, running)
-            })
+            .map(|(bound, n)| (*bound, n.load(Ordering::Relaxed)))
             .collect();
+        let counted: u64 = buckets.iter().map(|(_, n)| n).sum();
+        buckets.push((f64::MAX, count.saturating_sub(counted)));
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        (sum, self.count.load(Ordering::Relaxed), buckets)
+        (sum, count, buckets)
     }
 }
 
@@ -323,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn latencies_fall_into_cumulative_buckets() {
+    fn latencies_fall_into_their_buckets_and_the_slowest_into_inf() {
         let h = LatencyHistogram::default();
         for ms in [10, 80, 80, 700, 40_000] {
             h.observe(Duration::from_millis(ms));
@@ -332,7 +333,9 @@ mod tests {
         assert_eq!(count, 5);
         assert!((sum - 40.87).abs() < 1e-6, "{sum}");
         let at = |bound: f64| buckets.iter().find(|(b, _)| *b == bound).unwrap().1;
-        assert_eq!((at(0.05), at(0.1), at(1.0), at(30.0)), (1, 3, 4, 4));
+        assert_eq!((at(0.05), at(0.1), at(1.0), at(30.0)), (1, 2, 1, 0));
+        assert_eq!(at(f64::MAX), 1, "40 s is only in +Inf");
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), count);
     }
 
     #[test]

@@ -518,3 +518,29 @@ fn ids_are_derived_from_uid_or_address() {
     }));
     assert_eq!(tutk.effective_id().as_str(), "wyze_uid");
 }
+
+#[test]
+fn http_keys_are_checked_and_name_what_is_allowed() {
+    for (toml, key, says) in [
+        ("[http]\nlive_fps = 0", "http.live_fps", "1 to 30"),
+        ("[http]\nlive_fps = 31", "http.live_fps", "1 to 30"),
+        ("[http]\nusername = \"viewer\"", "http.password", "both"),
+        ("[http]\npassword = \"pw\"", "http.username", "both"),
+        ("[http]\ntrusted_proxies = [\"ingress\"]", "http.trusted_proxies[0]", "IP address"),
+        ("[http]\nexternal_url = \"192.168.1.10:8099\"", "http.external_url", "http://"),
+        ("[http]\nhealth_interval_s = 100000", "http.health_interval_s", "86400"),
+        ("[http]\nlisten = \"localhost:8099\"", "http.listen", "IP:port"),
+    ] {
+        let e = Config::from_toml(toml).unwrap_err();
+        assert_eq!(e.key, key, "{toml}: {e}");
+        assert!(e.message.contains(says), "{toml}: {e}");
+    }
+    let cfg = Config::from_toml(
+        "[http]\nusername = \"viewer\"\npassword = \"pw-9f3\"\ntoken = \"tok-77a\"\n\
+         trusted_proxies = [\"172.30.32.2\"]\nexternal_url = \"http://192.168.1.10:8099/\"",
+    )
+    .unwrap();
+    let shown = cfg.redacted_toml();
+    assert!(!shown.contains("pw-9f3") && !shown.contains("tok-77a"), "{shown}");
+    assert_eq!(cfg.http.live_fps, 5);
+}

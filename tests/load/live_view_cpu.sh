@@ -52,12 +52,15 @@ CAM=$(grep '^id = ' "$DIR/cams.toml" | head -1 | sed 's/id = "\(.*\)"/\1/')
 BRIDGE=$!
 URL="http://127.0.0.1:$HTTP/api/cameras/$CAM/stream.mjpeg"
 for _ in $(seq 1 100); do
-  if curl -s "http://127.0.0.1:$HTTP/api/cameras/$CAM" | grep -q '"status":"streaming"'; then break; fi
+  state=$(curl -s "http://127.0.0.1:$HTTP/api/cameras/$CAM" || true)
+  case "$state" in *'"status":"streaming"'*) break ;; esac
   sleep 0.2
 done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-echo "camera $CAM ($PROTOCOL${PROTOCOL/pppp/}$( [ "$PROTOCOL" = tutk ] && echo " $WYZE_SIZE")), bridge pid $BRIDGE, $MEASURE s per point"
+SIZE=""
+if [ "$PROTOCOL" = tutk ]; then SIZE=" $WYZE_SIZE"; fi
+echo "camera $CAM ($PROTOCOL$SIZE), bridge pid $BRIDGE, $MEASURE s per point"
 for n in $VIEWERS; do
   PIDS=()
   for _ in $(seq 1 "$n"); do
@@ -68,9 +71,12 @@ for n in $VIEWERS; do
   t0=$(ticks "$BRIDGE")
   sleep "$MEASURE"
   t1=$(ticks "$BRIDGE")
-  decoders=$(curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^cam2mqtt_live_decoders /{print $2}')
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait "${PIDS[@]}" 2>/dev/null || true
+  metrics=$(curl -s "http://127.0.0.1:$HTTP/metrics" || true)
+  decoders=$(printf '%s\n' "$metrics" | awk '/^cam2mqtt_live_decoders /{print $2}')
+  if [ "${#PIDS[@]}" -gt 0 ]; then
+    kill "${PIDS[@]}" 2>/dev/null || true
+    wait "${PIDS[@]}" 2>/dev/null || true
+  fi
   awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$MEASURE" -v n="$n" -v d="$decoders" \
     'BEGIN { printf "  %2d viewers: bridge CPU %5.1f %% of one core (live decoders %s)\n", n, 100 * (b - a) / hz / s, d }'
   sleep 5
