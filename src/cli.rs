@@ -246,16 +246,12 @@ async fn find_camera(
     let sources = crate::discovery::configured::sources(cfg, state_dir).await?;
     let all = sources.configured_specs();
     let known: Vec<&CameraSpec> = all.iter().collect();
-    // By id, UID (with or without hyphens) or UID as configured.
+    // By id or UID (the rule the HTTP API shares: CameraInfo::answers_to).
     let wanted_uid = name
         .parse::<crate::proto::pppp::uid::Uid>()
         .ok()
         .map(|u| u.compact());
-    if let Some(spec) = known.iter().find(|c| {
-        c.info.id.as_str() == name
-            || c.info.uid == name
-            || wanted_uid.as_deref() == Some(c.info.uid.as_str())
-    }) {
+    if let Some(spec) = known.iter().find(|c| c.info.answers_to(name)) {
         return Ok((*spec).clone());
     }
     // A Wyze camera of the account (by its id or UID).
@@ -264,7 +260,7 @@ async fn find_camera(
             .scan()
             .await
             .into_iter()
-            .find(|d| d.spec.info.id.as_str() == name || d.spec.info.uid == name)
+            .find(|d| d.spec.info.answers_to(name))
         {
             return Ok(d.spec);
         }

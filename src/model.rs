@@ -208,6 +208,22 @@ pub struct CameraInfo {
 }
 
 impl CameraInfo {
+    /// Whether `name` names this camera: its id, or its UID in any case,
+    /// with or without hyphens (`DGOA-424242-SIMCA`, `dgoa424242simca`).
+    /// The one rule the CLI and the HTTP API share (MQTT topics use ids).
+    pub fn answers_to(&self, name: &str) -> bool {
+        if self.id.as_str() == name {
+            return true;
+        }
+        let fold = |s: &str| -> String {
+            s.chars()
+                .filter(|c| *c != '-')
+                .flat_map(char::to_uppercase)
+                .collect()
+        };
+        !self.uid.is_empty() && !name.is_empty() && fold(&self.uid) == fold(name)
+    }
+
     /// True if the camera offers `cap`.
     pub fn can(&self, cap: Capability) -> bool {
         self.capabilities.contains(&cap)

@@ -420,8 +420,14 @@ async fn metrics_parse_and_grow_and_a_camera_that_stops_sending_is_degraded_with
             .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
     };
     assert_eq!(
-        value(&first, "cam2mqtt_camera_snapshot_latency_seconds_bucket{le=\"+Inf\",camera=\"door\"}"),
-        value(&first, "cam2mqtt_camera_snapshot_latency_seconds_count{camera=\"door\"}"),
+        value(
+            &first,
+            "cam2mqtt_camera_snapshot_latency_seconds_bucket{le=\"+Inf\",camera=\"door\"}"
+        ),
+        value(
+            &first,
+            "cam2mqtt_camera_snapshot_latency_seconds_count{camera=\"door\"}"
+        ),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let second = scrape().await;

@@ -148,6 +148,19 @@ impl CameraFeed {
         self.jpeg.send_replace(None);
     }
 
+    /// Forgets the picture if the bridge decoded it (the live decoder
+    /// stopped: a new viewer waits for a fresh one rather than seeing an old
+    /// picture as live).
+    pub fn clear_decoded(&self) {
+        self.jpeg.send_if_modified(|j| {
+            let decoded = j.as_ref().is_some_and(|p| p.decoded);
+            if decoded {
+                *j = None;
+            }
+            decoded
+        });
+    }
+
     /// The next video frame, for whoever reads video (nobody: nothing is done).
     pub fn push_video(&self, frame: &VideoFrame) {
         if self.video.receiver_count() > 0 {
@@ -285,6 +298,18 @@ mod tests {
         let pic = rx.borrow_and_update().clone().unwrap();
         assert_eq!((pic.seq, pic.jpeg.as_ref()), (100, &[99u8][..]));
         assert!(!rx.has_changed().unwrap());
+    }
+
+    #[test]
+    fn a_stopped_decoder_leaves_no_decoded_picture_but_a_cameras_own_stays() {
+        let feeds = LiveFeeds::default();
+        let feed = feeds.feed(&CameraId::parse("door").unwrap());
+        feed.push_jpeg(Bytes::from_static(b"decoded"), true);
+        feed.clear_decoded();
+        assert_eq!(feed.latest_jpeg(), None);
+        feed.push_jpeg(Bytes::from_static(b"camera's own"), false);
+        feed.clear_decoded();
+        assert!(feed.latest_jpeg().is_some());
     }
 
     #[tokio::test]

@@ -152,12 +152,13 @@ impl Views {
         self.cameras.is_empty()
     }
 
-    /// The camera a person or a topic names: its id, or (for the CLI) its UID.
+    /// The camera a person names: its id, or its UID
+    /// ([`CameraInfo::answers_to`]).
     pub fn find(&self, name: &str) -> Option<&CameraView> {
         CameraId::parse(name)
             .ok()
             .and_then(|id| self.cameras.get(&id))
-            .or_else(|| self.cameras.values().find(|v| v.info.uid == name))
+            .or_else(|| self.cameras.values().find(|v| v.info.answers_to(name)))
     }
 }
 
@@ -225,6 +226,8 @@ mod tests {
         assert_eq!(door.info.name, "Front door");
         assert_eq!(door.status(), "streaming");
         assert!(v.find("UID-door").is_some() && v.find("door").is_some());
+        assert!(v.find("uiddoor").is_some(), "any case, hyphens optional");
+        assert!(v.find("UID-dor").is_none() && v.find("").is_none());
         assert!(matches!(
             v.apply(&BridgeEvent::Removed(id("door"))),
             Applied::Removed(last) if last.info.name == "Front door"

@@ -526,10 +526,26 @@ fn http_keys_are_checked_and_name_what_is_allowed() {
         ("[http]\nlive_fps = 31", "http.live_fps", "1 to 30"),
         ("[http]\nusername = \"viewer\"", "http.password", "both"),
         ("[http]\npassword = \"pw\"", "http.username", "both"),
-        ("[http]\ntrusted_proxies = [\"ingress\"]", "http.trusted_proxies[0]", "IP address"),
-        ("[http]\nexternal_url = \"192.168.1.10:8099\"", "http.external_url", "http://"),
-        ("[http]\nhealth_interval_s = 100000", "http.health_interval_s", "86400"),
-        ("[http]\nlisten = \"localhost:8099\"", "http.listen", "IP:port"),
+        (
+            "[http]\ntrusted_proxies = [\"ingress\"]",
+            "http.trusted_proxies[0]",
+            "IP address",
+        ),
+        (
+            "[http]\nexternal_url = \"192.168.1.10:8099\"",
+            "http.external_url",
+            "http://",
+        ),
+        (
+            "[http]\nhealth_interval_s = 100000",
+            "http.health_interval_s",
+            "86400",
+        ),
+        (
+            "[http]\nlisten = \"localhost:8099\"",
+            "http.listen",
+            "IP:port",
+        ),
     ] {
         let e = Config::from_toml(toml).unwrap_err();
         assert_eq!(e.key, key, "{toml}: {e}");
@@ -541,6 +557,9 @@ fn http_keys_are_checked_and_name_what_is_allowed() {
     )
     .unwrap();
     let shown = cfg.redacted_toml();
-    assert!(!shown.contains("pw-9f3") && !shown.contains("tok-77a"), "{shown}");
+    assert!(
+        !shown.contains("pw-9f3") && !shown.contains("tok-77a"),
+        "{shown}"
+    );
     assert_eq!(cfg.http.live_fps, 5);
 }

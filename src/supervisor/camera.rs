@@ -337,6 +337,11 @@ impl<F: SocketFactory> CameraTask<F> {
                 progressed = true;
                 self.hub.publish(ev);
             }
+            // After the events: a waiter then finds the command's effect.
+            while let Some((reply, result)) = self.core.poll_reply() {
+                progressed = true;
+                let _ = reply.send(result);
+            }
             while let Some(c) = self.core.poll_session_command() {
                 progressed = true;
                 self.session_control(c).await;
@@ -583,6 +588,7 @@ impl<F: SocketFactory> CameraTask<F> {
     fn stop_live(&mut self) {
         if let Some(live) = self.live.take() {
             live.cancel.cancel();
+            self.feed.clear_decoded();
             self.hub.status().live_decoder(false);
             tracing::info!("live decoder stopped");
         }
@@ -596,6 +602,9 @@ impl<F: SocketFactory> CameraTask<F> {
             if !matches!(ev, BridgeEvent::Snapshot { .. }) {
                 self.hub.publish(ev);
             }
+        }
+        while let Some((reply, result)) = self.core.poll_reply() {
+            let _ = reply.send(result);
         }
         self.feed.clear_jpeg();
         while self.core.poll_job().is_some() {}

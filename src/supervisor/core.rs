@@ -366,6 +366,8 @@ pub struct CameraCore {
     /// A live decoder runs (asked for with [`Job::LiveDecoder`]).
     live_decoding: bool,
     events: VecDeque<BridgeEvent>,
+    /// Answers for waiting front ends, sent after `events`.
+    replies: VecDeque<(Reply, Result<(), CommandError>)>,
     session: VecDeque<SessionControl>,
     jobs: VecDeque<Job>,
 }
@@ -419,6 +421,7 @@ impl CameraCore {
             viewers: 0,
             video_codec: None,
             live_decoding: false,
+            replies: VecDeque::new(),
             events: VecDeque::new(),
             session: VecDeque::new(),
             jobs: VecDeque::new(),
@@ -453,7 +456,8 @@ impl CameraCore {
     fn wall(&self, now: Instant) -> String {
         let (mono, wall) = self.anchor;
         let t = wall + now.saturating_duration_since(mono);
-        humantime::format_rfc3339_seconds(t).to_string()
+        // Milliseconds: two snapshots within a second get different times.
+        humantime::format_rfc3339_millis(t).to_string()
     }
 
     /// Registers the camera with the publisher and starts its first session.
@@ -1142,8 +1146,9 @@ impl CameraCore {
         self.result(cmd.kind, cmd.reply, result);
     }
 
-    /// Reports a command's outcome to whoever waits and on the hub; after a
-    /// success the state is republished.
+    /// Reports a command's outcome on the hub and to whoever waits (after
+    /// the events: see [`CameraCore::poll_reply`]); after a success the
+    /// state is republished.
     fn result(
         &mut self,
         kind: CommandKind,
@@ -1152,7 +1157,7 @@ impl CameraCore {
     ) {
         let ok = result.is_ok();
         if let Some(reply) = reply {
-            let _ = reply.send(result.clone());
+            self.replies.push_back((reply, result.clone()));
         }
         self.events.push_back(BridgeEvent::CommandResult {
             camera: self.info.id.clone(),
@@ -1198,6 +1203,14 @@ impl CameraCore {
     #[must_use]
     pub fn poll_bridge_event(&mut self) -> Option<BridgeEvent> {
         self.events.pop_front()
+    }
+
+    /// Next answer for whoever waits for a command. Drain it after
+    /// [`CameraCore::poll_bridge_event`]: a waiter that reads the hub's view
+    /// then finds what the command did (the new snapshot, the new state).
+    #[must_use]
+    pub fn poll_reply(&mut self) -> Option<(Reply, Result<(), CommandError>)> {
+        self.replies.pop_front()
     }
 
     /// Next instruction for the session glue.
@@ -1283,6 +1296,9 @@ mod tests {
         fn drain(&mut self) {
             while let Some(e) = self.core.poll_bridge_event() {
                 self.events.push(e);
+            }
+            while let Some((reply, result)) = self.core.poll_reply() {
+                let _ = reply.send(result);
             }
             while let Some(c) = self.core.poll_session_command() {
                 self.session.push(c);
@@ -1406,7 +1422,7 @@ mod tests {
         assert_eq!(snapshots(&h.events), 1);
         assert_eq!(
             h.core.state().last_snapshot_at.as_deref(),
-            Some("1970-01-01T00:00:00Z")
+            Some("1970-01-01T00:00:00.000Z")
         );
     }
 

@@ -108,5 +108,5 @@ for _ in range(rounds):
     waits.append(time.monotonic() - start)
     s.close()
     time.sleep(5)  # the live decoder stops 3 s after the last viewer
-print(f"  first complete picture for a new viewer: median {statistics.median(waits)*1000:.0f} ms (of {rounds}: {', '.join(f'{w*1000:.0f}' for w in waits)} ms)")
+print(f"  first complete picture for a new viewer: median {statistics.median(waits)*1000:.1f} ms (of {rounds}: {', '.join(f'{w*1000:.1f}' for w in waits)} ms)")
 EOF

@@ -713,10 +713,12 @@
     } catch (_) { /* the event stream brings it anyway */ }
   }
 
-  function onSnapshot(ev) {
+  function onSnapshot(ev, s) {
     const cam = cameras.get(ev.camera);
     if (!cam || !ev.taken_at) return;
     cam.last_snapshot_at = ev.taken_at;
+    // Newer than any camera fetched before it: such a fetch must not undo it.
+    stamps.set(ev.camera, s);
     if (view && view.kind === 'camera' && view.id === ev.camera && view.page) setSnapshot(ev.camera, ev.taken_at, true);
   }
 
