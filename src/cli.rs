@@ -8,7 +8,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -33,9 +33,15 @@ pub struct Cli {
     /// Config file (TOML).
     #[arg(long, global = true, env = "CAM2MQTT_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter).
-    #[arg(long, global = true, default_value = "info")]
-    pub log_level: String,
+    /// Home Assistant add-on options (`/data/options.json`): the config comes
+    /// from them (and an optional `/config/config.toml` under them) instead of
+    /// `--config`. Found by itself when running as an add-on.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub addon_options: Option<PathBuf>,
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing
+    /// filter). Default: info, or the add-on's `log_level` option.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
     /// Directory for settings changed at runtime, tokens and device caches
     /// (`/data` in the add-on). Default: `$XDG_STATE_HOME/cam2mqtt` or `~/.local/state/cam2mqtt`.
     #[arg(long, global = true, env = "CAM2MQTT_STATE_DIR")]
@@ -218,8 +224,22 @@ pub struct WifiArgs {
 }
 
 impl Cli {
-    /// The state directory: `--state-dir`, else the XDG state directory.
+    /// The add-on options file: `--addon-options`, or `/data/options.json`
+    /// when running as an add-on.
+    pub fn addon_options(&self) -> Option<PathBuf> {
+        if self.config.is_some() {
+            return None;
+        }
+        self.addon_options.clone().or_else(crate::addon::detect)
+    }
+
+    /// The state directory: `--state-dir`, else `/data` for the add-on, else
+    /// the XDG state directory.
     pub fn state_dir(&self) -> Option<PathBuf> {
+        if self.state_dir.is_none() && self.addon_options().is_some() && Path::new("/data").is_dir()
+        {
+            return Some(PathBuf::from(crate::addon::STATE_DIR));
+        }
         self.state_dir.clone().or_else(|| {
             std::env::var_os("XDG_STATE_HOME")
                 .map(PathBuf::from)

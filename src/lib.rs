@@ -32,6 +32,7 @@
 //! `publisher`; …) is checked by `tests/layering.rs`.
 #![forbid(unsafe_code)]
 
+pub mod addon;
 pub mod app;
 pub mod broker;
 pub mod bus;

@@ -34,14 +34,20 @@ const MAX_BLOCKING_THREADS: usize = 8;
 fn main() {
     let args = Cli::parse();
     let state_dir = args.state_dir();
-    let config_path = args.config.clone();
+    let addon = args.addon_options();
+    let config_path = args.config.clone().or_else(|| addon.clone());
+    let log_level = args
+        .log_level
+        .clone()
+        .or_else(|| addon.as_deref().and_then(cam2mqtt::addon::log_level))
+        .unwrap_or_else(|| "info".into());
     let filter = EnvFilter::try_from_default_env()
         // A bare level also quiets the embedded broker, whose info logs are per-packet.
         .or_else(|_| {
-            EnvFilter::try_new(if args.log_level.contains('=') {
-                args.log_level.clone()
+            EnvFilter::try_new(if log_level.contains('=') {
+                log_level.clone()
             } else {
-                format!("{},rumqttd=off", args.log_level)
+                format!("{log_level},rumqttd=off")
             })
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -67,12 +73,19 @@ fn main() {
         }
     };
     let result = runtime.block_on(async move {
-        let from_file = args.config.is_some();
+        let from_file = args.config.is_some() || addon.is_some();
         match args.command.unwrap_or(Command::Run) {
             Command::Demo(a) => cli::demo(a, shutdown_signal()).await,
             Command::Simulate(a) => cli::simulate(a, shutdown_signal()).await,
             command => {
-                let cfg = Config::load(args.config.as_deref())?;
+                let cfg = match &addon {
+                    Some(options) => {
+                        tracing::info!(options = %options.display(), "running as a Home Assistant add-on");
+                        cam2mqtt::addon::load(options, Some(&cam2mqtt::addon::user_config_path()))?
+                            .config
+                    }
+                    None => Config::load(args.config.as_deref())?,
+                };
                 match command {
                     Command::Run => cam2mqtt::app::run(cfg, state_dir, shutdown_signal()).await,
                     Command::Snapshot(a) => cli::snapshot(&cfg, state_dir, a).await,

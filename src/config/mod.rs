@@ -404,6 +404,35 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Layers TOML documents (later ones win; each named by its file, if it
+    /// came from one), then validates: the add-on's user config under its
+    /// options.
+    pub fn from_layers(layers: &[(&str, Option<&Path>)]) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        for (text, _) in layers {
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
+        }
+        // A syntax error is in one document: name its file.
+        for (text, path) in layers {
+            if let (Err(e), Some(path)) = (
+                config::Config::builder()
+                    .add_source(config::File::from_str(text, config::FileFormat::Toml))
+                    .build(),
+                path,
+            ) {
+                let mut e = from_config_error(e);
+                e.file = Some(path.to_path_buf());
+                return Err(e);
+            }
+        }
+        let raw = builder.build().map_err(from_config_error)?;
+        let raw: RawConfig = raw.try_deserialize().map_err(from_config_error)?;
+        let mut cfg = Config::try_from(raw)?;
+        cfg.resolve_secret_files()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Parses TOML text (tests and the add-on use this), then validates.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let raw = config::Config::builder()
@@ -492,7 +521,7 @@ fn guess_key(message: &str) -> String {
 }
 
 /// Minimal TOML rendering of a JSON value tree (tables, arrays of tables, scalars).
-fn toml_from_json(v: &serde_json::Value, prefix: &str) -> String {
+pub(crate) fn toml_from_json(v: &serde_json::Value, prefix: &str) -> String {
     use serde_json::Value;
     let mut scalars = String::new();
     let mut tables = String::new();

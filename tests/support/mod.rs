@@ -333,6 +333,28 @@ impl Bridge {
         }
     }
 
+    /// Starts the binary with `args` and extra environment (for runs that are
+    /// not `--config`, such as the add-on's `--addon-options`).
+    pub fn spawn(args: &[&std::ffi::OsStr], env: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("bridge.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cam2mqtt"));
+        cmd.args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("SUPERVISOR_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn cam2mqtt");
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
