@@ -22,6 +22,20 @@ use crate::model::{CameraId, VideoFrame};
 
 /// Video frames the broadcast keeps for a slow reader (about 3 s at 20 fps).
 pub const VIDEO_CAPACITY: usize = 64;
+/// Most frames of the current GOP kept for a decoder that starts mid-GOP.
+pub const GOP_FRAMES: usize = 600;
+/// Most bytes of the current GOP kept (the payloads are shared with the
+/// snapshot cache, so this costs references, not copies).
+pub const GOP_BYTES: usize = 16 << 20;
+
+/// The current GOP: the last keyframe and every frame after it, so a
+/// decoder started now can show the current picture at once instead of
+/// waiting for the next keyframe.
+#[derive(Debug, Default)]
+struct Gop {
+    frames: Vec<VideoFrame>,
+    bytes: usize,
+}
 
 /// One live picture.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +117,9 @@ pub struct CameraFeed {
     pub snapshot_latency: LatencyHistogram,
     jpeg: watch::Sender<Option<Arc<LiveJpeg>>>,
     video: broadcast::Sender<LiveVideo>,
+    /// Held while a frame is sent, so [`CameraFeed::video_from_keyframe`]
+    /// hands out a GOP and a subscription with no gap and no overlap.
+    gop: Mutex<Gop>,
     viewers: watch::Sender<usize>,
     frames: AtomicU64,
     bytes: AtomicU64,
@@ -118,6 +135,7 @@ impl CameraFeed {
             snapshot_latency: LatencyHistogram::default(),
             jpeg: watch::channel(None).0,
             video: broadcast::channel(VIDEO_CAPACITY).0,
+            gop: Mutex::new(Gop::default()),
             viewers: watch::channel(0).0,
             frames: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -163,6 +181,20 @@ impl CameraFeed {
 
     /// The next video frame, for whoever reads video (nobody: nothing is done).
     pub fn push_video(&self, frame: &VideoFrame) {
+        let mut gop = self.lock_gop();
+        if frame.keyframe {
+            gop.frames.clear();
+            gop.bytes = 0;
+        }
+        let fits = gop.frames.len() < GOP_FRAMES && gop.bytes + frame.data.len() <= GOP_BYTES;
+        if (frame.keyframe || !gop.frames.is_empty()) && fits {
+            gop.bytes += frame.data.len();
+            gop.frames.push(frame.clone());
+        } else {
+            // Too long a GOP, or no keyframe yet: a late decoder waits for one.
+            gop.frames.clear();
+            gop.bytes = 0;
+        }
         if self.video.receiver_count() > 0 {
             let _ = self.video.send(LiveVideo::Frame(frame.clone()));
         }
@@ -170,9 +202,26 @@ impl CameraFeed {
 
     /// Video frames were lost upstream.
     pub fn video_lost(&self) {
+        let mut gop = self.lock_gop();
+        gop.frames.clear();
+        gop.bytes = 0;
         if self.video.receiver_count() > 0 {
             let _ = self.video.send(LiveVideo::Lost);
         }
+    }
+
+    fn lock_gop(&self) -> std::sync::MutexGuard<'_, Gop> {
+        self.gop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current GOP (keyframe first; empty when there is none) and every
+    /// frame after it: a decoder fed both in order starts at the current
+    /// picture.
+    pub fn video_from_keyframe(&self) -> (Vec<VideoFrame>, broadcast::Receiver<LiveVideo>) {
+        let gop = self.lock_gop();
+        (gop.frames.clone(), self.video.subscribe())
     }
 
     /// The newest picture and every later one.
@@ -361,6 +410,34 @@ mod tests {
         assert_eq!((at(0.05), at(0.1), at(1.0), at(30.0)), (1, 2, 1, 0));
         assert_eq!(at(f64::MAX), 1, "40 s is only in +Inf");
         assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), count);
+    }
+
+    #[tokio::test]
+    async fn a_late_reader_gets_the_current_gop_and_then_every_frame_without_a_gap() {
+        let feed = CameraFeed::new();
+        let frame = |n: u64, keyframe: bool| VideoFrame {
+            codec: crate::model::VideoCodec::H264,
+            keyframe,
+            timestamp: Duration::from_millis(50 * n),
+            data: Bytes::from(n.to_be_bytes().to_vec()),
+        };
+        feed.push_video(&frame(0, false)); // no keyframe yet: nothing kept
+        assert!(feed.video_from_keyframe().0.is_empty());
+        for n in 1..=5 {
+            feed.push_video(&frame(n, n == 1 || n == 4));
+        }
+        let (gop, mut rx) = feed.video_from_keyframe();
+        let stamps: Vec<u64> = gop
+            .iter()
+            .map(|f| f.timestamp.as_millis() as u64 / 50)
+            .collect();
+        assert_eq!(stamps, vec![4, 5], "from the last keyframe");
+        feed.push_video(&frame(6, false));
+        assert!(
+            matches!(rx.recv().await, Ok(LiveVideo::Frame(f)) if f.timestamp == Duration::from_millis(300))
+        );
+        feed.video_lost();
+        assert!(feed.video_from_keyframe().0.is_empty(), "a loss empties it");
     }
 
     #[test]

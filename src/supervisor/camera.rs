@@ -149,6 +149,14 @@ impl EventSink for Forward {
 /// skipped and the decoder resumes at the next keyframe.
 const LIVE_QUEUE: usize = 8;
 
+/// What the live decoder thread is fed.
+enum LiveInput {
+    /// The GOP so far, at the start (decoded to reach the current picture).
+    Gop(Vec<crate::model::VideoFrame>),
+    /// The next frame, or a gap.
+    Video(LiveVideo),
+}
+
 /// A running live decoder: a thread decoding, fed by a task that forwards
 /// the camera's video broadcast to it without ever waiting.
 struct LiveRun {
@@ -511,7 +519,7 @@ impl<F: SocketFactory> CameraTask<F> {
         if self.live.is_some() {
             return;
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<LiveVideo>(LIVE_QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LiveInput>(LIVE_QUEUE);
         let feed = self.feed.clone();
         let settings = self.settings.live;
         let span = tracing::Span::current();
@@ -520,16 +528,25 @@ impl<F: SocketFactory> CameraTask<F> {
             .spawn(move || {
                 let _span = span.enter();
                 let mut decoder = LiveDecoder::new(codec, settings);
+                let decode =
+                    |decoder: &mut LiveDecoder, frame: &crate::model::VideoFrame| match decoder
+                        .push(frame)
+                    {
+                        Ok(Some(picture)) => feed.push_jpeg(picture.jpeg, true),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::debug!(error = %e, "live decoding skips to the next keyframe");
+                        }
+                    };
                 while let Ok(item) = rx.recv() {
                     match item {
-                        LiveVideo::Frame(frame) => match decoder.push(&frame) {
-                            Ok(Some(picture)) => feed.push_jpeg(picture.jpeg, true),
-                            Ok(None) => {}
-                            Err(e) => {
-                                tracing::debug!(error = %e, "live decoding skips to the next keyframe");
+                        LiveInput::Gop(frames) => {
+                            for frame in &frames {
+                                decode(&mut decoder, frame);
                             }
-                        },
-                        LiveVideo::Lost => decoder.lost(),
+                        }
+                        LiveInput::Video(LiveVideo::Frame(frame)) => decode(&mut decoder, &frame),
+                        LiveInput::Video(LiveVideo::Lost) => decoder.lost(),
                     }
                 }
                 tracing::debug!(stats = ?decoder.stats(), "live decoder thread ended");
@@ -541,13 +558,18 @@ impl<F: SocketFactory> CameraTask<F> {
         tracing::info!("live decoder started");
         self.hub.status().live_decoder(true);
         let cancel = self.cancel.child_token();
-        let mut video = self.feed.video();
+        // The current GOP first: the viewer sees the current picture without
+        // waiting for the camera's next keyframe.
+        let (gop, mut video) = self.feed.video_from_keyframe();
         let stop = cancel.clone();
         tokio::spawn(
             async move {
                 // Set when a frame could not be queued: the decoder must hear
                 // of the gap before the next frame it gets.
                 let mut gap = false;
+                if !gop.is_empty() && tx.try_send(LiveInput::Gop(gop)).is_err() {
+                    gap = true;
+                }
                 loop {
                     let item = tokio::select! {
                         () = stop.cancelled() => break,
@@ -559,7 +581,7 @@ impl<F: SocketFactory> CameraTask<F> {
                     };
                     let lost = matches!(item, LiveVideo::Lost);
                     if gap || lost {
-                        match tx.try_send(LiveVideo::Lost) {
+                        match tx.try_send(LiveInput::Video(LiveVideo::Lost)) {
                             Ok(()) => gap = false,
                             Err(TrySendError::Full(_)) => {
                                 gap = true;
@@ -571,7 +593,7 @@ impl<F: SocketFactory> CameraTask<F> {
                             continue;
                         }
                     }
-                    match tx.try_send(item) {
+                    match tx.try_send(LiveInput::Video(item)) {
                         Ok(()) => {}
                         Err(TrySendError::Full(_)) => gap = true,
                         Err(TrySendError::Disconnected(_)) => break,
