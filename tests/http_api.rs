@@ -438,6 +438,28 @@ async fn metrics_parse_and_grow_and_a_camera_that_stops_sending_is_degraded_with
         frames(&second)
     );
 
+    // A page learns of a new viewer from the event stream, without polling.
+    let mut events = client()
+        .get(format!("{base}/api/events"))
+        .send()
+        .await
+        .expect("event stream");
+    let viewer = client()
+        .get(format!("{base}/api/cameras/door/stream.mjpeg"))
+        .send()
+        .await
+        .expect("stream");
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + T;
+    while !seen.contains("\"viewers\":1") {
+        match tokio::time::timeout_at(deadline, events.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("no camera event with one viewer; saw:\n{seen}"),
+        }
+    }
+    drop(viewer);
+    drop(events);
+
     let health = get_json(&base, "api/health").await;
     assert_eq!(health["degraded"], serde_json::json!([]), "{health}");
     assert_eq!(health["cameras"][0]["healthy"], true);

@@ -266,6 +266,13 @@ pub enum BridgeEvent {
     },
     /// A requested discovery scan finished.
     Scanned(ScanReport),
+    /// The number of live viewers of a camera changed (for pages that show it).
+    Viewers {
+        /// Which camera.
+        camera: CameraId,
+        /// Viewers now.
+        viewers: usize,
+    },
 }
 
 /// A discovery scan asked for with `bridge/set/discover` finished.

@@ -118,7 +118,9 @@ impl Views {
                 }
                 None => Applied::Unchanged,
             },
-            BridgeEvent::CommandResult { .. } | BridgeEvent::Scanned(_) => Applied::Unchanged,
+            BridgeEvent::CommandResult { .. }
+            | BridgeEvent::Scanned(_)
+            | BridgeEvent::Viewers { .. } => Applied::Unchanged,
         }
     }
 

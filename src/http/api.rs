@@ -168,9 +168,9 @@ fn sse_events(hub: &Hub, event: &BridgeEvent) -> Vec<Event> {
     };
     match event {
         BridgeEvent::Registered(info) => camera_event(&info.id).into_iter().collect(),
-        BridgeEvent::Availability { camera, .. } | BridgeEvent::State { camera, .. } => {
-            camera_event(camera).into_iter().collect()
-        }
+        BridgeEvent::Availability { camera, .. }
+        | BridgeEvent::State { camera, .. }
+        | BridgeEvent::Viewers { camera, .. } => camera_event(camera).into_iter().collect(),
         BridgeEvent::Removed(id) => vec![Event::default()
             .event("removed")
             .data(json!({ "id": id.as_str() }).to_string())],

@@ -527,6 +527,8 @@ impl PublisherCore {
                 // The camera sends its state after a successful command itself.
                 self.camera_event(camera.as_str(), command.name(), &result);
             }
+            // Viewers are shown by the web UI, not published.
+            BridgeEvent::Viewers { .. } => {}
             BridgeEvent::Scanned(report) => {
                 if self.discover_pending > 0 {
                     self.discover_pending -= 1;

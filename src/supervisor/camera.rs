@@ -278,6 +278,10 @@ impl<F: SocketFactory> CameraTask<F> {
             Ok(()) = self.viewers.changed() => {
                 let n = *self.viewers.borrow_and_update();
                 self.core.handle_viewers(clock::now(), n);
+                self.hub.publish(BridgeEvent::Viewers {
+                    camera: self.core.id().clone(),
+                    viewers: n,
+                });
             }
             input = self.inputs.recv() => match input {
                 Some(CameraInput::Command { command, reply }) => {
