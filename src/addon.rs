@@ -75,7 +75,10 @@ impl ServiceBroker {
     /// The broker from `CAM2MQTT_ADDON_MQTT_{HOST,PORT,USERNAME,PASSWORD,SSL}`
     /// (read through `var`), if the host is set.
     pub fn from_env(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
-        let get = |k: &str| var(&format!("CAM2MQTT_ADDON_MQTT_{k}")).filter(|v| !v.is_empty());
+        // bashio prints `null` for a field the service does not have.
+        let get = |k: &str| {
+            var(&format!("CAM2MQTT_ADDON_MQTT_{k}")).filter(|v| !v.is_empty() && v != "null")
+        };
         let Some(host) = get("HOST") else {
             return Ok(None);
         };

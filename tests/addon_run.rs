@@ -131,6 +131,14 @@ async fn the_add_on_publishes_snapshots_serves_its_ui_through_ingress_and_refuse
         assert_eq!(r.status(), 401, "/{path}");
         assert!(!r.text().await.unwrap().contains("web-pass-not-shown"));
     }
+    // The image's HEALTHCHECK (curl on 127.0.0.1, no credentials) works
+    // with web credentials set.
+    let health = stranger
+        .get(format!("http://{http}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200, "the container health check");
     let ok = stranger
         .get(format!("http://{http}/api/cameras"))
         .basic_auth("viewer", Some("web-pass-not-shown"))

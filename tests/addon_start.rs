@@ -112,14 +112,22 @@ struct Run {
     env: Option<BTreeMap<String, String>>,
     /// The stubs' record of bashio calls.
     calls: String,
+    /// What the program wrote to `$FAKE_OUT.config`, if anything.
+    config: Option<String>,
 }
 
 fn run(mqtt_service: bool) -> Run {
+    run_with(mqtt_service, FAKE, &[])
+}
+
+/// Runs the script; `fake` is the program its `exec` starts in place of
+/// `/usr/bin/cam2mqtt`, `env` more variables for it.
+fn run_with(mqtt_service: bool, fake_program: &str, extra: &[(&str, &Path)]) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let stubs = dir.path().join("bashio-stubs.sh");
     std::fs::write(&stubs, STUBS).expect("stubs");
     let fake = dir.path().join("cam2mqtt");
-    std::fs::write(&fake, FAKE).expect("fake");
+    std::fs::write(&fake, fake_program).expect("fake");
     make_executable(&fake);
     let out = dir.path().join("bridge");
     let calls = dir.path().join("calls");
@@ -145,6 +153,9 @@ fn run(mqtt_service: bool) -> Run {
         .env("STUB_MQTT_USERNAME", USERNAME)
         .env("STUB_MQTT_PASSWORD", PASSWORD)
         .env("STUB_MQTT_SSL", SSL);
+    for (k, v) in extra {
+        command.env(k, v);
+    }
     let result = command.output().expect("run bash");
     let mut output = String::from_utf8_lossy(&result.stdout).into_owned();
     output.push_str(&String::from_utf8_lossy(&result.stderr));
@@ -168,6 +179,7 @@ fn run(mqtt_service: bool) -> Run {
         args,
         env,
         calls: std::fs::read_to_string(&calls).unwrap_or_default(),
+        config: std::fs::read_to_string(out.with_extension("config")).ok(),
     }
 }
 
@@ -293,4 +305,74 @@ fn the_script_is_valid_bash_and_bashio_runs_it() {
         ),
         Err(_) => eprintln!("shellcheck is not installed; skipped"),
     }
+}
+
+/// In place of the bridge: the real binary, given the same arguments with
+/// the add-on's paths moved into the test's directory and `run` replaced by
+/// `check-config`, so it prints the effective config it would run with (in
+/// the environment the script gave it) instead of starting.
+const REAL: &str = r#"#!/usr/bin/env bash
+args=()
+for a in "$@"; do
+    case "$a" in
+        /data/options.json) args+=("$OPTIONS") ;;
+        /data) args+=("$STATE") ;;
+        run) args+=(check-config) ;;
+        *) args+=("$a") ;;
+    esac
+done
+RES_OPTIONS=attempts:0 "$CAM2MQTT" "${args[@]}" > "$FAKE_OUT.config" 2>&1
+"#;
+
+/// The effective config the real binary prints after `run.sh` started it
+/// with these options.
+fn effective_config(mqtt_service: bool, options: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options_file = dir.path().join("options.json");
+    std::fs::write(&options_file, options).expect("options");
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_cam2mqtt"));
+    let empty = dir.path().join("addon_configs");
+    std::fs::create_dir(&empty).expect("config dir");
+    let run = run_with(
+        mqtt_service,
+        REAL,
+        &[
+            ("OPTIONS", &options_file),
+            ("STATE", dir.path()),
+            ("CAM2MQTT", &binary),
+            // No config.toml of the user's under the options.
+            ("CAM2MQTT_ADDON_CONFIG_DIR", &empty),
+        ],
+    );
+    assert!(run.status.success(), "run.sh failed:\n{}", run.output);
+    run.config.expect("check-config's output")
+}
+
+#[test]
+fn the_bridge_uses_the_services_broker_unless_the_user_set_one() {
+    let no_override = r#"{"cameras": [], "log_level": "info", "wyze": {}, "discovery": {"pppp_broadcast": false, "tutk_broadcast": false}, "mqtt": {}}"#;
+    let config = effective_config(true, no_override);
+    assert!(
+        config.contains("url = \"mqtts://core-mosquitto:1884\""),
+        "the service's broker, TLS as it says:\n{config}"
+    );
+    assert!(
+        config.contains("username = \"addons-user-7d1f\""),
+        "{config}"
+    );
+    assert!(!config.contains(PASSWORD), "a password printed:\n{config}");
+
+    let with_override = r#"{"cameras": [], "log_level": "info", "wyze": {}, "discovery": {"pppp_broadcast": false, "tutk_broadcast": false},
+        "mqtt": {"url": "mqtt://192.168.1.2:1883", "username": "mine", "password": "my-broker-pass"}}"#;
+    let config = effective_config(true, with_override);
+    assert!(
+        config.contains("url = \"mqtt://192.168.1.2:1883\""),
+        "the user's override:\n{config}"
+    );
+    assert!(config.contains("username = \"mine\""), "{config}");
+    assert!(
+        !config.contains("core-mosquitto") && !config.contains("addons-user-7d1f"),
+        "the service's broker leaked into the override:\n{config}"
+    );
+    assert!(!config.contains("my-broker-pass"), "{config}");
 }

@@ -28,5 +28,6 @@ need openssl openssl
 need strace strace
 need chromium chromium
 need chromium-driver chromedriver
+need shellcheck shellcheck
 
 cargo test --all-targets --locked "$@"

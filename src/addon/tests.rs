@@ -137,6 +137,21 @@ fn the_service_broker_comes_from_the_start_scripts_variables() {
     ]))
     .unwrap_err();
     assert!(e.message.contains("\"many\""), "{e}");
+    // bashio prints `null` for what the service does not have: a broker
+    // without a login, and no broker at all.
+    let b = ServiceBroker::from_env(&env(&[
+        ("CAM2MQTT_ADDON_MQTT_HOST", "core-mosquitto"),
+        ("CAM2MQTT_ADDON_MQTT_PORT", "null"),
+        ("CAM2MQTT_ADDON_MQTT_USERNAME", "null"),
+        ("CAM2MQTT_ADDON_MQTT_PASSWORD", "null"),
+        ("CAM2MQTT_ADDON_MQTT_SSL", "null"),
+    ]))
+    .unwrap()
+    .unwrap();
+    assert_eq!((b.port, b.username.as_str(), b.ssl), (1883, "", false));
+    assert!(b.password.expose().is_empty());
+    let none = ServiceBroker::from_env(&env(&[("CAM2MQTT_ADDON_MQTT_HOST", "null")])).unwrap();
+    assert_eq!(none, None);
 }
 
 #[test]

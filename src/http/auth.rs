@@ -198,6 +198,14 @@ fn is_address_or_localhost(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
 }
 
+/// Whether a request needs no credentials at all: `GET`/`HEAD /healthz`
+/// from a loopback client. A container health check (the add-on's Docker
+/// `HEALTHCHECK`, curl on 127.0.0.1) cannot send credentials, and the
+/// answer says only whether MQTT is connected.
+pub fn is_health_probe(peer: IpAddr, read_only: bool, path: &str) -> bool {
+    read_only && path == "/healthz" && canonical(peer).is_loopback()
+}
+
 /// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) as IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -233,6 +241,19 @@ mod tests {
             "Basic {}",
             data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes())
         )
+    }
+
+    #[test]
+    fn only_a_loopback_read_of_healthz_is_a_health_probe() {
+        assert!(is_health_probe(ip("127.0.0.1"), true, "/healthz"));
+        assert!(is_health_probe(ip("::1"), true, "/healthz"));
+        assert!(is_health_probe(ip("::ffff:127.0.0.1"), true, "/healthz"));
+        assert!(!is_health_probe(ip("192.168.1.20"), true, "/healthz"));
+        assert!(!is_health_probe(ip("172.30.32.2"), true, "/healthz"));
+        assert!(!is_health_probe(ip("127.0.0.1"), false, "/healthz"));
+        assert!(!is_health_probe(ip("127.0.0.1"), true, "/healthz/"));
+        assert!(!is_health_probe(ip("127.0.0.1"), true, "/api/health"));
+        assert!(!is_health_probe(ip("127.0.0.1"), true, "/metrics"));
     }
 
     #[test]

@@ -110,6 +110,13 @@ async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
+    let read_only = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if auth::is_health_probe(peer.ip(), read_only, request.uri().path()) {
+        return next.run(request).await;
+    }
     // Computed in a block: nothing borrowed from the request lives across
     // the await below.
     let verdict = {
