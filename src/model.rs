@@ -336,6 +336,28 @@ pub enum AudioCodec {
     Aac,
 }
 
+/// The audio a camera's speaker takes (intercom), decided by its session and
+/// produced by `media::audio`: one frame = `samples_per_frame` mono samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TalkFormat {
+    /// Encoding.
+    pub codec: AudioCodec,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Samples in one frame (one packet to the camera).
+    pub samples_per_frame: usize,
+}
+
+impl TalkFormat {
+    /// How long one frame plays.
+    pub fn frame_duration(&self) -> Duration {
+        let samples = u64::try_from(self.samples_per_frame).unwrap_or(u64::MAX);
+        Duration::from_micros(
+            samples.saturating_mul(1_000_000) / u64::from(self.sample_rate.max(1)),
+        )
+    }
+}
+
 /// One encoded video access unit (a whole frame) from a camera.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoFrame {

@@ -22,6 +22,7 @@ use super::clock;
 use super::socket::{recv_any, send_to, try_recv, DatagramSocket, Received};
 use crate::model::CameraCommand;
 use crate::proto::codec::LimitedHex;
+use crate::proto::talk::TalkInput;
 use crate::proto::{CloseReason, CommandId, Datagram, Handled, Session, SessionEvent, Transmit};
 
 /// Largest datagram accepted (bigger ones are truncated by the OS; UDP max).
@@ -32,14 +33,20 @@ pub const MAX_BURST: usize = 64;
 /// Bytes of a dropped datagram shown in the debug log.
 const LOG_HEAD: usize = 16;
 
-/// A command for a running session; its result comes back through the
-/// [`EventSink`] as [`SessionEvent::CommandDone`] with the same id.
+/// Input for a running session.
 #[derive(Debug)]
-pub struct SessionCommand {
-    /// Chosen by the caller, echoed in the result.
-    pub id: CommandId,
-    /// The command.
-    pub command: CameraCommand,
+pub enum SessionCommand {
+    /// A command; its result comes back through the [`EventSink`] as
+    /// [`SessionEvent::CommandDone`] with the same id.
+    Command {
+        /// Chosen by the caller, echoed in the result.
+        id: CommandId,
+        /// The command.
+        command: CameraCommand,
+    },
+    /// Outgoing audio ([`crate::proto::talk`]); answered by
+    /// [`SessionEvent::Talk`].
+    Talk(TalkInput),
 }
 
 /// Receives session events; must return quickly and never await.
@@ -184,9 +191,10 @@ pub async fn run_session<S: Session, D: DatagramSocket, K: EventSink>(
             },
             () = clock::sleep_until(deadline) => session.handle_timeout(clock::now()),
             cmd = commands.recv(), if commands_open => match cmd {
-                Some(SessionCommand { id, command }) => {
+                Some(SessionCommand::Command { id, command }) => {
                     session.handle_command(clock::now(), id, command);
                 }
+                Some(SessionCommand::Talk(input)) => session.handle_talk(clock::now(), input),
                 None => commands_open = false,
             },
         }

@@ -26,6 +26,7 @@
 pub mod codec;
 pub mod demo;
 pub mod pppp;
+pub mod talk;
 #[cfg(test)]
 pub mod testing;
 pub mod timer;
@@ -198,6 +199,8 @@ pub enum SessionEvent {
         /// Success, or why not.
         result: Result<(), CommandError>,
     },
+    /// Something about an outgoing audio playback (intercom, [`talk`]).
+    Talk(talk::TalkEvent),
     /// The session is over; the supervisor decides whether to restart it.
     Closed(CloseReason),
 }
@@ -215,6 +218,13 @@ pub trait Session: Send + 'static {
 
     /// Run a command. Its result comes back as [`SessionEvent::CommandDone`] with `id`.
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand);
+
+    /// Outgoing audio (intercom), see [`talk`]: every [`talk::TalkInput::Open`]
+    /// is answered by exactly one [`talk::TalkEvent::Ended`] (after
+    /// [`talk::TalkEvent::Ready`] if the camera took it). A session whose
+    /// camera has no speaker ends it at once with
+    /// [`CommandError::Unsupported`].
+    fn handle_talk(&mut self, now: Instant, input: talk::TalkInput);
 
     /// Next datagram to send. Changes after any `handle_*` call or `start`.
     #[must_use]
@@ -253,6 +263,9 @@ impl Session for Box<dyn Session> {
     }
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
         (**self).handle_command(now, id, command);
+    }
+    fn handle_talk(&mut self, now: Instant, input: talk::TalkInput) {
+        (**self).handle_talk(now, input);
     }
     fn poll_transmit(&mut self) -> Option<Transmit> {
         (**self).poll_transmit()
@@ -301,6 +314,22 @@ impl Outbox {
     /// Pop the next event.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
+    }
+}
+
+/// The answer of a session whose camera takes no intercom audio: the
+/// playback ends at once, unsupported.
+pub fn no_talk(input: &talk::TalkInput, protocol: Protocol) -> Option<SessionEvent> {
+    match input {
+        talk::TalkInput::Open { id } => Some(SessionEvent::Talk(talk::TalkEvent::Ended {
+            id: *id,
+            played: Duration::ZERO,
+            result: Err(CommandError::Unsupported {
+                command: "intercom",
+                protocol,
+            }),
+        })),
+        _ => None,
     }
 }
 

@@ -380,7 +380,7 @@ impl<F: SocketFactory> CameraTask<F> {
                 let sent = self
                     .session
                     .as_ref()
-                    .map(|r| r.commands.try_send(SessionCommand { id, command }));
+                    .map(|r| r.commands.try_send(SessionCommand::Command { id, command }));
                 if !matches!(sent, Some(Ok(()))) {
                     let result = Err(crate::model::CommandError::Busy(
                         "the camera is still handling earlier commands".into(),

@@ -574,6 +574,8 @@ impl CameraCore {
             SessionEvent::Media(frame) => self.on_media(now, frame),
             SessionEvent::Stats(stats) => self.on_stats(now, stats),
             SessionEvent::CommandDone { id, result } => self.command_done(id, result),
+            // Intercom playbacks: wired in by the intercom sub-core.
+            SessionEvent::Talk(_) => {}
             SessionEvent::Closed(_) => {}
         }
     }

@@ -62,6 +62,9 @@ impl Session for TwoSocketSession {
             self.inner.handle_timeout(now);
         }
     }
+    fn handle_talk(&mut self, now: Instant, input: cam2mqtt::proto::talk::TalkInput) {
+        self.inner.handle_talk(now, input);
+    }
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
         self.inner.handle_command(now, id, command);
     }

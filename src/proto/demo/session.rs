@@ -416,6 +416,14 @@ impl Session for DemoSession {
         }
     }
 
+    fn handle_talk(&mut self, _now: Instant, input: crate::proto::talk::TalkInput) {
+        // Demo mode's 8070 port carries the camera's microphone only; no
+        // reference knows a way to its speaker.
+        if let Some(ev) = crate::proto::no_talk(&input, Protocol::Demo) {
+            self.out.emit(ev);
+        }
+    }
+
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
         let result = match command {
             CameraCommand::SetWifi { ssid, password } => {

@@ -947,6 +947,12 @@ impl Session for PpppSession {
     /// Commands that arrive before the login finished wait for it (the CLI
     /// sends its command as soon as the session starts); a session that never
     /// logs in answers them `Offline` when it closes.
+    fn handle_talk(&mut self, _now: Instant, input: crate::proto::talk::TalkInput) {
+        if let Some(ev) = crate::proto::no_talk(&input, Protocol::Pppp) {
+            self.out.emit(ev);
+        }
+    }
+
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
         if self.queue.len() >= MAX_QUEUED {
             self.out.emit(SessionEvent::CommandDone {

@@ -915,6 +915,12 @@ impl Session for TutkSession {
         }
     }
 
+    fn handle_talk(&mut self, _now: Instant, input: crate::proto::talk::TalkInput) {
+        if let Some(ev) = crate::proto::no_talk(&input, Protocol::Tutk) {
+            self.out.emit(ev);
+        }
+    }
+
     fn handle_command(&mut self, now: Instant, cid: CommandId, command: CameraCommand) {
         match self.state {
             State::Closed => self.out.emit(SessionEvent::CommandDone {
