@@ -339,6 +339,14 @@ fn our_client_talks_to_openssl_s_server_with_aes128_cbc_sha256() {
 fn our_server_against_s_client(suite: CipherSuite, our_mtu: usize, extra: &[&str]) -> (Ours, Tool) {
     let mut cfg = client_cfg(suite);
     cfg.mtu = our_mtu;
+    our_configured_server_against_s_client(cfg, suite, extra)
+}
+
+fn our_configured_server_against_s_client(
+    cfg: DtlsConfig,
+    suite: CipherSuite,
+    extra: &[&str],
+) -> (Ours, Tool) {
     let mut ours = Ours::new(Dtls::server(cfg, [8; 32]), None);
     ours.dtls.start(Instant::now());
     let mut tool = s_client(suite, &Psk::from_enr(ENR), ours.port(), extra);
@@ -382,6 +390,27 @@ fn openssl_s_client_talks_to_our_server_with_chacha20_poly1305() {
 #[test]
 fn openssl_s_client_talks_to_our_server_with_aes128_cbc_sha256() {
     our_server_against_s_client(CipherSuite::PskAes128CbcSha256, 1200, &[]);
+}
+
+/// The Wyze intercom back channel (`wyze.md` §1.3, §1.6): the camera dials
+/// us and we are the DTLS server, with exactly the configuration the session
+/// uses there (`proto::tutk::talk::dtls_config`): OpenSSL stands in for the
+/// camera, offering only PSK-AES128-CBC-SHA256 with identity `AUTHPWD_admin`.
+#[test]
+fn openssl_as_the_camera_opens_the_intercom_back_channel_on_our_server() {
+    let cfg = cam2mqtt::proto::tutk::talk::dtls_config(Psk::from_enr(ENR));
+    assert_eq!(cfg.suites, [CipherSuite::PskAes128CbcSha256]);
+    assert_eq!(cfg.identity, b"AUTHPWD_admin");
+    let (mut ours, mut tool) =
+        our_configured_server_against_s_client(cfg, CipherSuite::PskAes128CbcSha256, &[]);
+    // The end of a playback: our close_notify ends OpenSSL's connection.
+    ours.dtls.close(Instant::now());
+    ours.pump(Duration::from_millis(100), |_| false);
+    assert!(
+        tool.saw("closed", Duration::from_secs(3)),
+        "s_client did not see close_notify: {:?}",
+        tool.seen
+    );
 }
 
 /// OpenSSL's smallest link MTU is 256; a long SNI name makes its ClientHello

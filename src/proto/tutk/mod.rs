@@ -21,5 +21,6 @@ pub mod iotc;
 pub mod kcmd;
 pub mod link;
 pub mod session;
+pub mod talk;
 pub mod transcode;
 pub mod xxtea;

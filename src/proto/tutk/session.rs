@@ -35,11 +35,13 @@ use crate::model::{
     VideoCodec, VideoFrame,
 };
 use crate::proto::codec::LimitedHex;
+use crate::proto::talk::{TalkEnd, TalkId, TalkInput};
 use crate::proto::{
     CloseReason, CommandId, Datagram, Handled, Outbox, Session, SessionEvent, SessionStats,
     SocketIx, TimerTable,
 };
 use crate::secret::Secret;
+use talk::Talk;
 
 /// `last_error` when no Disco was ever answered (`wyze.md`: a camera ignores
 /// a Disco made with the wrong ENR, so this is how a wrong ENR usually shows).
@@ -87,6 +89,8 @@ crate::timer_kind! {
         Silence,
         /// Report counters.
         Stats,
+        /// The intercom back channel's deadline (pacing, setup).
+        Talk,
     }
 }
 
@@ -118,6 +122,10 @@ enum Purpose {
     Command(CommandId, Outcome),
     /// A keyframe request (K10056 re-sent); its answer is ignored.
     Keyframe,
+    /// K10010 ReturnAudio on for this playback.
+    TalkOn(TalkId),
+    /// K10010 ReturnAudio off; its answer is ignored.
+    TalkOff,
 }
 
 /// What a successful command changes in the camera's details.
@@ -169,6 +177,13 @@ pub struct TutkSession {
     reported: SessionStats,
     started: Option<Instant>,
     two_way_audio: bool,
+    /// The camera's PSK, for the intercom back channel.
+    psk: Psk,
+    /// Codec id and rate of the audio the camera streams (the back channel
+    /// mirrors it).
+    audio_seen: Option<(u16, u32)>,
+    /// The intercom playback, if one runs.
+    talk: Option<Talk>,
 }
 
 impl TutkSession {
@@ -196,7 +211,8 @@ impl TutkSession {
             (p, _) => p,
         };
         let link = cfg.link(sid, policy);
-        let mut dtls_cfg = DtlsConfig::new(Psk::from_enr(enr.expose().as_bytes()));
+        let psk = Psk::from_enr(enr.expose().as_bytes());
+        let mut dtls_cfg = DtlsConfig::new(psk.clone());
         dtls_cfg.suites = cfg.suites.clone();
         let mut dtls_seed = [0u8; 32];
         rng.fill_bytes(&mut dtls_seed);
@@ -230,6 +246,9 @@ impl TutkSession {
             reported: SessionStats::default(),
             started: None,
             two_way_audio: false,
+            psk,
+            audio_seen: None,
+            talk: None,
         }
     }
 
@@ -389,11 +408,17 @@ impl TutkSession {
     }
 
     fn fail(&mut self, purpose: Purpose, error: CommandError) {
-        if let Purpose::Command(id, _) = purpose {
-            self.out.emit(SessionEvent::CommandDone {
+        match purpose {
+            Purpose::Command(id, _) => self.out.emit(SessionEvent::CommandDone {
                 id,
                 result: Err(error),
-            });
+            }),
+            Purpose::TalkOn(id) if self.talk.as_ref().is_some_and(|t| t.id() == id) => {
+                self.talk = None;
+                self.timers.stop(Timer::Talk);
+                self.talk_ended(id, Duration::ZERO, Err(error));
+            }
+            _ => {}
         }
     }
 
@@ -508,6 +533,7 @@ impl TutkSession {
         match (hl.command, p.purpose) {
             (id::CHALLENGE, Purpose::Auth) => self.on_challenge(now, &hl.payload),
             (id::AUTH_RESULT, Purpose::Auth) => self.on_auth_result(now, &hl.payload),
+            (_, Purpose::TalkOn(tid)) => self.on_talk_enabled(now, tid, &hl.payload),
             (_, Purpose::Command(cid, outcome)) => {
                 if kcmd::reply_ok(&hl.payload) {
                     self.apply(outcome);
@@ -679,6 +705,7 @@ impl TutkSession {
             AvEvent::Audio { info, data } => {
                 self.stats.audio_packets += 1;
                 self.stats.audio_bytes += data.len() as u64;
+                self.audio_seen = Some((info.codec, info.sample_rate()));
                 if self.state != State::Streaming {
                     return; // counted; events start with the first picture
                 }
@@ -784,6 +811,13 @@ impl TutkSession {
                 result: Err(CommandError::Offline),
             });
         }
+        if let Some(talk) = self.talk.take() {
+            let played = match &talk {
+                Talk::Channel(bc) => bc.played(),
+                Talk::AwaitEnable { .. } => Duration::ZERO,
+            };
+            self.talk_ended(talk.id(), played, Err(CommandError::Offline));
+        }
         self.report_stats();
         tracing::debug!(%reason, "TUTK session closed");
         let _ = now;
@@ -855,8 +889,18 @@ impl Session for TutkSession {
                 self.dtls.handle_datagram(now, &payload);
                 self.drive_dtls(now);
             }
+            Inbound::Data {
+                channel: 1,
+                payload,
+            } => match &mut self.talk {
+                Some(Talk::Channel(bc)) => {
+                    bc.handle_datagram(now, &payload);
+                    self.drive_talk(now);
+                }
+                _ => tracing::debug!("intercom channel data without a playback"),
+            },
             Inbound::Data { channel, .. } => {
-                tracing::debug!(channel, "data on a channel we do not use yet");
+                tracing::debug!(channel, "data on a channel we do not use");
             }
         }
         if self.state == State::AwaitDtls {
@@ -911,13 +955,54 @@ impl Session for TutkSession {
                     self.report_stats();
                     self.timers.set(Timer::Stats, now + STATS_EVERY);
                 }
+                Timer::Talk => {
+                    if let Some(Talk::Channel(bc)) = &mut self.talk {
+                        bc.handle_timeout(now);
+                    }
+                    self.drive_talk(now);
+                }
             }
         }
     }
 
-    fn handle_talk(&mut self, _now: Instant, input: crate::proto::talk::TalkInput) {
-        if let Some(ev) = crate::proto::no_talk(&input, Protocol::Tutk) {
-            self.out.emit(ev);
+    fn handle_talk(&mut self, now: Instant, input: TalkInput) {
+        match input {
+            TalkInput::Open { id } => self.open_talk(now, id),
+            TalkInput::Frames { id, frames } => {
+                let Some(Talk::Channel(bc)) = &mut self.talk else {
+                    return; // not ready, or over: the caller has its Ended
+                };
+                if bc.id != id {
+                    return;
+                }
+                if let Err(e) = bc.push(now, frames) {
+                    self.end_talk(
+                        now,
+                        Err(CommandError::BadValue {
+                            command: "intercom",
+                            reason: e.to_string(),
+                        }),
+                    );
+                    return;
+                }
+                self.drive_talk(now);
+            }
+            TalkInput::Finish { id } => match &mut self.talk {
+                Some(Talk::Channel(bc)) if bc.id == id => {
+                    bc.finish(now);
+                    self.drive_talk(now);
+                }
+                // Finished before the camera was ready: nothing was played.
+                Some(Talk::AwaitEnable { id: t, .. }) if *t == id => {
+                    self.end_talk(now, Ok(TalkEnd::Finished));
+                }
+                _ => {}
+            },
+            TalkInput::Stop { id } => {
+                if self.talk.as_ref().is_some_and(|t| t.id() == id) {
+                    self.end_talk(now, Ok(TalkEnd::Stopped));
+                }
+            }
         }
     }
 
@@ -965,5 +1050,6 @@ impl Session for TutkSession {
 }
 
 mod config;
+mod talk;
 #[cfg(test)]
 mod tests;
