@@ -176,7 +176,7 @@ impl Capability {
             Self::IrLed => "switchable infrared LEDs",
             Self::Reboot => "remote reboot",
             Self::Ptz => "pan/tilt motor",
-            Self::Intercom => "intercom (no camera offers one yet)",
+            Self::Intercom => "speaker",
             Self::Signal | Self::SignalPercent => "signal report",
         }
     }
@@ -310,6 +310,9 @@ pub struct CameraDetails {
     pub signal_dbm: Option<i32>,
     /// Wi-Fi signal quality in percent (0–100), where the camera reports it so.
     pub signal_percent: Option<u8>,
+    /// Whether the camera takes intercom audio (a Wyze camera says so in
+    /// its login answer); `Some(true)` gives it [`Capability::Intercom`].
+    pub speaker: Option<bool>,
 }
 
 /// Video codec of an encoded access unit.
@@ -394,6 +397,31 @@ pub enum MediaFrame {
         /// Encoded bytes.
         data: Bytes,
     },
+}
+
+/// What an intercom playback did, reported with its result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlaybackReport {
+    /// Audio sent to the camera.
+    pub played: Duration,
+    /// Length of the audio that was to be played (for push-to-talk: what
+    /// arrived).
+    pub duration: Duration,
+    /// Ended by `stop` (or replaced) before its end.
+    pub stopped: bool,
+}
+
+impl PlaybackReport {
+    /// The report as the event topic shows it (seconds, millisecond
+    /// precision).
+    pub fn to_json(&self) -> serde_json::Value {
+        let secs = |d: Duration| (d.as_millis() as f64) / 1000.0;
+        serde_json::json!({
+            "played_s": secs(self.played),
+            "duration_s": secs(self.duration),
+            "stopped": self.stopped,
+        })
+    }
 }
 
 /// Where intercom audio comes from.

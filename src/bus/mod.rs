@@ -263,6 +263,8 @@ pub enum BridgeEvent {
         command: CommandKind,
         /// Outcome.
         result: Result<(), CommandError>,
+        /// For an intercom playback: what was played.
+        playback: Option<crate::model::PlaybackReport>,
     },
     /// A requested discovery scan finished.
     Scanned(ScanReport),

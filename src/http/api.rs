@@ -183,6 +183,7 @@ fn sse_events(hub: &Hub, event: &BridgeEvent) -> Vec<Event> {
             camera,
             command,
             result,
+            playback,
         } => {
             let mut body = json!({
                 "camera": camera.as_str(),
@@ -191,6 +192,9 @@ fn sse_events(hub: &Hub, event: &BridgeEvent) -> Vec<Event> {
             });
             if let Err(e) = result {
                 body["error"] = json!(e.to_string());
+            }
+            if let Some(p) = playback {
+                body["playback"] = p.to_json();
             }
             vec![Event::default().event("command").data(body.to_string())]
         }

@@ -364,13 +364,19 @@ impl PublisherCore {
         self.push(topic, ev.to_string(), false, Qos::AtLeastOnce);
     }
 
-    fn camera_event(&mut self, camera: &str, command: &str, result: &Result<(), CommandError>) {
+    fn camera_event(
+        &mut self,
+        camera: &str,
+        command: &str,
+        result: &Result<(), CommandError>,
+        extra: Option<(&str, Value)>,
+    ) {
         match result {
             Err(e) => tracing::warn!(camera, command, error = %e, "command failed"),
             Ok(()) => tracing::info!(camera, command, "command done"),
         }
         let topic = self.topics().camera(camera, "event");
-        self.publish_event(topic, command, result, None);
+        self.publish_event(topic, command, result, extra);
     }
 
     fn bridge_event(
@@ -445,7 +451,7 @@ impl PublisherCore {
             let err = crate::command::unknown_camera(camera, self.cameras.ids());
             // The camera's own event topic if the id could be one, else the bridge's.
             if CameraId::parse(camera).is_ok() {
-                self.camera_event(camera, &shown, &Err(err));
+                self.camera_event(camera, &shown, &Err(err), None);
             } else {
                 self.bridge_event(&shown, &Err(err), None);
             }
@@ -470,7 +476,7 @@ impl PublisherCore {
             })),
             Err(e) => {
                 self.rejected += 1;
-                self.camera_event(id.as_str(), &shown, &Err(e));
+                self.camera_event(id.as_str(), &shown, &Err(e), None);
             }
         }
     }
@@ -523,9 +529,11 @@ impl PublisherCore {
                 camera,
                 command,
                 result,
+                playback,
             } => {
                 // The camera sends its state after a successful command itself.
-                self.camera_event(camera.as_str(), command.name(), &result);
+                let extra = playback.map(|p| ("playback", p.to_json()));
+                self.camera_event(camera.as_str(), command.name(), &result, extra);
             }
             // Viewers are shown by the web UI, not published.
             BridgeEvent::Viewers { .. } => {}
@@ -849,6 +857,7 @@ mod tests {
                 camera: cam().id,
                 command: crate::model::CommandKind::SnapshotInterval,
                 result: Ok(()),
+                playback: None,
             },
         );
         let out = drain(&mut c);

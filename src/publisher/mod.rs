@@ -285,6 +285,7 @@ fn collect(
                         result: Err(CommandError::Busy(
                             "too many commands queued; try again".into(),
                         )),
+                        playback: None,
                     },
                 );
             }

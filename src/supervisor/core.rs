@@ -293,6 +293,8 @@ struct Reported {
     firmware: Option<String>,
     /// [`Capability::Signal`] (dBm) or [`Capability::SignalPercent`].
     signal: Option<Capability>,
+    /// The camera said whether it takes intercom audio.
+    speaker: Option<bool>,
 }
 
 impl Reported {
@@ -308,6 +310,13 @@ impl Reported {
             info.capabilities
                 .retain(|c| !matches!(c, Capability::Signal | Capability::SignalPercent));
             info.capabilities.push(unit);
+        }
+        match self.speaker {
+            Some(true) if !info.can(Capability::Intercom) => {
+                info.capabilities.push(Capability::Intercom);
+            }
+            Some(false) => info.capabilities.retain(|c| *c != Capability::Intercom),
+            _ => {}
         }
         info
     }
@@ -587,6 +596,9 @@ impl CameraCore {
         }
         if d.firmware.is_some() {
             reported.firmware.clone_from(&d.firmware);
+        }
+        if d.speaker.is_some() {
+            reported.speaker = d.speaker;
         }
         if d.signal_dbm.is_some() {
             reported.signal = Some(Capability::Signal);
@@ -1165,6 +1177,7 @@ impl CameraCore {
             camera: self.info.id.clone(),
             command: kind,
             result,
+            playback: None,
         });
         if ok {
             self.emit_state(true);

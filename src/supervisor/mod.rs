@@ -170,6 +170,7 @@ impl<F: SocketFactory> Supervisor<F> {
                                 camera,
                                 command: kind,
                                 result: busy,
+                                playback: None,
                             });
                             return;
                         }
@@ -187,6 +188,7 @@ impl<F: SocketFactory> Supervisor<F> {
             camera,
             command: kind,
             result,
+            playback: None,
         });
     }
 

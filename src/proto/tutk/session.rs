@@ -500,6 +500,7 @@ impl TutkSession {
         match LoginReply::decode(p) {
             Ok(r) if r.result == av::LOGIN_OK => {
                 self.two_way_audio = r.two_way_audio;
+                self.details.speaker = Some(r.two_way_audio);
                 self.state = State::AwaitAuth;
                 self.timers.stop(Timer::LoginSecond);
                 self.timers.stop(Timer::Step);
