@@ -13,8 +13,8 @@
 use bytes::Bytes;
 
 use crate::model::{
-    CameraCommand, CameraId, CameraInfo, CommandError, CommandKind, IntercomSource, NightVision,
-    PtzMove,
+    CameraCommand, CameraId, CameraInfo, CommandError, CommandKind, IntercomRequest,
+    IntercomSource, NightVision, PlaybackMode, PtzMove,
 };
 use crate::secret::Secret;
 
@@ -321,30 +321,68 @@ fn parse_wifi_json(payload: &[u8]) -> Result<CameraCommand, CommandError> {
     Ok(CameraCommand::SetWifi { ssid, password })
 }
 
+/// `set/intercom`: `stop`; JSON `{"url": "...", "volume": 0.0–2.0, "mode":
+/// "queue"|"replace"}`; anything else is the bytes of an audio file (WAV,
+/// MP3, OGG, FLAC, AAC; checked when it is decoded).
 fn parse_intercom(payload: &Bytes) -> Result<CameraCommand, CommandError> {
+    const HOW: &str = "send audio file bytes, {\"url\": \"http://...\"} or stop";
     if payload.is_empty() {
-        return Err(bad(
-            "intercom",
-            "empty payload; send audio file bytes or {\"url\": \"http://...\"}",
-        ));
+        return Err(bad("intercom", format!("empty payload; {HOW}")));
     }
-    if payload.first() == Some(&b'{') {
-        let v: serde_json::Value = serde_json::from_slice(payload)
-            .map_err(|e| bad("intercom", format!("not JSON ({e})")))?;
-        let url = v
-            .get("url")
-            .and_then(|u| u.as_str())
-            .ok_or_else(|| bad("intercom", "JSON payload needs a \"url\" string"))?;
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(bad("intercom", "url must start with http:// or https://"));
-        }
-        return Ok(CameraCommand::Intercom(IntercomSource::Url(
-            url.to_string(),
+    if payload.trim_ascii().eq_ignore_ascii_case(b"stop") {
+        return Ok(CameraCommand::IntercomStop);
+    }
+    if payload.trim_ascii_start().first() != Some(&b'{') {
+        return Ok(CameraCommand::Intercom(IntercomRequest::new(
+            IntercomSource::File(payload.clone()),
         )));
     }
-    Ok(CameraCommand::Intercom(IntercomSource::File(
-        payload.clone(),
-    )))
+    let v: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| bad("intercom", format!("not JSON ({e})")))?;
+    let url = v
+        .get("url")
+        .and_then(|u| u.as_str())
+        .ok_or_else(|| bad("intercom", "JSON payload needs a \"url\" string"))?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(bad("intercom", "url must start with http:// or https://"));
+    }
+    let volume = match v.get("volume") {
+        None | Some(serde_json::Value::Null) => 1.0,
+        Some(n) => match n.as_f64() {
+            Some(x) if (0.0..=2.0).contains(&x) => x as f32,
+            _ => {
+                return Err(bad(
+                    "intercom",
+                    format!("volume must be a number from 0.0 to 2.0, not {n}"),
+                ))
+            }
+        },
+    };
+    let mode = match v.get("mode").map(|m| m.as_str()) {
+        None | Some(Some("refuse")) => PlaybackMode::Refuse,
+        Some(Some("queue")) => PlaybackMode::Queue,
+        Some(Some("replace")) => PlaybackMode::Replace,
+        Some(_) => {
+            return Err(bad(
+                "intercom",
+                format!("mode must be \"queue\" or \"replace\", not {}", v["mode"]),
+            ))
+        }
+    };
+    if let Some(key) = v.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !matches!(k.as_str(), "url" | "volume" | "mode"))
+    }) {
+        return Err(bad(
+            "intercom",
+            format!("unknown key {key:?}; the JSON takes url, volume and mode"),
+        ));
+    }
+    Ok(CameraCommand::Intercom(IntercomRequest {
+        source: IntercomSource::Url(url.to_string()),
+        volume,
+        mode,
+    }))
 }
 
 #[cfg(test)]
@@ -454,16 +492,50 @@ mod tests {
     }
 
     #[test]
-    fn intercom_takes_bytes_or_a_url() {
+    fn intercom_takes_bytes_a_url_with_volume_and_mode_or_stop() {
+        let Ok(CameraCommand::Intercom(r)) = p("intercom", "RIFF....") else {
+            panic!("a file");
+        };
+        assert!(matches!(r.source, IntercomSource::File(_)));
+        assert_eq!((r.volume, r.mode), (1.0, PlaybackMode::Refuse));
+        let Ok(CameraCommand::Intercom(r)) = p("intercom", r#"{"url": "http://tts/x.mp3"}"#) else {
+            panic!("a URL");
+        };
+        assert!(matches!(r.source, IntercomSource::Url(u) if u == "http://tts/x.mp3"));
+        let Ok(CameraCommand::Intercom(r)) = p(
+            "intercom",
+            r#"{"url": "https://x/y.wav", "volume": 1.5, "mode": "replace"}"#,
+        ) else {
+            panic!("a URL with volume and mode");
+        };
+        assert_eq!((r.volume, r.mode), (1.5, PlaybackMode::Replace));
         assert!(matches!(
-            p("intercom", "RIFF...."),
-            Ok(CameraCommand::Intercom(IntercomSource::File(_)))
+            p("intercom", "stop"),
+            Ok(CameraCommand::IntercomStop)
         ));
         assert!(matches!(
-            p("intercom", r#"{"url": "http://tts/x.mp3"}"#),
-            Ok(CameraCommand::Intercom(IntercomSource::Url(_)))
+            p("intercom", " STOP\n"),
+            Ok(CameraCommand::IntercomStop)
         ));
-        assert!(p("intercom", r#"{"url": "file:///etc/passwd"}"#).is_err());
+        for (payload, says) in [
+            (r#"{"url": "file:///etc/passwd"}"#, "http://"),
+            (
+                r#"{"url": "http://x", "volume": 3}"#,
+                "volume must be a number from 0.0 to 2.0",
+            ),
+            (r#"{"url": "http://x", "volume": "loud"}"#, "volume"),
+            (r#"{"url": "http://x", "mode": "later"}"#, "mode must be"),
+            (
+                r#"{"url": "http://x", "speed": 2}"#,
+                "unknown key \"speed\"",
+            ),
+            (r#"{"volume": 1}"#, "needs a \"url\""),
+            ("{nope", "not JSON"),
+            ("", "empty payload"),
+        ] {
+            let e = p("intercom", payload).unwrap_err().to_string();
+            assert!(e.contains(says), "{payload}: {e}");
+        }
     }
 
     fn camera(capabilities: Vec<crate::model::Capability>) -> CameraInfo {

@@ -433,6 +433,40 @@ pub enum IntercomSource {
     Url(String),
 }
 
+/// What a playback request does while another one runs on the camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlaybackMode {
+    /// Refuse with `busy` (the default).
+    #[default]
+    Refuse,
+    /// Play after the ones before it (a few may wait).
+    Queue,
+    /// Stop what plays (and drop what waits), then play this.
+    Replace,
+}
+
+/// A playback request: `set/intercom` with a file or a URL.
+#[derive(Debug, Clone)]
+pub struct IntercomRequest {
+    /// The audio.
+    pub source: IntercomSource,
+    /// Gain, 0.0–2.0 (1.0 unchanged).
+    pub volume: f32,
+    /// While another playback runs.
+    pub mode: PlaybackMode,
+}
+
+impl IntercomRequest {
+    /// A request at normal volume that is refused while another plays.
+    pub fn new(source: IntercomSource) -> Self {
+        Self {
+            source,
+            volume: 1.0,
+            mode: PlaybackMode::Refuse,
+        }
+    }
+}
+
 /// Night-vision mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -610,7 +644,9 @@ pub enum CameraCommand {
     /// Send the staged SSID and password.
     ApplyWifi,
     /// Play audio on the camera's speaker.
-    Intercom(IntercomSource),
+    Intercom(IntercomRequest),
+    /// Stop the playback (and drop the ones waiting): `set/intercom` `stop`.
+    IntercomStop,
     /// Night-vision mode.
     NightVision(NightVision),
     /// Light on/off.
@@ -634,7 +670,7 @@ impl CameraCommand {
             Self::StageWifiSsid(_) => CommandKind::WifiSsid,
             Self::StageWifiPassword(_) => CommandKind::WifiPassword,
             Self::ApplyWifi => CommandKind::WifiApply,
-            Self::Intercom(_) => CommandKind::Intercom,
+            Self::Intercom(_) | Self::IntercomStop => CommandKind::Intercom,
             Self::NightVision(_) => CommandKind::NightVision,
             Self::Light(_) => CommandKind::Light,
             Self::IrLed(_) => CommandKind::IrLed,
