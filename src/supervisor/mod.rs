@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod camera;
 pub mod core;
+pub mod intercom;
 pub mod overrides;
 
 use std::collections::HashMap;
