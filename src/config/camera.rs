@@ -133,6 +133,9 @@ pub struct PpppCameraConfig {
     pub ptz: bool,
     /// The camera has a switchable light (adds a light switch).
     pub light: bool,
+    /// Intercom (experimental): `auto` (on for the JSON dialect), `on` or
+    /// `off`; see the README's PPPP intercom notes.
+    pub intercom: String,
 }
 
 impl Default for PpppCameraConfig {
@@ -147,6 +150,7 @@ impl Default for PpppCameraConfig {
             search_port: 32108,
             ptz: false,
             light: false,
+            intercom: "auto".into(),
         }
     }
 }
@@ -163,6 +167,7 @@ impl PpppCameraConfig {
         "search_port",
         "ptz",
         "light",
+        "intercom",
     ];
 }
 

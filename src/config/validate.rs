@@ -204,6 +204,9 @@ impl CameraConfig {
                     ));
                 }
                 check_port(p.search_port).map_err(|m| error("search_port", &m, None))?;
+                if let Err(e) = p.intercom.parse::<crate::proto::pppp::talk::TalkPolicy>() {
+                    return Err(error("intercom", &e.to_string(), None));
+                }
             }
             CameraKind::Tutk(t) => {
                 if t.uid.is_empty() {

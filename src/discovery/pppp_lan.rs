@@ -292,6 +292,7 @@ impl PpppLan {
         session.uid = uid.clone();
         session.obfuscation = obfuscation;
         session.dialect = p.dialect.parse::<Dialect>().ok();
+        session.talk = p.intercom.parse().unwrap_or_default();
         session.username = (!p.username.is_empty()).then(|| p.username.clone());
         session.password = (!p.password.is_empty()).then(|| Password::new(p.password.expose()));
         let id = configured.map_or_else(

@@ -111,6 +111,38 @@ impl DialectClient {
         Ok(Step { payload, expect })
     }
 
+    /// The experimental talk command (`super::talk`): JSON `talk_send`
+    /// (300) with `isSend` 1 or 0, binary `0x3002`/`0x3003` (answered with
+    /// their ack). The CGI dialect has none.
+    pub fn talk(&self, on: bool) -> Result<Step, CommandError> {
+        match self.dialect {
+            Dialect::Json => {
+                let mut args = serde_json::Map::new();
+                args.insert("isSend".into(), i64::from(on).into());
+                self.json(JsonCommand::Other {
+                    cmd: json::cmd::TALK_SEND,
+                    pro: "talk_send".into(),
+                    args: json::Args(args),
+                })
+            }
+            Dialect::Binary => {
+                let id = if on {
+                    binary::cmd::TALK_START
+                } else {
+                    binary::cmd::TALK_STOP
+                };
+                self.binary(
+                    BinaryCommand::new(id, self.ticket, Vec::new()),
+                    Expect::Binary(binary::ack(id)),
+                )
+            }
+            Dialect::Cgi => Err(CommandError::Unsupported {
+                command: "intercom",
+                protocol: Protocol::Pppp,
+            }),
+        }
+    }
+
     fn binary(&self, c: BinaryCommand, expect: Expect) -> Result<Step, CommandError> {
         Ok(Step {
             payload: c.encode().map_err(build_error)?,

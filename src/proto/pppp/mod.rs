@@ -17,6 +17,7 @@ pub mod drw;
 pub mod media;
 pub mod obfuscate;
 pub mod session;
+pub mod talk;
 pub mod uid;
 pub mod wire;
 pub mod xq;

@@ -22,6 +22,7 @@ use super::dialect::{Dialect, Password};
 use super::drw::{Delivered, DrwChannel, DrwConfig, SendEvent};
 use super::media::{MediaItem, MjpegAssembler, DEFAULT_MAX_FRAME_BYTES};
 use super::obfuscate::{all_obfuscations, detect, Obfuscation};
+use super::talk::{TalkPolicy, CH_TALK};
 use super::uid::Uid;
 use super::wire::{Message, LAN_SEARCH_PORT};
 use crate::model::{
@@ -83,6 +84,8 @@ pub struct PpppConfig {
     pub search_bind: SocketAddr,
     /// Checks a frame from a camera that sends no frame header.
     pub validate_jpeg: FrameValidator,
+    /// Whether intercom is tried (experimental, [`TalkPolicy`]).
+    pub talk: TalkPolicy,
 }
 
 impl PpppConfig {
@@ -101,6 +104,7 @@ impl PpppConfig {
             video_timeout: Duration::from_secs(5),
             search_bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             validate_jpeg,
+            talk: TalkPolicy::default(),
         }
     }
 
@@ -196,6 +200,8 @@ crate::timer_kind! {
         Stats,
         /// The running command's deadline.
         Command,
+        /// Intercom: the talk command's deadline, then the next frame.
+        Talk,
     }
 }
 
@@ -267,6 +273,8 @@ pub struct PpppSession {
     resolution: String,
     /// Video frames since the last check.
     video_since_check: u64,
+    /// The intercom playback, if one runs.
+    talk: Option<talk::Talk>,
 }
 
 impl PpppSession {
@@ -292,6 +300,7 @@ impl PpppSession {
             queue: VecDeque::new(),
             wifi_channels: BTreeMap::new(),
             video_since_check: 0,
+            talk: None,
         }
     }
 
@@ -338,6 +347,7 @@ impl PpppSession {
                 result: Err(CommandError::Offline),
             });
         }
+        self.talk_gone();
         self.report_stats();
         tracing::debug!(%reason, "PPPP session closed");
         self.state = State::Closed;
@@ -488,6 +498,7 @@ impl PpppSession {
             DrwChannel::new(CH_CMD, DrwConfig::commands()),
             DrwChannel::new(CH_VIDEO, DrwConfig::media()),
             DrwChannel::new(CH_AUDIO, DrwConfig::media()),
+            DrwChannel::new(CH_TALK, DrwConfig::commands()),
         ];
         self.state = State::AwaitLogin {
             camera,
@@ -663,6 +674,7 @@ impl PpppSession {
                     self.wifi_channels = list.into_iter().collect();
                     self.after_scan(now);
                 }
+                Reply::Done { expect, result } if self.talk_answer(now, expect, &result) => {}
                 Reply::Done { expect, result } => {
                     let ours = self
                         .active
@@ -701,6 +713,12 @@ impl PpppSession {
             } else {
                 RESOLUTIONS.map(str::to_string).to_vec()
             },
+            speaker: Some(
+                self.client
+                    .as_ref()
+                    .and_then(|c| self.cfg.talk.format(c.dialect()))
+                    .is_some(),
+            ),
             ..CameraDetails::default()
         }));
         let steps = self
@@ -932,6 +950,7 @@ impl Session for PpppSession {
                     self.report_stats();
                     self.timers.set(Timer::Stats, now + STATS_EVERY);
                 }
+                Timer::Talk => self.on_talk_timer(now),
                 Timer::Command => self.finish(
                     now,
                     Err(CommandError::TimedOut {
@@ -947,10 +966,9 @@ impl Session for PpppSession {
     /// Commands that arrive before the login finished wait for it (the CLI
     /// sends its command as soon as the session starts); a session that never
     /// logs in answers them `Offline` when it closes.
-    fn handle_talk(&mut self, _now: Instant, input: crate::proto::talk::TalkInput) {
-        if let Some(ev) = crate::proto::no_talk(&input, Protocol::Pppp) {
-            self.out.emit(ev);
-        }
+    fn handle_talk(&mut self, now: Instant, input: crate::proto::talk::TalkInput) {
+        self.on_talk_input(now, input);
+        self.flush_channels();
     }
 
     fn handle_command(&mut self, now: Instant, id: CommandId, command: CameraCommand) {
@@ -1002,3 +1020,5 @@ impl Session for PpppSession {
         self.timers.clear();
     }
 }
+
+mod talk;

@@ -59,6 +59,11 @@ pub mod cmd {
     pub const LIVEAUDIO_START: u16 = 0x3000;
     /// CMD_PEER_LIVEAUDIO_STOP (untested).
     pub const LIVEAUDIO_STOP: u16 = 0x3001;
+    /// LOCAL_LIVEAUDIO_START: audio to the camera ("may be talk", `pppp.md`
+    /// §3.2; experimental).
+    pub const TALK_START: u16 = 0x3002;
+    /// LOCAL_LIVEAUDIO_STOP.
+    pub const TALK_STOP: u16 = 0x3003;
     /// CMD_PEER_IRCUT_ONOFF (a toggle, no payload).
     pub const IRCUT_ONOFF: u16 = 0x300A;
     /// CMD_PEER_LIGHTFILL_ONOFF (a toggle, no payload).
