@@ -7,6 +7,8 @@
 //!   within [`MAX_INPUT_BYTES`] and [`MAX_DURATION`].
 //! * [`resample`]: band-limited sample-rate conversion, whole or streaming.
 //! * [`volume`]: gain with clipping protection.
+//! * [`pipeline`]: what the intercom calls: [`prepare`] a file into the
+//!   camera's frames, or [`StreamEncoder`] for push-to-talk.
 //!
 //! Protocol cores (`proto/`) must not depend on this module: they pass the
 //! encoded bytes on as [`crate::model::MediaFrame::Audio`] and whoever wants
@@ -15,6 +17,7 @@
 
 pub mod codec;
 pub mod decode;
+pub mod pipeline;
 pub mod resample;
 pub mod volume;
 
@@ -26,6 +29,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::model::AudioCodec;
+pub use pipeline::{prepare, Prepared, StreamEncoder, TalkFormat};
 
 /// The largest audio file accepted, in bytes (8 MiB).
 pub const MAX_INPUT_BYTES: usize = 8 << 20;
@@ -80,7 +84,7 @@ pub enum AudioError {
         /// The file format.
         format: &'static str,
     },
-    /// A sample rate or frame format that cannot be produced.
+    /// A [`TalkFormat`] or input rate the pipeline cannot produce.
     #[error("invalid audio format: {0}")]
     BadFormat(String),
 }
