@@ -329,7 +329,10 @@ pub enum VideoCodec {
 pub enum AudioCodec {
     /// Signed 16-bit little-endian PCM.
     PcmS16Le,
-    /// IMA/DVI ADPCM.
+    /// IMA/DVI ADPCM, 4 bits per sample, high nibble first. Each chunk
+    /// (one `MediaFrame::Audio`, one camera packet) decodes from a fresh
+    /// state (predictor 0, step index 0), as PPPP cameras encode it; decode
+    /// with `media::audio::codec::decode`.
     ImaAdpcm,
     /// G.711 A-law.
     Alaw,

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::audio::{alaw_decode, parse_audio_frame};
+use super::audio::{parse_audio_frame, ADPCM_SAMPLE_RATE};
 use super::client::{DialectClient, Expect, Reply, Step, RESOLUTIONS};
 use super::dialect::{Dialect, Password};
 use super::drw::{Delivered, DrwChannel, DrwConfig, SendEvent};
@@ -580,39 +580,50 @@ impl PpppSession {
                         self.out.emit(SessionEvent::Media(MediaFrame::Jpeg(jpeg)));
                     }
                 }
-                Ok(MediaItem::Audio { data, .. }) => {
+                Ok(MediaItem::Audio {
+                    codec,
+                    sample_rate,
+                    data,
+                }) => {
                     // Binary cameras: G.711 A-law, 8 kHz, on the video channel.
-                    self.emit_pcm(&alaw_decode(&data), data.len());
+                    let wire_len = data.len();
+                    self.emit_audio(codec, sample_rate, data, wire_len);
                 }
                 Err(why) => tracing::trace!(?why, "PPPP frame dropped"),
             }
         }
     }
 
+    /// A JSON camera's channel-2 packet: its ADPCM bytes go out as they are
+    /// (each packet decodes from a fresh state, see [`AudioCodec::ImaAdpcm`]);
+    /// decoding is `media::audio`'s job, not the protocol core's.
     fn on_audio_packet(&mut self, data: &[u8]) {
         match parse_audio_frame(data) {
             Ok(frame) => {
-                let pcm = frame.decode_pcm();
-                self.emit_pcm(&pcm, data.len());
+                let adpcm = bytes::Bytes::copy_from_slice(frame.data);
+                self.emit_audio(AudioCodec::ImaAdpcm, ADPCM_SAMPLE_RATE, adpcm, data.len());
             }
             Err(e) => tracing::trace!(error = %e, "audio packet dropped"),
         }
     }
 
-    fn emit_pcm(&mut self, pcm: &[i16], wire_len: usize) {
+    /// Counts an audio packet and, while streaming, emits its encoded bytes.
+    fn emit_audio(
+        &mut self,
+        codec: AudioCodec,
+        sample_rate: u32,
+        data: bytes::Bytes,
+        wire_len: usize,
+    ) {
         self.stats.audio_packets += 1;
         self.stats.audio_bytes += wire_len as u64;
         if !matches!(self.state, State::Streaming { .. }) {
             return;
         }
-        let mut bytes = Vec::with_capacity(pcm.len() * 2);
-        for s in pcm {
-            bytes.extend_from_slice(&s.to_le_bytes());
-        }
         self.out.emit(SessionEvent::Media(MediaFrame::Audio {
-            codec: AudioCodec::PcmS16Le,
-            sample_rate: 8000,
-            data: bytes.into(),
+            codec,
+            sample_rate,
+            data,
         }));
     }
 

@@ -1,29 +1,22 @@
-//! The simulated camera's microphone: a test tone and the two encoders PPPP
-//! cameras use (`pppp.md` §3.5), written from the standards, not from the
-//! bridge's decoders.
+//! The simulated camera's microphone: a test tone, encoded the two ways PPPP
+//! cameras send audio (`pppp.md` §3.5) by the shared codecs in
+//! [`crate::media::audio::codec`].
 //!
-//! * IMA/DVI ADPCM (IMA "Recommended Practices for Enhancing Digital Audio
-//!   Compatibility in Multimedia Systems", 1992), 4 bits per sample, high
-//!   nibble first. Every packet is encoded from a fresh state (predictor 0,
-//!   step index 0): A9_PPPP found that decoding must restart per packet, so
-//!   the camera's encoder evidently does too.
-//! * G.711 A-law (ITU-T G.711, segment encoding with even bits inverted).
+//! * IMA/DVI ADPCM, 4 bits per sample, high nibble first. Every packet is
+//!   encoded from a fresh state (predictor 0, step index 0): A9_PPPP found
+//!   that decoding must restart per packet, so the camera's encoder
+//!   evidently does too.
+//! * G.711 A-law.
+//!
+//! This file owns only the tone and which codec each packet uses; the bit
+//! work is `media::audio`'s (tested there against sox and the standards).
+
+use crate::media::audio::codec::{self, AudioCodec};
 
 /// Sample rate of both encodings (8 kHz).
 pub const SAMPLE_RATE: u32 = 8_000;
 /// Frequency of the tone.
 pub const TONE_HZ: u32 = 440;
-
-/// IMA ADPCM quantiser steps.
-const STEPS: [i32; 89] = [
-    7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 21, 23, 25, 28, 31, 34, 37, 41, 45, 50, 55, 60, 66,
-    73, 80, 88, 97, 107, 118, 130, 143, 157, 173, 190, 209, 230, 253, 279, 307, 337, 371, 408, 449,
-    494, 544, 598, 658, 724, 796, 876, 963, 1060, 1166, 1282, 1411, 1552, 1707, 1878, 2066, 2272,
-    2499, 2749, 3024, 3327, 3660, 4026, 4428, 4871, 5358, 5894, 6484, 7132, 7845, 8630, 9493,
-    10442, 11487, 12635, 13899, 15289, 16818, 18500, 20350, 22385, 24623, 27086, 29794, 32767,
-];
-/// Step-index change per code magnitude.
-const INDEX_STEP: [i32; 8] = [-1, -1, -1, -1, 2, 4, 6, 8];
 
 /// Sample `n` of a 440 Hz sine at 8 kHz, at about a third of full scale.
 /// Periodic in `n` with period 8000 (whole cycles per second).
@@ -43,97 +36,27 @@ pub fn tone(start: u64, count: usize) -> Vec<i16> {
 /// IMA ADPCM from a fresh state; two samples per byte, the first in the high
 /// nibble (an odd count leaves the last low nibble 0).
 pub fn ima_adpcm_encode(samples: &[i16]) -> Vec<u8> {
-    let mut predictor: i32 = 0;
-    let mut index: usize = 0;
-    let mut nibbles = samples.iter().map(|&s| {
-        let mut step = STEPS[index];
-        let mut diff = i32::from(s) - predictor;
-        let mut code: u8 = 0;
-        if diff < 0 {
-            code = 8;
-            diff = -diff;
-        }
-        let mut delta = step >> 3;
-        if diff >= step {
-            code |= 4;
-            diff -= step;
-            delta += step;
-        }
-        step >>= 1;
-        if diff >= step {
-            code |= 2;
-            diff -= step;
-            delta += step;
-        }
-        step >>= 1;
-        if diff >= step {
-            code |= 1;
-            delta += step;
-        }
-        predictor = if code & 8 != 0 {
-            predictor - delta
-        } else {
-            predictor + delta
-        }
-        .clamp(i32::from(i16::MIN), i32::from(i16::MAX));
-        index = (index as i32 + INDEX_STEP[usize::from(code & 7)]).clamp(0, 88) as usize;
-        code
-    });
     let mut out = Vec::with_capacity(samples.len().div_ceil(2));
-    while let Some(hi) = nibbles.next() {
-        let lo = nibbles.next().unwrap_or(0);
-        out.push(hi << 4 | lo);
-    }
+    codec::AdpcmState::new().encode(samples, &mut out);
     out
-}
-
-/// Ends of the A-law segments on the 13-bit magnitude scale.
-const ALAW_SEGMENT_END: [i32; 8] = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF];
-
-/// G.711 A-law of one 16-bit sample.
-pub fn linear_to_alaw(sample: i16) -> u8 {
-    let mut v = i32::from(sample) >> 3;
-    let mask: u8 = if v >= 0 {
-        0xD5
-    } else {
-        v = -v - 1;
-        0x55
-    };
-    let Some(seg) = ALAW_SEGMENT_END.iter().position(|&end| v <= end) else {
-        return 0x7F ^ mask;
-    };
-    let quant = if seg < 2 { v >> 1 } else { v >> seg } & 0x0F;
-    ((seg as u8) << 4 | quant as u8) ^ mask
 }
 
 /// G.711 A-law of `samples`.
 pub fn alaw_encode(samples: &[i16]) -> Vec<u8> {
-    samples.iter().map(|&s| linear_to_alaw(s)).collect()
+    samples.iter().map(|&s| codec::alaw_encode(s)).collect()
+}
+
+/// Decodes what this microphone sent (for tests): one packet of `codec`.
+pub fn decode(codec: AudioCodec, data: &[u8]) -> Vec<i16> {
+    codec::decode(codec, data).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::pppp::audio::{alaw_decode, ima_adpcm_decode, AdpcmState};
 
     fn crossings(s: &[i16]) -> usize {
         s.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count()
-    }
-
-    #[test]
-    fn a_law_round_trips_within_its_quantisation() {
-        for s in (i16::MIN..=i16::MAX).step_by(7) {
-            let back = alaw_decode(&[linear_to_alaw(s)])[0];
-            // Segment 7 steps are 1024 wide on the 16-bit scale.
-            let tolerance = (i32::from(s).abs() / 16).max(16);
-            assert!(
-                (i32::from(back) - i32::from(s)).abs() <= tolerance,
-                "{s} -> {back}"
-            );
-        }
-        // ITU-T G.711: +0 and -0 encode as D5 and 55.
-        assert_eq!(linear_to_alaw(0), 0xD5);
-        assert_eq!(linear_to_alaw(-1), 0x55);
     }
 
     #[test]
@@ -145,11 +68,11 @@ mod tests {
             "{}",
             crossings(&pcm)
         );
-        let alaw = alaw_decode(&alaw_encode(&pcm));
+        let alaw = decode(AudioCodec::Alaw, &alaw_encode(&pcm));
         assert!((crossings(&alaw) as i64 - 880).abs() <= 4);
         let adpcm = ima_adpcm_encode(&pcm);
         assert_eq!(adpcm.len(), 4000);
-        let back = ima_adpcm_decode(&adpcm, &mut AdpcmState::new());
+        let back = decode(AudioCodec::ImaAdpcm, &adpcm);
         assert_eq!(back.len(), 8000);
         // After the step size has adapted (a few ms), the decoded wave follows the tone.
         let err: f64 = pcm[100..]

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::proto::pppp::audio::{alaw_decode, parse_audio_frame};
+use crate::media::audio::codec::{decode, AudioCodec};
+use crate::proto::pppp::audio::parse_audio_frame;
 use crate::proto::pppp::dialect::binary::{
     self, BinaryCommand, DevStatus, LoginAck, PtzDirection as BinPtz, WifiNetwork, WifiSettings,
 };
@@ -596,7 +597,7 @@ fn json_audio_is_adpcm_on_channel_2_with_its_header() {
         let f = parse_audio_frame(p).unwrap();
         assert_eq!(f.data.len(), AUDIO_SAMPLES / 2);
         assert_eq!(f.header.len as usize, f.data.len());
-        pcm.extend(f.decode_pcm());
+        pcm.extend(decode(AudioCodec::ImaAdpcm, f.data).unwrap());
     }
     // A 440 Hz tone: about 880 zero crossings per second.
     let crossings = pcm.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
@@ -1138,7 +1139,7 @@ fn binary_audio_is_a_law_interleaved_on_channel_1() {
         .filter(|f| f.0.frame_type == frame_type::ALAW)
         .flat_map(|f| {
             assert_eq!(f.1.len(), AUDIO_SAMPLES);
-            alaw_decode(&f.1)
+            decode(AudioCodec::Alaw, &f.1).unwrap()
         })
         .collect();
     let crossings = pcm.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();

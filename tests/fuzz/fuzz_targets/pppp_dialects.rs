@@ -3,6 +3,7 @@
 //! password.
 #![no_main]
 
+use cam2mqtt::media::audio::codec::{self, AudioCodec};
 use cam2mqtt::proto::pppp::audio::parse_audio_frame;
 use cam2mqtt::proto::pppp::client::DialectClient;
 use cam2mqtt::proto::pppp::dialect::binary::BinaryCommand;
@@ -17,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = BinaryCommand::decode(data);
     let _ = CgiReply::decode(data);
     let _ = CgiRequest::decode(data);
-    let _ = parse_audio_frame(data).map(|f| f.decode_pcm());
+    let _ = parse_audio_frame(data).map(|f| codec::decode(AudioCodec::ImaAdpcm, f.data));
     for d in [Dialect::Json, Dialect::Binary, Dialect::Cgi] {
         let mut c = DialectClient::new(d, "admin", Password::new("s3cret-pw"));
         match c.parse(data) {
