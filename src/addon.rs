@@ -44,7 +44,7 @@ pub const INGRESS_PROXY: &str = "172.30.32.2";
 pub const HTTP_LISTEN: &str = "0.0.0.0:8099";
 
 /// The options the add-on takes (top level).
-const OPTIONS: [&str; 9] = [
+const OPTIONS: [&str; 10] = [
     "log_level",
     "cameras",
     "wyze",
@@ -54,7 +54,11 @@ const OPTIONS: [&str; 9] = [
     "live_fps",
     "web_username",
     "web_password",
+    "tts_engine",
 ];
+
+/// Home Assistant's API through the Supervisor (`homeassistant_api: true`).
+pub const CORE_URL: &str = "http://supervisor/core";
 
 /// The broker the Supervisor's MQTT service names.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +116,9 @@ pub struct Surroundings {
     pub http_listen: String,
     /// The ingress proxy's address.
     pub ingress_proxy: String,
+    /// Home Assistant's API (for text-to-speech) and the Supervisor's token
+    /// for it, when the Supervisor gave one.
+    pub core: Option<(String, Secret)>,
 }
 
 impl Surroundings {
@@ -121,6 +128,7 @@ impl Surroundings {
             broker,
             http_listen: HTTP_LISTEN.into(),
             ingress_proxy: INGRESS_PROXY.into(),
+            core: None,
         }
     }
 
@@ -132,6 +140,12 @@ impl Surroundings {
         }
         if let Some(p) = var("CAM2MQTT_ADDON_INGRESS_PROXY").filter(|v| !v.is_empty()) {
             s.ingress_proxy = p;
+        }
+        if let Some(token) = var("SUPERVISOR_TOKEN").filter(|v| !v.is_empty()) {
+            let url = var("CAM2MQTT_ADDON_CORE_URL")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| CORE_URL.into());
+            s.core = Some((url, Secret::new(token)));
         }
         Ok(s)
     }
@@ -300,6 +314,14 @@ fn config_layer(
         }
     }
     cfg.insert("http".into(), http);
+    if let Some((url, token)) = &around.core {
+        // Text-to-speech for the Say entities, through the Supervisor.
+        let mut ha = json!({ "url": url, "token": token.expose() });
+        if let Some(v) = opts.get("tts_engine").filter(|v| !is_unset(v)) {
+            ha["tts_engine"] = v.clone();
+        }
+        cfg.insert("homeassistant".into(), ha);
+    }
     if let Some(v) = opts.get("snapshot_interval_s").filter(|v| !v.is_null()) {
         cfg.insert("snapshots".into(), json!({ "interval_s": v }));
     }

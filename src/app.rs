@@ -120,6 +120,7 @@ pub async fn run_with<F: SocketFactory>(
                 // its addresses Home Assistant's users reach.
                 web_url: (!cfg.http.external_url.is_empty() && !cfg.http.listen.is_empty())
                     .then(|| cfg.http.external_url.clone()),
+                speech: !cfg.homeassistant.url.is_empty() && !cfg.homeassistant.token.is_empty(),
             },
             status_topic: cfg.homeassistant.status_topic.clone(),
             configured,
@@ -174,6 +175,7 @@ pub async fn run_with<F: SocketFactory>(
             LIVE_MAX_BYTES,
             cfg.snapshots.jpeg_quality,
         ),
+        tts: crate::supervisor::tts::Tts::from_config(&cfg.homeassistant).map(Arc::new),
     };
     let supervisor = Supervisor::new(
         factory.clone(),

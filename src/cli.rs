@@ -20,6 +20,7 @@ use crate::bus::{BridgeEvent, CommandInput, Hub};
 use crate::config::{CameraKind, Config, ConfigError};
 use crate::discovery::{CameraSpec, Listing};
 use crate::io::UdpFactory;
+use crate::model::IntercomSource;
 use crate::model::{CameraCommand, CameraId};
 use crate::publisher::remote::RemoteBridge;
 use crate::secret::Secret;
@@ -64,6 +65,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Send Wi-Fi settings to a camera and report its answer.
     Wifi(WifiArgs),
+    /// Play an audio file or URL on a camera's speaker (intercom).
+    Talk(TalkArgs),
     /// Run every discovery source once and list the cameras found.
     Discover(DiscoverArgs),
     /// Load and validate the config; print it with secrets redacted.
@@ -207,6 +210,28 @@ pub struct SnapshotArgs {
     pub direct: bool,
 }
 
+/// `talk` flags.
+#[derive(Debug, Args)]
+pub struct TalkArgs {
+    /// Camera id from the config, or a UID (as for `snapshot`). If a bridge
+    /// for this config is running, it plays the audio.
+    pub camera: String,
+    /// An audio file (WAV, MP3, OGG, FLAC, AAC) or an http(s) URL.
+    pub audio: String,
+    /// Gain, 0.0–2.0.
+    #[arg(long, default_value_t = 1.0)]
+    pub volume: f32,
+    /// How long the camera may take to come online.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Search by UID only at `discovery.unicast_hosts`: no LAN broadcasts.
+    #[arg(long)]
+    pub no_broadcast: bool,
+    /// Talk to the camera even when a bridge for this config is running.
+    #[arg(long)]
+    pub direct: bool,
+}
+
 /// `wifi` flags.
 #[derive(Debug, Args)]
 pub struct WifiArgs {
@@ -342,6 +367,7 @@ async fn with_camera<T>(
         state_dir: None,
         decode_pool: crate::supervisor::snapshot_pool(1).context("starting a decode thread")?,
         live: crate::media::live::LiveSettings::default(),
+        tts: crate::supervisor::tts::Tts::from_config(&cfg.homeassistant).map(std::sync::Arc::new),
     };
     let supervisor = Supervisor::new(
         std::sync::Arc::new(UdpFactory),
@@ -467,6 +493,103 @@ pub async fn snapshot(
         .unwrap_or_else(|| PathBuf::from(format!("{out_id}.jpg")));
     std::fs::write(&path, &jpeg).with_context(|| format!("writing {}", path.display()))?;
     println!("{} bytes written to {}", jpeg.len(), path.display());
+    Ok(())
+}
+
+/// `cam2mqtt talk`.
+pub async fn talk(cfg: &Config, state_dir: Option<PathBuf>, args: TalkArgs) -> anyhow::Result<()> {
+    let cfg = &broadcasts(cfg, !args.no_broadcast);
+    let volume = crate::command::volume(Some(f64::from(args.volume)), &args.volume.to_string())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let url = args.audio.starts_with("http://") || args.audio.starts_with("https://");
+    let source = if url {
+        IntercomSource::Url(args.audio.clone())
+    } else {
+        let bytes =
+            std::fs::read(&args.audio).with_context(|| format!("reading {}", args.audio))?;
+        IntercomSource::File(bytes.into())
+    };
+    let wait = crate::command::PLAYBACK_WAIT;
+    if !args.direct {
+        if let Some(mut bridge) = RemoteBridge::find(&cfg.mqtt, BRIDGE_LOOKUP).await {
+            if let Some(id) = bridge.camera_id(&args.camera) {
+                eprintln!(
+                    "a bridge for this config is running (bridge/state online on {}): it plays the audio on {id} (--direct talks to the camera instead)",
+                    bridge.url
+                );
+                let payload = match &source {
+                    IntercomSource::Url(u) if (volume - 1.0).abs() > f32::EPSILON => {
+                        serde_json::json!({ "url": u, "volume": volume })
+                            .to_string()
+                            .into()
+                    }
+                    IntercomSource::Url(u) => serde_json::json!({ "url": u }).to_string().into(),
+                    IntercomSource::File(b) => b.clone(),
+                    IntercomSource::Live(_) | IntercomSource::Say(_) => bytes::Bytes::new(),
+                };
+                if matches!(source, IntercomSource::File(_)) && (volume - 1.0).abs() > f32::EPSILON
+                {
+                    eprintln!("note: over MQTT a file plays at volume 1.0 (--volume applies to URLs, or use --direct)");
+                }
+                let ev = bridge.command(&id, "intercom", payload, wait).await;
+                bridge.close().await;
+                let ev = ev?;
+                println!("played on {id}: {}", ev["playback"]);
+                return Ok(());
+            }
+            bridge.close().await;
+        }
+    }
+    let spec = find_camera(cfg, state_dir, &args.camera, args.timeout).await?;
+    let command = CameraCommand::Intercom(crate::model::IntercomRequest {
+        source,
+        volume,
+        mode: crate::model::PlaybackMode::Refuse,
+    });
+    let timeout = args.timeout;
+    let played = with_camera(cfg, spec, async |hub, id| {
+        wait_camera(
+            hub,
+            id,
+            timeout,
+            &format!(
+                "camera {id} did not come online within {}",
+                humantime::format_duration(timeout)
+            ),
+            |e| matches!(e, BridgeEvent::Availability { camera, online: true } if camera == id),
+        )
+        .await?;
+        // A Wyze camera says whether it has a speaker when it logs in: its
+        // description is updated with the first picture.
+        let mut events = hub.subscribe();
+        let result = hub
+            .command(id.clone(), CommandInput::Parsed(command), wait)
+            .await;
+        let mut report = None;
+        while let Ok(ev) = events.try_recv() {
+            if let BridgeEvent::CommandResult {
+                camera,
+                playback: Some(p),
+                ..
+            } = ev
+            {
+                if camera == *id {
+                    report = Some(p);
+                }
+            }
+        }
+        result.map_err(|e| anyhow::anyhow!("camera {id}: {e}"))?;
+        Ok((id.clone(), report))
+    })
+    .await?;
+    match played {
+        (id, Some(p)) => println!(
+            "played {:.1} s of {:.1} s on {id}",
+            p.played.as_secs_f64(),
+            p.duration.as_secs_f64()
+        ),
+        (id, None) => println!("played on {id}"),
+    }
     Ok(())
 }
 

@@ -196,6 +196,7 @@ fn parse_kind(
         }
         CommandKind::WifiApply => CameraCommand::ApplyWifi,
         CommandKind::Intercom => parse_intercom(payload)?,
+        CommandKind::Say => parse_say(payload)?,
         CommandKind::NightVision => {
             let t = text("night_vision", payload)?.to_ascii_lowercase();
             let mode = night_vision
@@ -321,6 +322,60 @@ fn parse_wifi_json(payload: &[u8]) -> Result<CameraCommand, CommandError> {
     Ok(CameraCommand::SetWifi { ssid, password })
 }
 
+/// The longest playback (files, URLs and push-to-talk).
+pub const MAX_PLAYBACK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// How long a front end waits for a playback's result: the longest playback
+/// (five minutes) plus time to fetch and set up.
+pub const PLAYBACK_WAIT: std::time::Duration = std::time::Duration::from_secs(6 * 60);
+
+/// The longest text `set/say` takes.
+pub const MAX_SAY_CHARS: usize = 1000;
+
+/// `set/say`: the text to speak (what Home Assistant's notify entity sends).
+fn parse_say(payload: &Bytes) -> Result<CameraCommand, CommandError> {
+    let t = std::str::from_utf8(payload).map_err(|_| bad("say", "payload is not UTF-8 text"))?;
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(bad("say", "empty text; send the words to speak"));
+    }
+    if t.chars().count() > MAX_SAY_CHARS {
+        return Err(bad(
+            "say",
+            format!("the text is longer than {MAX_SAY_CHARS} characters"),
+        ));
+    }
+    Ok(CameraCommand::Intercom(IntercomRequest {
+        source: IntercomSource::Say(t.to_string()),
+        volume: 1.0,
+        mode: PlaybackMode::Queue,
+    }))
+}
+
+/// An intercom volume, 0.0–2.0; `shown` is how the input wrote it.
+pub fn volume(value: Option<f64>, shown: &str) -> Result<f32, CommandError> {
+    match value {
+        Some(x) if (0.0..=2.0).contains(&x) => Ok(x as f32),
+        _ => Err(bad(
+            "intercom",
+            format!("volume must be a number from 0.0 to 2.0, not {shown}"),
+        )),
+    }
+}
+
+/// An intercom playback mode: `queue`, `replace` (or `refuse`, the default).
+pub fn playback_mode(value: Option<&str>, shown: &str) -> Result<PlaybackMode, CommandError> {
+    match value {
+        Some("refuse") => Ok(PlaybackMode::Refuse),
+        Some("queue") => Ok(PlaybackMode::Queue),
+        Some("replace") => Ok(PlaybackMode::Replace),
+        _ => Err(bad(
+            "intercom",
+            format!("mode must be \"queue\" or \"replace\", not {shown}"),
+        )),
+    }
+}
+
 /// `set/intercom`: `stop`; JSON `{"url": "...", "volume": 0.0–2.0, "mode":
 /// "queue"|"replace"}`; anything else is the bytes of an audio file (WAV,
 /// MP3, OGG, FLAC, AAC; checked when it is decoded).
@@ -348,26 +403,11 @@ fn parse_intercom(payload: &Bytes) -> Result<CameraCommand, CommandError> {
     }
     let volume = match v.get("volume") {
         None | Some(serde_json::Value::Null) => 1.0,
-        Some(n) => match n.as_f64() {
-            Some(x) if (0.0..=2.0).contains(&x) => x as f32,
-            _ => {
-                return Err(bad(
-                    "intercom",
-                    format!("volume must be a number from 0.0 to 2.0, not {n}"),
-                ))
-            }
-        },
+        Some(n) => volume(n.as_f64(), &n.to_string())?,
     };
-    let mode = match v.get("mode").map(|m| m.as_str()) {
-        None | Some(Some("refuse")) => PlaybackMode::Refuse,
-        Some(Some("queue")) => PlaybackMode::Queue,
-        Some(Some("replace")) => PlaybackMode::Replace,
-        Some(_) => {
-            return Err(bad(
-                "intercom",
-                format!("mode must be \"queue\" or \"replace\", not {}", v["mode"]),
-            ))
-        }
+    let mode = match v.get("mode") {
+        None | Some(serde_json::Value::Null) => PlaybackMode::Refuse,
+        Some(m) => playback_mode(m.as_str(), &m.to_string())?,
     };
     if let Some(key) = v.as_object().and_then(|o| {
         o.keys()

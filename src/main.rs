@@ -90,6 +90,7 @@ fn main() {
                     Command::Run => cam2mqtt::app::run(cfg, state_dir, shutdown_signal()).await,
                     Command::Snapshot(a) => cli::snapshot(&cfg, state_dir, a).await,
                     Command::Wifi(a) => cli::wifi(&cfg, state_dir, a).await,
+                    Command::Talk(a) => cli::talk(&cfg, state_dir, a).await,
                     Command::Discover(a) => cli::discover(&cfg, state_dir, a).await,
                     Command::CheckConfig => {
                         cli::check_config(&cfg, from_file);

@@ -434,6 +434,51 @@ pub enum IntercomSource {
     File(Bytes),
     /// A URL to fetch.
     Url(String),
+    /// Push-to-talk: audio as it is spoken.
+    Live(LiveAudio),
+    /// A text for Home Assistant's text-to-speech (`set/say`).
+    Say(String),
+}
+
+impl IntercomSource {
+    /// The command that asked for it.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Self::Say(_) => CommandKind::Say,
+            _ => CommandKind::Intercom,
+        }
+    }
+}
+
+/// Push-to-talk audio as it arrives (from the web UI's microphone): mono
+/// 16-bit chunks at `rate`, ending when the sender is dropped. The stream
+/// is taken once, by whoever plays it.
+#[derive(Clone)]
+pub struct LiveAudio {
+    /// Samples per second of the chunks.
+    pub rate: u32,
+    stream: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i16>>>>>,
+}
+
+impl LiveAudio {
+    /// Audio at `rate` from `stream`.
+    pub fn new(rate: u32, stream: tokio::sync::mpsc::Receiver<Vec<i16>>) -> Self {
+        Self {
+            rate,
+            stream: std::sync::Arc::new(std::sync::Mutex::new(Some(stream))),
+        }
+    }
+
+    /// The stream, the first time it is asked for.
+    pub fn take(&self) -> Option<tokio::sync::mpsc::Receiver<Vec<i16>>> {
+        self.stream.lock().ok()?.take()
+    }
+}
+
+impl fmt::Debug for LiveAudio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LiveAudio({} Hz)", self.rate)
+    }
 }
 
 /// What a playback request does while another one runs on the camera.
@@ -543,6 +588,9 @@ pub enum CommandKind {
     WifiApply,
     /// `set/intercom`: play audio on the camera's speaker.
     Intercom,
+    /// `set/say`: speak a text on the camera's speaker (Home Assistant's
+    /// text-to-speech makes the audio).
+    Say,
     /// `set/night_vision`.
     NightVision,
     /// `set/light`.
@@ -557,7 +605,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// Every command, in the order the docs list them.
-    pub const ALL: [CommandKind; 13] = [
+    pub const ALL: [CommandKind; 14] = [
         Self::Snapshot,
         Self::SnapshotInterval,
         Self::Resolution,
@@ -566,6 +614,7 @@ impl CommandKind {
         Self::WifiPassword,
         Self::WifiApply,
         Self::Intercom,
+        Self::Say,
         Self::NightVision,
         Self::Light,
         Self::IrLed,
@@ -584,6 +633,7 @@ impl CommandKind {
             Self::WifiPassword => "wifi_password",
             Self::WifiApply => "wifi_apply",
             Self::Intercom => "intercom",
+            Self::Say => "say",
             Self::NightVision => "night_vision",
             Self::Light => "light",
             Self::IrLed => "ir_led",
@@ -603,7 +653,7 @@ impl CommandKind {
             Self::Snapshot | Self::SnapshotInterval => Capability::Snapshot,
             Self::Resolution => Capability::Resolution,
             Self::Wifi | Self::WifiSsid | Self::WifiPassword | Self::WifiApply => Capability::Wifi,
-            Self::Intercom => Capability::Intercom,
+            Self::Intercom | Self::Say => Capability::Intercom,
             Self::NightVision => Capability::NightVision,
             Self::Light => Capability::Light,
             Self::IrLed => Capability::IrLed,
@@ -673,7 +723,8 @@ impl CameraCommand {
             Self::StageWifiSsid(_) => CommandKind::WifiSsid,
             Self::StageWifiPassword(_) => CommandKind::WifiPassword,
             Self::ApplyWifi => CommandKind::WifiApply,
-            Self::Intercom(_) | Self::IntercomStop => CommandKind::Intercom,
+            Self::Intercom(r) => r.source.kind(),
+            Self::IntercomStop => CommandKind::Intercom,
             Self::NightVision(_) => CommandKind::NightVision,
             Self::Light(_) => CommandKind::Light,
             Self::IrLed(_) => CommandKind::IrLed,

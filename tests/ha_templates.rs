@@ -20,6 +20,7 @@ fn ctx(mode: DiscoveryMode) -> HaContext {
         mode,
         bridge_id: "cam2mqtt".into(),
         web_url: None,
+        speech: true,
     }
 }
 

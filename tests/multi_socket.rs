@@ -156,6 +156,7 @@ async fn the_daemon_binds_every_socket_a_spec_asks_for_including_a_broadcast_one
         state_dir: None,
         decode_pool: cam2mqtt::supervisor::snapshot_pool(1).expect("decode thread"),
         live: Default::default(),
+        tts: None,
     };
     let sup = Supervisor::new(
         Arc::new(MemFactory(net.clone())),

@@ -99,6 +99,7 @@ impl Bridge {
             state_dir,
             decode_pool: cam2mqtt::supervisor::snapshot_pool(1).expect("decode thread"),
             live: Default::default(),
+            tts: None,
         };
         let sup = Supervisor::new(
             Arc::new(MemFactory(net.clone())),
@@ -428,6 +429,7 @@ async fn a_camera_that_left_demo_mode_is_found_again_by_discovery_and_comes_back
         state_dir: None,
         decode_pool: cam2mqtt::supervisor::snapshot_pool(1).expect("decode thread"),
         live: Default::default(),
+        tts: None,
     };
     let sup = Supervisor::new(factory.clone(), settings, hub, forget_tx, cancel.clone(), 3);
     tokio::spawn(sup.run(disc_rx, req_rx, rescan_tx));

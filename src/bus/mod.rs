@@ -169,6 +169,9 @@ pub struct CameraState {
     pub reconnects: u64,
     /// Snapshots not published because the MQTT queue was full.
     pub snapshots_dropped: u64,
+    /// What the speaker does: `idle`, `playing` (a file or URL) or
+    /// `talking` (push-to-talk).
+    pub intercom: &'static str,
 }
 
 impl CameraState {
@@ -201,6 +204,7 @@ impl CameraState {
             last_error: None,
             reconnects: 0,
             snapshots_dropped: 0,
+            intercom: "idle",
         }
     }
 }

@@ -140,6 +140,18 @@ pub struct HomeAssistantConfig {
     pub discovery_prefix: String,
     /// HA's birth/will topic.
     pub status_topic: String,
+    /// Home Assistant's URL, for text-to-speech (`set/say`); empty: no
+    /// speech. The add-on sets it (the Supervisor's proxy).
+    pub url: String,
+    /// A long-lived access token for `url`.
+    pub token: Secret,
+    /// File whose first line is the token.
+    pub token_file: Option<PathBuf>,
+    /// The speech engine (`tts.piper`, `tts.google_translate_en_com`, …);
+    /// empty: the first one Home Assistant has.
+    pub tts_engine: String,
+    /// Language for the engine (e.g. `en`); empty: the engine's default.
+    pub tts_language: String,
 }
 
 impl Default for HomeAssistantConfig {
@@ -148,6 +160,11 @@ impl Default for HomeAssistantConfig {
             discovery: DiscoveryMode::Entity,
             discovery_prefix: "homeassistant".into(),
             status_topic: "homeassistant/status".into(),
+            url: String::new(),
+            token: Secret::default(),
+            token_file: None,
+            tts_engine: String::new(),
+            tts_language: String::new(),
         }
     }
 }
@@ -454,6 +471,9 @@ impl Config {
         }
         if let Some(path) = &self.http.password_file {
             self.http.password = read_secret_file(path, "http.password_file")?;
+        }
+        if let Some(path) = &self.homeassistant.token_file {
+            self.homeassistant.token = read_secret_file(path, "homeassistant.token_file")?;
         }
         if let Some(path) = &self.http.token_file {
             self.http.token = read_secret_file(path, "http.token_file")?;

@@ -107,7 +107,7 @@ pub fn status_of(e: &CommandError) -> StatusCode {
     }
 }
 
-fn command_answer(camera: &str, command: &str, result: Result<(), CommandError>) -> Response {
+pub fn command_answer(camera: &str, command: &str, result: Result<(), CommandError>) -> Response {
     match result {
         Ok(()) => Json(json!({ "ok": true, "camera": camera, "command": command })).into_response(),
         Err(e) => {

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod auth;
 pub mod health;
+pub mod intercom;
 pub mod metrics;
 pub mod mjpeg;
 pub mod ui;
@@ -85,6 +86,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{cam}/snapshot.jpg", get(mjpeg::snapshot))
         .route("/api/cameras/{cam}/stream.mjpeg", get(mjpeg::stream))
         .route("/api/cameras/{cam}/commands/{command}", post(api::command))
+        .route("/api/cameras/{cam}/intercom", post(intercom::play))
+        .route("/api/cameras/{cam}/intercom/stop", post(intercom::stop))
+        .route("/api/cameras/{cam}/talk", get(intercom::talk))
         .route("/api/events", get(api::events))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -121,10 +125,14 @@ async fn guard(
     // the await below.
     let verdict = {
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let changes = !matches!(
-            *request.method(),
-            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-        );
+        // A WebSocket (push-to-talk) acts on the camera like a POST: the
+        // same cross-site checks (a page elsewhere must not open one).
+        let upgrade = header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+        let changes = upgrade
+            || !matches!(
+                *request.method(),
+                axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+            );
         let access = &state.settings.access;
         access
             .check(peer.ip(), header("authorization"))

@@ -641,6 +641,7 @@ mod tests {
                 mode,
                 bridge_id: "cam2mqtt".into(),
                 web_url: None,
+                speech: false,
             },
             status_topic: "homeassistant/status".into(),
             configured: configured

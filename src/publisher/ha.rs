@@ -26,6 +26,9 @@ pub struct HaContext {
     pub bridge_id: String,
     /// Web UI URL for `configuration_url`, when the HTTP server runs.
     pub web_url: Option<String>,
+    /// Home Assistant's text-to-speech is set up: cameras with a speaker
+    /// get a *Say* notify entity.
+    pub speech: bool,
 }
 
 /// One retained discovery message.
@@ -233,6 +236,25 @@ impl HaContext {
                 "name": "Intercom URL", "command_topic": set("intercom"),
                 "command_template": "{\"url\": \"{{ value }}\"}", "max": 255, "icon": "mdi:bullhorn",
             })));
+            if self.speech {
+                // MQTT notify: the message is the payload of set/say.
+                out.push(entity(
+                    "notify",
+                    "say",
+                    json!({
+                        "name": "Say", "command_topic": set("say"), "icon": "mdi:account-voice",
+                    }),
+                ));
+            }
+            out.push(entity("button", "intercom_stop", json!({
+                "name": "Stop intercom", "command_topic": set("intercom"), "payload_press": "stop",
+                "icon": "mdi:volume-off",
+            })));
+            out.push(entity("sensor", "intercom", json!({
+                "name": "Intercom", "state_topic": state, "value_template": "{{ value_json.intercom }}",
+                "device_class": "enum", "options": ["idle", "playing", "talking"],
+                "icon": "mdi:account-voice",
+            })));
         }
         if cam.can(Capability::Ptz) {
             for dir in ["up", "down", "left", "right", "stop", "home"] {
@@ -439,6 +461,7 @@ mod tests {
             mode,
             bridge_id: "cam2mqtt".into(),
             web_url: None,
+            speech: false,
         }
     }
 

@@ -193,6 +193,50 @@ impl RemoteBridge {
     }
 
     /// Disconnects.
+    /// Publishes `payload` to the camera's `set/<command>` and waits for the
+    /// event that answers it (its JSON).
+    pub async fn command(
+        &mut self,
+        id: &str,
+        command: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Value, RemoteError> {
+        let event = self.topics.camera(id, "event");
+        self.client
+            .subscribe(event.clone(), QoS::AtLeastOnce)
+            .await
+            .map_err(|_| RemoteError::Lost)?;
+        self.client
+            .publish(
+                self.topics.camera_set(id, command),
+                QoS::AtLeastOnce,
+                false,
+                payload,
+            )
+            .await
+            .map_err(|_| RemoteError::Lost)?;
+        tokio::time::timeout(timeout, async {
+            loop {
+                let p = self.incoming.recv().await.ok_or(RemoteError::Lost)?;
+                if p.topic != event || p.retain {
+                    continue;
+                }
+                let ev: Value = serde_json::from_slice(&p.payload).unwrap_or_default();
+                if ev["command"] != command {
+                    continue;
+                }
+                if ev["ok"] != true {
+                    let why = ev["error"].as_str().unwrap_or("failed").to_string();
+                    return Err(RemoteError::Refused(why));
+                }
+                return Ok(ev);
+            }
+        })
+        .await
+        .map_err(|_| RemoteError::Timeout(timeout))?
+    }
+
     pub async fn close(self) {
         let Self {
             client, mut task, ..

@@ -17,7 +17,11 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::core::{CameraCore, CoreSettings, Job, JobDone, SessionControl, SessionEnd};
+use super::audio_job;
+use super::core::{
+    CameraCore, CoreSettings, IntercomDone, Job, JobDone, SessionControl, SessionEnd,
+};
+use super::intercom::IntercomJob;
 use super::overrides::{OverrideStore, OverrideWriter};
 use crate::bus::live::CameraFeed;
 use crate::bus::live::LiveVideo;
@@ -30,6 +34,7 @@ use crate::media::decode_pool::{DecodePool, Priority};
 use crate::media::live::{LiveDecoder, LiveSettings};
 use crate::media::sink::SnapshotSource;
 use crate::model::{CameraCommand, CameraId, MediaFrame, VideoCodec};
+use crate::proto::talk::{TalkEvent, TalkInput};
 use crate::proto::{CloseReason, SessionEvent};
 
 /// Media and stats events buffered between the session and the camera task;
@@ -68,6 +73,8 @@ pub struct CameraSettings {
     pub decode_pool: Arc<SnapshotPool>,
     /// How a watched H.264/H.265 camera is decoded to live JPEGs.
     pub live: LiveSettings,
+    /// Home Assistant's text-to-speech for `set/say` (`None`: not set up).
+    pub tts: Option<Arc<super::tts::Tts>>,
 }
 
 /// What the supervisor sends a camera task.
@@ -192,6 +199,8 @@ pub struct CameraTask<F: SocketFactory> {
     writer: Option<OverrideWriter>,
     session: Option<Running>,
     jobs: JoinSet<Option<JobDone>>,
+    /// For intercom URLs, made on first use.
+    http: Option<reqwest::Client>,
 }
 
 impl<F: SocketFactory> CameraTask<F> {
@@ -240,6 +249,7 @@ impl<F: SocketFactory> CameraTask<F> {
             writer: store.map(OverrideWriter::spawn),
             session: None,
             jobs: JoinSet::new(),
+            http: None,
         }
     }
 
@@ -376,6 +386,27 @@ impl<F: SocketFactory> CameraTask<F> {
                     r.cancel.cancel();
                 }
             }
+            SessionControl::Talk(input) => {
+                let id = input.id();
+                let opening = matches!(input, TalkInput::Open { .. });
+                let sent = self
+                    .session
+                    .as_ref()
+                    .map(|r| r.commands.try_send(SessionCommand::Talk(input)));
+                if !matches!(sent, Some(Ok(()))) && opening {
+                    // Nobody will answer the Open: end it here.
+                    let result = Err(crate::model::CommandError::Busy(
+                        "the camera is still handling earlier commands".into(),
+                    ));
+                    let ended = TalkEvent::Ended {
+                        id,
+                        played: std::time::Duration::ZERO,
+                        result,
+                    };
+                    self.core
+                        .handle_session_event(clock::now(), SessionEvent::Talk(ended));
+                }
+            }
             SessionControl::Command { id, command } => {
                 let sent = self
                     .session
@@ -489,6 +520,7 @@ impl<F: SocketFactory> CameraTask<F> {
             Job::Rediscover => {
                 let _ = self.rediscover.try_send(self.core.id().clone());
             }
+            Job::Intercom(job) => self.intercom_job(job),
             Job::OffSession { id, command } => match self.spec.off_session.clone() {
                 Some(off) => {
                     let kind = command.kind();
@@ -513,6 +545,63 @@ impl<F: SocketFactory> CameraTask<F> {
                         .handle_job_done(clock::now(), JobDone::Command { id, result });
                 }
             },
+        }
+    }
+
+    /// Runs an intercom job off the camera task: downloads on the runtime,
+    /// decoding and encoding on blocking threads.
+    fn intercom_job(&mut self, job: IntercomJob) {
+        match job {
+            IntercomJob::Fetch { id, source } => {
+                let client = self.http.get_or_insert_with(audio_job::http_client).clone();
+                let tts = self.settings.tts.clone();
+                self.jobs.spawn(
+                    async move {
+                        let result = match audio_job::fetch(&client, tts.as_deref(), source).await {
+                            Ok(file) => {
+                                tokio::task::spawn_blocking(move || audio_job::decode(&file))
+                                    .await
+                                    .unwrap_or_else(|e| Err(job_panicked(&e)))
+                            }
+                            Err(e) => Err(e),
+                        };
+                        Some(JobDone::Intercom(IntercomDone::Fetched { id, result }))
+                    }
+                    .in_current_span(),
+                );
+            }
+            IntercomJob::Stream { id, audio, format } => {
+                let Some(session) = self.session.as_ref().map(|r| r.commands.clone()) else {
+                    let ended = TalkEvent::Ended {
+                        id,
+                        played: std::time::Duration::ZERO,
+                        result: Err(crate::model::CommandError::Offline),
+                    };
+                    self.core
+                        .handle_session_event(clock::now(), SessionEvent::Talk(ended));
+                    return;
+                };
+                // Not a job with a result: the session's Ended finishes it.
+                tokio::spawn(audio_job::stream(id, audio, format, session).in_current_span());
+            }
+            IntercomJob::Encode {
+                id,
+                pcm,
+                volume,
+                format,
+            } => {
+                self.jobs.spawn(
+                    async move {
+                        let result = tokio::task::spawn_blocking(move || {
+                            audio_job::encode(&pcm, volume, &format)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(job_panicked(&e)));
+                        Some(JobDone::Intercom(IntercomDone::Encoded { id, result }))
+                    }
+                    .in_current_span(),
+                );
+            }
         }
     }
 
@@ -699,4 +788,11 @@ fn off_session_kinds(spec: &CameraSpec) -> Vec<crate::model::CommandKind> {
         .as_ref()
         .map(|o| o.kinds())
         .unwrap_or_default()
+}
+
+/// A blocking audio job panicked (a bug in a decoder): the playback fails
+/// with a plain error, the camera carries on.
+fn job_panicked(e: &tokio::task::JoinError) -> crate::model::CommandError {
+    tracing::error!(error = %e, "an intercom audio job failed (a bug)");
+    crate::model::CommandError::Refused("the audio could not be processed".into())
 }

@@ -24,6 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::backoff::Backoff;
+use super::intercom::{Intercom, IntercomJob, Pcm};
 use super::overrides::{Overridden, Overrides};
 use crate::bus::{BridgeEvent, CameraState, Reply, SessionPhase};
 use crate::media::sink::{MediaSink, SnapshotSource};
@@ -31,6 +32,7 @@ use crate::model::{
     CameraCommand, CameraDetails, CameraId, CameraInfo, Capability, CommandError, CommandKind,
     MediaFrame, VideoCodec,
 };
+use crate::proto::talk::{TalkId, TalkInput};
 use crate::proto::{
     CloseReason, CommandId, SessionEvent, SessionFactory, SessionStats, TimerTable,
 };
@@ -90,6 +92,9 @@ pub enum SessionControl {
         /// The command.
         command: CameraCommand,
     },
+    /// Outgoing audio for the running session (answered by
+    /// [`SessionEvent::Talk`]).
+    Talk(TalkInput),
 }
 
 /// Work the core cannot do itself (it blocks, or it belongs to another part).
@@ -125,6 +130,9 @@ pub enum Job {
         /// The command.
         command: CameraCommand,
     },
+    /// Intercom work (fetch and decode, or encode), answered with
+    /// [`JobDone::Intercom`].
+    Intercom(IntercomJob),
 }
 
 /// How long the live decoder keeps running after the last viewer left (a
@@ -147,6 +155,27 @@ pub enum JobDone {
         id: CommandId,
         /// Success, or why not.
         result: Result<(), CommandError>,
+    },
+    /// A [`Job::Intercom`] finished.
+    Intercom(IntercomDone),
+}
+
+/// The outcome of a [`Job::Intercom`].
+#[derive(Debug)]
+pub enum IntercomDone {
+    /// From [`IntercomJob::Fetch`].
+    Fetched {
+        /// The playback.
+        id: TalkId,
+        /// The decoded audio, or why not.
+        result: Result<Pcm, CommandError>,
+    },
+    /// From [`IntercomJob::Encode`].
+    Encoded {
+        /// The playback.
+        id: TalkId,
+        /// The frames, or why not.
+        result: Result<Vec<Bytes>, CommandError>,
     },
 }
 
@@ -374,6 +403,8 @@ pub struct CameraCore {
     video_codec: Option<VideoCodec>,
     /// A live decoder runs (asked for with [`Job::LiveDecoder`]).
     live_decoding: bool,
+    /// Intercom playbacks.
+    intercom: Intercom,
     events: VecDeque<BridgeEvent>,
     /// Answers for waiting front ends, sent after `events`.
     replies: VecDeque<(Reply, Result<(), CommandError>)>,
@@ -430,6 +461,7 @@ impl CameraCore {
             viewers: 0,
             video_codec: None,
             live_decoding: false,
+            intercom: Intercom::new(),
             replies: VecDeque::new(),
             events: VecDeque::new(),
             session: VecDeque::new(),
@@ -583,8 +615,10 @@ impl CameraCore {
             SessionEvent::Media(frame) => self.on_media(now, frame),
             SessionEvent::Stats(stats) => self.on_stats(now, stats),
             SessionEvent::CommandDone { id, result } => self.command_done(id, result),
-            // Intercom playbacks: wired in by the intercom sub-core.
-            SessionEvent::Talk(_) => {}
+            SessionEvent::Talk(ev) => {
+                self.intercom.handle_talk_event(ev);
+                self.pump_intercom();
+            }
             SessionEvent::Closed(_) => {}
         }
     }
@@ -721,6 +755,8 @@ impl CameraCore {
         for id in ids {
             self.command_done(id, Err(CommandError::Offline));
         }
+        self.intercom.handle_session_gone();
+        self.pump_intercom();
         self.sink.clear();
     }
 
@@ -926,6 +962,18 @@ impl CameraCore {
                 self.command_done(id, result);
                 return;
             }
+            JobDone::Intercom(done) => {
+                match done {
+                    IntercomDone::Fetched { id, result } => {
+                        self.intercom.handle_fetched(id, result)
+                    }
+                    IntercomDone::Encoded { id, result } => {
+                        self.intercom.handle_encoded(id, result)
+                    }
+                }
+                self.pump_intercom();
+                return;
+            }
         };
         let Some(sj) = self.snapshot_job.take_if(|sj| sj.job == job) else {
             return;
@@ -1049,6 +1097,19 @@ impl CameraCore {
                 }
                 self.forward(kind, cmd, reply);
             }
+            CameraCommand::Intercom(request) => {
+                if !self.online || !matches!(self.phase, Phase::Running { .. }) {
+                    self.result(kind, reply, Err(CommandError::Offline));
+                    return;
+                }
+                self.intercom.handle_request(request, reply);
+                self.pump_intercom();
+            }
+            CameraCommand::IntercomStop => {
+                self.intercom.handle_stop();
+                self.result(kind, reply, Ok(()));
+                self.pump_intercom();
+            }
             other if self.off_session.contains(&kind) => {
                 self.next_command += 1;
                 let id = CommandId(self.next_command);
@@ -1169,6 +1230,16 @@ impl CameraCore {
         reply: Option<Reply>,
         result: Result<(), CommandError>,
     ) {
+        self.result_with(kind, reply, result, None);
+    }
+
+    fn result_with(
+        &mut self,
+        kind: CommandKind,
+        reply: Option<Reply>,
+        result: Result<(), CommandError>,
+        playback: Option<crate::model::PlaybackReport>,
+    ) {
         let ok = result.is_ok();
         if let Some(reply) = reply {
             self.replies.push_back((reply, result.clone()));
@@ -1177,10 +1248,35 @@ impl CameraCore {
             camera: self.info.id.clone(),
             command: kind,
             result,
-            playback: None,
+            playback,
         });
         if ok {
             self.emit_state(true);
+        }
+    }
+
+    /// Moves the intercom's outputs: talk input to the session, jobs to the
+    /// glue, results to the hub; the state shows what the speaker does.
+    fn pump_intercom(&mut self) {
+        while let Some(input) = self.intercom.poll_talk() {
+            self.session.push_back(SessionControl::Talk(input));
+        }
+        while let Some(job) = self.intercom.poll_job() {
+            self.jobs.push_back(Job::Intercom(job));
+        }
+        let mut changed = false;
+        let status = self.intercom.status().as_str();
+        if self.state.intercom != status {
+            self.state.intercom = status;
+            changed = true;
+        }
+        while let Some(f) = self.intercom.poll_finished() {
+            // A successful result republishes the state itself.
+            changed &= f.result.is_err();
+            self.result_with(f.kind, f.reply, f.result, f.playback);
+        }
+        if changed {
+            self.emit_state(false);
         }
     }
 

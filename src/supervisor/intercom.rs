@@ -26,7 +26,8 @@ use bytes::Bytes;
 
 use crate::bus::Reply;
 use crate::model::{
-    CommandError, IntercomRequest, IntercomSource, PlaybackMode, PlaybackReport, TalkFormat,
+    CommandError, CommandKind, IntercomRequest, IntercomSource, LiveAudio, PlaybackMode,
+    PlaybackReport, TalkFormat,
 };
 use crate::proto::talk::{TalkEnd, TalkEvent, TalkId, TalkInput};
 
@@ -61,6 +62,17 @@ pub enum IntercomJob {
         /// The audio.
         source: IntercomSource,
     },
+    /// Push-to-talk: encode the live audio as it comes and hand the frames
+    /// to the session (then [`TalkInput::Finish`] when it ends); the
+    /// session's `Ended` finishes it.
+    Stream {
+        /// The playback.
+        id: TalkId,
+        /// The audio.
+        audio: LiveAudio,
+        /// What the camera takes.
+        format: TalkFormat,
+    },
     /// Resample, apply the volume and encode into frames of `format`; answer
     /// with [`Intercom::handle_encoded`].
     Encode {
@@ -82,6 +94,8 @@ pub enum IntercomStatus {
     Idle,
     /// A file or URL plays (or is being prepared).
     Playing,
+    /// Push-to-talk.
+    Talking,
 }
 
 impl IntercomStatus {
@@ -90,6 +104,7 @@ impl IntercomStatus {
         match self {
             Self::Idle => "idle",
             Self::Playing => "playing",
+            Self::Talking => "talking",
         }
     }
 }
@@ -97,6 +112,8 @@ impl IntercomStatus {
 /// A finished request: who waits, and the outcome for the event.
 #[derive(Debug)]
 pub struct Finished {
+    /// `intercom` or `say`.
+    pub kind: CommandKind,
     /// Whoever waits for it.
     pub reply: Option<Reply>,
     /// Its outcome.
@@ -109,8 +126,8 @@ pub struct Finished {
 enum Phase {
     /// The fetch job runs.
     Fetching,
-    /// Decoded; the session negotiates with the camera.
-    Opening { pcm: Arc<Pcm> },
+    /// Decoded (or live); the session negotiates with the camera.
+    Opening { pcm: Option<Arc<Pcm>> },
     /// The encode job runs.
     Encoding,
     /// Frames handed to the session.
@@ -120,6 +137,7 @@ enum Phase {
 #[derive(Debug)]
 struct Current {
     id: TalkId,
+    kind: CommandKind,
     reply: Option<Reply>,
     volume: f32,
     phase: Phase,
@@ -127,6 +145,8 @@ struct Current {
     duration: Duration,
     /// A stop was asked for; the result says stopped.
     stopped: bool,
+    /// Push-to-talk audio, for a live playback.
+    live: Option<LiveAudio>,
 }
 
 #[derive(Debug)]
@@ -154,10 +174,10 @@ impl Intercom {
 
     /// What the speaker does now.
     pub fn status(&self) -> IntercomStatus {
-        if self.current.is_some() {
-            IntercomStatus::Playing
-        } else {
-            IntercomStatus::Idle
+        match &self.current {
+            Some(c) if c.live.is_some() => IntercomStatus::Talking,
+            Some(_) => IntercomStatus::Playing,
+            None => IntercomStatus::Idle,
         }
     }
 
@@ -167,14 +187,17 @@ impl Intercom {
             self.start(request, reply);
             return;
         }
+        let kind = request.source.kind();
         match request.mode {
             PlaybackMode::Refuse => self.finish_other(
+                kind,
                 reply,
                 Err(CommandError::Busy(
                     "the camera is already playing; send stop, or use \"mode\": \"queue\" or \"replace\"".into(),
                 )),
             ),
             PlaybackMode::Queue if self.waiting.len() >= MAX_WAITING => self.finish_other(
+                kind,
                 reply,
                 Err(CommandError::Busy(format!(
                     "{MAX_WAITING} playbacks are already waiting"
@@ -211,7 +234,9 @@ impl Intercom {
             Ok(_) if cur.stopped => self.end_current(Ok(()), Duration::ZERO),
             Ok(pcm) => {
                 cur.duration = pcm.duration();
-                cur.phase = Phase::Opening { pcm: Arc::new(pcm) };
+                cur.phase = Phase::Opening {
+                    pcm: Some(Arc::new(pcm)),
+                };
                 self.talk.push_back(TalkInput::Open { id });
             }
         }
@@ -257,12 +282,23 @@ impl Intercom {
                     self.talk.push_back(TalkInput::Stop { id });
                     return;
                 }
-                self.jobs.push_back(IntercomJob::Encode {
-                    id,
-                    pcm,
-                    volume: cur.volume,
-                    format,
-                });
+                match (pcm, &cur.live) {
+                    (Some(pcm), _) => self.jobs.push_back(IntercomJob::Encode {
+                        id,
+                        pcm,
+                        volume: cur.volume,
+                        format,
+                    }),
+                    (None, Some(audio)) => {
+                        cur.phase = Phase::Playing;
+                        self.jobs.push_back(IntercomJob::Stream {
+                            id,
+                            audio: audio.clone(),
+                            format,
+                        });
+                    }
+                    (None, None) => {}
+                }
             }
             TalkEvent::Ended { id, played, result } => {
                 if self.current.as_ref().is_none_or(|c| c.id != id) {
@@ -272,6 +308,10 @@ impl Intercom {
                     Ok(TalkEnd::Finished | TalkEnd::Stopped) => Ok(()),
                     Err(e) => Err(e),
                 };
+                if let Some(cur) = self.current.as_mut().filter(|c| c.live.is_some()) {
+                    // What was spoken is what was played.
+                    cur.duration = played;
+                }
                 self.end_current(result, played);
             }
         }
@@ -305,18 +345,33 @@ impl Intercom {
         self.next_id += 1;
         let id = TalkId(self.next_id);
         tracing::info!(playback = id.0, "intercom playback requested");
+        let live = match &request.source {
+            IntercomSource::Live(audio) => Some(audio.clone()),
+            _ => None,
+        };
         self.current = Some(Current {
             id,
+            kind: request.source.kind(),
             reply,
             volume: request.volume,
-            phase: Phase::Fetching,
+            phase: if live.is_some() {
+                Phase::Opening { pcm: None }
+            } else {
+                Phase::Fetching
+            },
             duration: Duration::ZERO,
             stopped: false,
+            live: live.clone(),
         });
-        self.jobs.push_back(IntercomJob::Fetch {
-            id,
-            source: request.source,
-        });
+        if live.is_some() {
+            // Nothing to fetch: the camera is asked at once.
+            self.talk.push_back(TalkInput::Open { id });
+        } else {
+            self.jobs.push_back(IntercomJob::Fetch {
+                id,
+                source: request.source,
+            });
+        }
     }
 
     fn stop_current(&mut self) {
@@ -358,6 +413,7 @@ impl Intercom {
             Err(e) => tracing::warn!(playback = cur.id.0, error = %e, "intercom playback failed"),
         }
         self.finished.push_back(Finished {
+            kind: cur.kind,
             reply: cur.reply,
             result,
             playback,
@@ -379,12 +435,18 @@ impl Intercom {
 
     fn drop_waiting_with(&mut self, error: CommandError) {
         for w in std::mem::take(&mut self.waiting) {
-            self.finish_other(w.reply, Err(error.clone()));
+            self.finish_other(w.request.source.kind(), w.reply, Err(error.clone()));
         }
     }
 
-    fn finish_other(&mut self, reply: Option<Reply>, result: Result<(), CommandError>) {
+    fn finish_other(
+        &mut self,
+        kind: CommandKind,
+        reply: Option<Reply>,
+        result: Result<(), CommandError>,
+    ) {
         self.finished.push_back(Finished {
+            kind,
             reply,
             result,
             playback: None,

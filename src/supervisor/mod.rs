@@ -4,11 +4,13 @@
 //! routes commands to it. Each camera restarts its own session, with the
 //! policy of its [`core::CameraCore`], while the others run on.
 
+mod audio_job;
 pub mod backoff;
 pub mod camera;
 pub mod core;
 pub mod intercom;
 pub mod overrides;
+pub mod tts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -143,11 +145,18 @@ impl<F: SocketFactory> Supervisor<F> {
                 self.cameras.keys(),
             )),
             Some(r) => {
+                // The camera as published: discovery's description, corrected
+                // by what the camera reported (a Wyze camera says in its login
+                // answer whether it has a speaker).
+                let info = self
+                    .hub
+                    .read(|v| v.get(&camera).map(|c| c.info.clone()))
+                    .unwrap_or_else(|| r.info.clone());
                 let parsed = match input {
                     CommandInput::Payload { kind, payload } => {
-                        crate::command::parse_for(&r.info, kind, &payload)
+                        crate::command::parse_for(&info, kind, &payload)
                     }
-                    CommandInput::Parsed(c) => crate::command::check(&r.info, &c).map(|()| c),
+                    CommandInput::Parsed(c) => crate::command::check(&info, &c).map(|()| c),
                 };
                 match parsed {
                     Err(e) => Err(e),

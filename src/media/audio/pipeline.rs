@@ -13,20 +13,13 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::codec::{self, AudioCodec};
-use super::decode::{self, f32_to_i16, frames_to_duration};
+use super::decode::{self, f32_to_i16};
 use super::resample::Resampler;
 use super::{volume, AudioError};
 
-/// What the camera takes, decided by the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TalkFormat {
-    /// The codec of every frame (not AAC: there is no encoder).
-    pub codec: AudioCodec,
-    /// The camera's sample rate in Hz (8000 and 16000 are typical).
-    pub sample_rate: u32,
-    /// Samples in one frame (160 for Wyze G.711/PCM; one packet's worth).
-    pub samples_per_frame: usize,
-}
+/// What the camera takes, decided by the session (the model's type: the
+/// sessions, which may not depend on `media`, name it too).
+pub use crate::model::TalkFormat;
 
 /// The most samples one frame may hold (a second at 64 kHz); a guard
 /// against a nonsense format allocating a huge frame.
@@ -51,11 +44,6 @@ impl TalkFormat {
             )));
         }
         Ok(())
-    }
-
-    /// How long one frame plays.
-    pub fn frame_duration(&self) -> Duration {
-        frames_to_duration(self.samples_per_frame as u64, self.sample_rate)
     }
 }
 
