@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::AudioCodec;
+pub use crate::model::AudioCodec;
 pub use pipeline::{prepare, Prepared, StreamEncoder, TalkFormat};
 
 /// The largest audio file accepted, in bytes (8 MiB).
