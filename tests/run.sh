@@ -6,6 +6,7 @@
 #   openssl                       the DTLS interop oracle (s_server/s_client)
 #   strace                        to watch check-config make no DNS query
 #   chromium, chromedriver        the web UI test drives a headless browser
+#   ffmpeg                        the audio bench encodes its MP3 input
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,5 +30,6 @@ need strace strace
 need chromium chromium
 need chromium-driver chromedriver
 need shellcheck shellcheck
+need ffmpeg ffmpeg
 
 cargo test --all-targets --locked "$@"

@@ -388,3 +388,13 @@ proptest::proptest! {
         proptest::prop_assert_eq!((new.predictor, new.step_index), old);
     }
 }
+
+#[test]
+fn decoded_g711_values_encode_back_to_the_same_value() {
+    for code in 0..=255u8 {
+        let mu = mulaw_decode(code);
+        assert_eq!(mulaw_decode(mulaw_encode(mu)), mu, "μ {code:#04x}");
+        let a = alaw_decode(code);
+        assert_eq!(alaw_encode(a), code, "A {code:#04x}");
+    }
+}

@@ -13,24 +13,28 @@
 //!   the formats above; anything else is [`AudioError::NotAudio`]. symphonia
 //!   alone would scan up to 1 MB for a marker and could "find" MP3 frame
 //!   sync bytes inside a JPEG.
-//! * **Length.** Over [`MAX_DURATION`]: [`AudioError::TooLong`], at once if
-//!   the header states the length, otherwise as soon as the decoded samples
-//!   pass it (a huge stream stops early).
-//! * **Damage.** A packet that fails to decode is skipped, as players do;
-//!   if more than 10% of the packets fail the file is [`AudioError::Corrupt`].
+//! * **Length.** Over [`MAX_DURATION`]: [`AudioError::TooLong`], as soon as
+//!   the decoded samples pass it (a huge stream stops early). The length a
+//!   header states is not trusted for this: a damaged header can claim hours.
+//! * **Damage.** A packet that fails to decode (or, after the first, needs a
+//!   feature the decoder lacks) is skipped, as players do; if more than 10%
+//!   of the packets fail the file is [`AudioError::Corrupt`].
 //! * **Truncation.** A file whose header states its length (WAV, FLAC, MP4,
 //!   most Ogg and MP3) plays what decodes if that is at least 90% of the
-//!   stated length, otherwise it is [`AudioError::Truncated`]. Without a
-//!   stated length (ADTS AAC, MP3 without a Xing/Info header) a cut file
-//!   cannot be told from a short one: what decodes plays.
+//!   stated length. Less is [`AudioError::Truncated`] if the data ran out
+//!   (or the stream just ended), `Corrupt` if the container broke or packets
+//!   were lost on the way. Without a stated length (ADTS AAC, MP3 without a
+//!   Xing/Info header) a cut file cannot be told from a short one: what
+//!   decodes plays.
 //! * **Nothing.** A file that parses but yields no samples is
-//!   [`AudioError::NoSound`] (or `Corrupt` if errors were the reason).
+//!   [`AudioError::NoSound`]; `Corrupt` if errors were the reason or its
+//!   header promised samples.
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::{AudioDecoderOptions, CODEC_ID_NULL_AUDIO};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
@@ -99,6 +103,10 @@ pub(crate) fn decode_with_limit(file: &[u8], max: Duration) -> Result<DecodedAud
     }
 }
 
+/// The highest sample rate accepted (what 768 kHz DACs play; far above
+/// anything a user sends, far below what a damaged header may claim).
+const MAX_RATE: u32 = 768_000;
+
 /// The most samples at `rate` that fit in `max`.
 fn max_frames(rate: u32, max: Duration) -> u64 {
     (max.as_secs_f64() * f64::from(rate)) as u64
@@ -125,7 +133,7 @@ fn decode_inner(
             SymError::Unsupported(_) => {
                 AudioError::UnsupportedCodec(unsupported_name(file, format))
             }
-            _ => corrupt("its header does not parse"),
+            _ => corrupt("its container does not parse"),
         })?;
     let Some(track) = reader.first_track(TrackType::Audio) else {
         return Err(AudioError::NoSound { format });
@@ -133,19 +141,18 @@ fn decode_inner(
     let Some(CodecParameters::Audio(params)) = track.codec_params.clone() else {
         return Err(AudioError::NoSound { format });
     };
+    // The stated length is not trusted for `TooLong` (a damaged header can
+    // claim hours); the count while decoding is, and it is cheap.
     let (track_id, stated_frames) = (track.id, track.num_frames);
-    if let (Some(n), Some(rate)) = (stated_frames, params.sample_rate) {
-        if n > max_frames(rate, max) {
-            return Err(AudioError::TooLong { format });
-        }
-    }
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| match e {
-            SymError::Unsupported(_) => AudioError::UnsupportedCodec(match format {
-                "WAV" => unsupported_name(file, format),
-                _ => format!("codec {} in {format}", params.codec),
-            }),
+            SymError::Unsupported(_) if format == "WAV" || params.codec == CODEC_ID_NULL_AUDIO => {
+                AudioError::UnsupportedCodec(unsupported_name(file, format))
+            }
+            SymError::Unsupported(_) => {
+                AudioError::UnsupportedCodec(format!("{format} with codec {}", params.codec))
+            }
             _ => corrupt("its codec setup does not parse"),
         })?;
 
@@ -153,15 +160,15 @@ fn decode_inner(
     let mut scratch: Vec<f32> = Vec::new();
     let mut rate: Option<u32> = None;
     let (mut packets, mut bad_packets) = (0u64, 0u64);
-    let mut ended_early = false;
+    let mut end = End::Clean;
     loop {
         let packet = match reader.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
             // A chained stream (a new Ogg logical stream…): play the first.
             Err(SymError::ResetRequired) => break,
-            Err(_) => {
-                ended_early = true;
+            Err(e) => {
+                end = End::from_error(&e);
                 break;
             }
         };
@@ -171,23 +178,29 @@ fn decode_inner(
         packets += 1;
         let buf = match decoder.decode(&packet) {
             Ok(buf) => buf,
-            Err(SymError::DecodeError(_)) => {
+            // A feature the decoder lacks: the codec is unsupported if the
+            // first packet needs it, a damaged packet if a later one does.
+            Err(SymError::Unsupported(what)) if samples.is_empty() => {
+                let what = what.rsplit(": ").next().unwrap_or(what);
+                return Err(AudioError::UnsupportedCodec(format!(
+                    "{format} using {what}"
+                )));
+            }
+            Err(SymError::DecodeError(_) | SymError::Unsupported(_)) => {
                 bad_packets += 1;
                 continue;
             }
-            Err(SymError::Unsupported(what)) => {
-                return Err(AudioError::UnsupportedCodec(format!(
-                    "{format} using {}",
-                    what.trim_start_matches(|c| c != ':')
-                        .trim_start_matches(": ")
-                )))
-            }
-            Err(_) => {
-                ended_early = true;
+            Err(e) => {
+                end = End::from_error(&e);
                 break;
             }
         };
         let this_rate = buf.spec().rate();
+        if !(1..=MAX_RATE).contains(&this_rate) {
+            return Err(corrupt(&format!(
+                "its sample rate of {this_rate} Hz is not usable"
+            )));
+        }
         match rate {
             None => rate = Some(this_rate),
             Some(r) if r != this_rate => return Err(corrupt("its sample rate changes midway")),
@@ -209,16 +222,28 @@ fn decode_inner(
     if bad_packets.saturating_mul(10) > packets {
         return Err(corrupt("too much of its audio does not decode"));
     }
+    let stated = stated_frames.filter(|&n| n > 0);
     let Some(sample_rate) = rate.filter(|_| !samples.is_empty()) else {
-        return Err(if ended_early || bad_packets > 0 {
-            corrupt("none of its audio decodes")
-        } else {
-            AudioError::NoSound { format }
-        });
+        return Err(
+            if end != End::Clean || bad_packets > 0 || stated.is_some() {
+                corrupt("none of its audio decodes")
+            } else {
+                AudioError::NoSound { format }
+            },
+        );
     };
-    if let Some(stated) = stated_frames.filter(|&n| n > 0) {
+    if let Some(stated) = stated {
         let decoded = samples.len() as u64;
         if decoded.saturating_mul(10) < stated.saturating_mul(9) {
+            // Short of the stated length: cut off if the data ran out (or
+            // simply ended), damaged if something broke on the way.
+            match end {
+                End::Broken => return Err(corrupt("part of it does not parse")),
+                End::Clean if bad_packets > 0 => {
+                    return Err(corrupt("too much of its audio does not decode"))
+                }
+                End::Clean | End::OutOfData => {}
+            }
             let percent = decoded.saturating_mul(100) / stated;
             return Err(AudioError::Truncated {
                 format,
@@ -231,6 +256,28 @@ fn decode_inner(
         sample_rate,
         format,
     })
+}
+
+/// How the packet stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The reader said so.
+    Clean,
+    /// The data ran out mid-stream: the file was cut.
+    OutOfData,
+    /// The container or the decoder failed otherwise: damage.
+    Broken,
+}
+
+impl End {
+    fn from_error(e: &SymError) -> Self {
+        match e {
+            SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Self::OutOfData
+            }
+            _ => Self::Broken,
+        }
+    }
 }
 
 /// The format a file starts like, if any (after an ID3v2 tag for MP3/AAC).

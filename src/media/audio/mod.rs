@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::AudioCodec;
+pub use crate::model::AudioCodec;
 pub use pipeline::{prepare, Prepared, StreamEncoder, TalkFormat};
 
 /// The largest audio file accepted, in bytes (8 MiB).
@@ -58,9 +58,9 @@ pub enum AudioError {
     /// Not a file format we read (a picture, text, raw bytes…).
     #[error("not an audio file: expected WAV, MP3, Ogg Vorbis, FLAC, AAC or M4A")]
     NotAudio,
-    /// The stream ends early and less than 90% of the stated length decodes
-    /// (the rule is in [`decode`]).
-    #[error("{format} file is cut short: only {decoded_percent}% of it could be decoded")]
+    /// Less than 90% of the stated length decodes and the stream just ends
+    /// (a cut file; the rule is in [`decode`]).
+    #[error("{format} file is incomplete: only {decoded_percent}% of it could be decoded")]
     Truncated {
         /// The file format.
         format: &'static str,
