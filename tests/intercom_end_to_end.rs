@@ -154,3 +154,200 @@ async fn bad_inputs_each_get_one_clear_event_and_the_camera_keeps_streaming() {
         assert_eq!(st["intercom"], "idle", "{st}");
     }
 }
+
+/// A WAV of `secs` seconds of a `hz` tone, 16-bit mono at `rate`, at half
+/// scale (built here: the header is 44 bytes of RIFF/WAVE/fmt/data).
+fn tone_wav(hz: f64, secs: f64, rate: u32) -> Vec<u8> {
+    let n = (secs * f64::from(rate)) as u32;
+    let mut w = Vec::with_capacity(44 + 2 * n as usize);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + 2 * n).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&rate.to_le_bytes());
+    w.extend_from_slice(&(rate * 2).to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(2 * n).to_le_bytes());
+    for i in 0..n {
+        let t = f64::from(i) / f64::from(rate);
+        let s = (0.5 * 32767.0 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16;
+        w.extend_from_slice(&s.to_le_bytes());
+    }
+    w
+}
+
+/// The dominant frequency of `pcm` at `rate`, by counting rising zero
+/// crossings over the middle 80% (the edges hold the resampler's ramps).
+/// A pure tone at half scale survives G.711 with its crossings intact.
+fn dominant_hz(pcm: &[i16], rate: u32) -> f64 {
+    let start = pcm.len() / 10;
+    let mid = &pcm[start..pcm.len() - start];
+    let rising = mid.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    rising as f64 * f64::from(rate) / mid.len() as f64
+}
+
+/// A one-file HTTP server on loopback serving `body` at every path.
+async fn file_server(body: Vec<u8>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: audio/wav\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(&body).await;
+        }
+    });
+    format!("http://{addr}/door-bell.wav")
+}
+
+/// Plays `payload` on the simulated Wyze camera and checks what it heard:
+/// a 1 kHz tone within 2 %, the file's length within 10 %, paced in real
+/// time (arrival spread ≥ 90 % of the length), video flowing meanwhile.
+async fn plays_a_tone(
+    what: &str,
+    rec: &Recorder,
+    sim: &cam2mqtt::sim::runner::SimTutkCamera,
+    payload: Vec<u8>,
+    secs: f64,
+) {
+    let before = sim.handle().playbacks().len();
+    let frames_before = sim.handle().frames_sent();
+    let ev = one_event_within(rec, "door", "intercom", payload, T).await;
+    assert_eq!(ev["ok"], true, "{what}: {ev}");
+    let played = ev["playback"]["played_s"].as_f64().unwrap_or_default();
+    assert!(
+        (played - secs).abs() <= secs * 0.1 + 0.05,
+        "{what}: played {played} s: {ev}"
+    );
+    let playbacks = sim.handle().playbacks();
+    assert_eq!(playbacks.len(), before + 1, "{what}: one playback");
+    let p = playbacks.last().unwrap();
+    assert!(p.logged_in && p.ended, "{what}: {p:?}");
+    assert_eq!(p.rejected, 0, "{what}: frames rejected");
+    assert_eq!(p.out_of_sequence, 0, "{what}: frames out of sequence");
+    let heard = p.duration().as_secs_f64();
+    assert!(
+        (heard - secs).abs() <= secs * 0.1,
+        "{what}: the camera heard {heard} s of {secs} s"
+    );
+    let hz = dominant_hz(&p.pcm, p.sample_rate);
+    assert!(
+        (hz - 1000.0).abs() <= 20.0,
+        "{what}: dominant frequency {hz:.1} Hz"
+    );
+    let spread = p.last_frame_at.unwrap() - p.first_frame_at.unwrap();
+    assert!(
+        spread.as_secs_f64() >= 0.9 * secs - 0.05,
+        "{what}: {secs} s of audio arrived within {spread:?}: not paced"
+    );
+    let video = sim.handle().frames_sent() - frames_before;
+    // 10 fps for the whole playback: at least most of it.
+    assert!(
+        video as f64 >= secs * 10.0 * 0.7,
+        "{what}: only {video} video frames while playing"
+    );
+}
+
+/// [`one_event`] with a longer wait (a playback is answered when it ends).
+async fn one_event_within(
+    rec: &Recorder,
+    cam: &str,
+    command: &str,
+    payload: Vec<u8>,
+    wait: Duration,
+) -> serde_json::Value {
+    rec.clear();
+    rec.publish(&format!("cam2mqtt/{cam}/set/{command}"), payload)
+        .await;
+    rec.wait_for("an event", wait, |m| !events(m, cam).is_empty())
+        .await;
+    let ev = events(&rec.all(), cam);
+    assert_eq!(ev.len(), 1, "exactly one event: {ev:?}");
+    ev.into_iter().next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wav_an_mp3_and_a_url_play_on_a_wyze_camera_paced_while_video_flows() {
+    let broker = Mosquitto::start();
+    let sim = SimCamera::spawn_tutk(TutkSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 10], 0)),
+        ..TutkSimOptions::default()
+    })
+    .await
+    .expect("simulated Wyze camera");
+    let cfg = bridge_config(&broker.url(), &sim.config_snippet("door"));
+    let _bridge = Bridge::run(&cfg, "info");
+    let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
+    rec.wait_for("the door's intercom entities", T, |m| {
+        m.iter()
+            .any(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
+    })
+    .await;
+
+    plays_a_tone("a WAV", &rec, &sim, tone_wav(1000.0, 2.0, 44_100), 2.0).await;
+    plays_a_tone("an MP3", &rec, &sim, fixture("tone_1k_2s.mp3"), 2.0).await;
+    let url = file_server(tone_wav(1000.0, 1.5, 16_000)).await;
+    plays_a_tone(
+        "a URL",
+        &rec,
+        &sim,
+        serde_json::json!({ "url": url }).to_string().into_bytes(),
+        1.5,
+    )
+    .await;
+    let p = sim.handle().last_playback().unwrap();
+    // The camera streams PCMU at 8 kHz, so that is what it gets back.
+    assert_eq!(
+        (p.codec, p.sample_rate),
+        (Some(cam2mqtt::model::AudioCodec::Mulaw), 8000)
+    );
+
+    // A second playback while one runs is busy; stop ends the first early.
+    rec.clear();
+    rec.publish("cam2mqtt/door/set/intercom", tone_wav(1000.0, 3.0, 8000))
+        .await;
+    rec.wait_for("playing", T, |m| {
+        m.iter()
+            .any(|x| x.topic == "cam2mqtt/door/state" && x.json()["intercom"] == "playing")
+    })
+    .await;
+    rec.publish("cam2mqtt/door/set/intercom", tone_wav(1000.0, 1.0, 8000))
+        .await;
+    rec.wait_for("the busy event", T, |m| !events(m, "door").is_empty())
+        .await;
+    let busy = events(&rec.all(), "door");
+    assert_eq!(busy[0]["ok"], false, "{busy:?}");
+    assert!(
+        busy[0]["error"].as_str().unwrap().contains("busy"),
+        "{busy:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    rec.publish("cam2mqtt/door/set/intercom", "stop").await;
+    rec.wait_for("the stopped playback's event", T, |m| {
+        events(m, "door")
+            .iter()
+            .any(|e| e["playback"]["stopped"] == true)
+    })
+    .await;
+    let evs = events(&rec.all(), "door");
+    let stopped = evs
+        .iter()
+        .find(|e| e["playback"]["stopped"] == true)
+        .unwrap();
+    assert_eq!(stopped["ok"], true, "{stopped}");
+    assert!(
+        stopped["playback"]["played_s"].as_f64().unwrap() < 2.5,
+        "{stopped}"
+    );
+    assert_eq!(evs.len(), 3, "busy, stop, the stopped playback: {evs:?}");
+}

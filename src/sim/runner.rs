@@ -519,6 +519,8 @@ pub struct TutkSimOptions {
     pub fps: u32,
     /// Whether the camera has a microphone.
     pub audio: bool,
+    /// Whether it has a speaker (intercom; byte 31 of its login answer).
+    pub two_way_audio: bool,
     /// Probability of dropping each sent datagram.
     pub loss: f64,
     /// Seed for the loss and the camera's own random choices.
@@ -543,6 +545,7 @@ impl Default for TutkSimOptions {
             resolution: d.resolution,
             fps: d.fps,
             audio: d.audio,
+            two_way_audio: d.two_way_audio,
             loss: 0.0,
             seed: 0,
             quirks: TutkQuirks::default(),
@@ -583,6 +586,7 @@ impl TutkSimOptions {
         cfg.resolution = self.resolution;
         cfg.fps = self.fps.max(1);
         cfg.audio = self.audio;
+        cfg.two_way_audio = self.two_way_audio;
         cfg.seed = self.seed;
         cfg.epoch = epoch;
         cfg.quirks = self.quirks.clone();

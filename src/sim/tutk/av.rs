@@ -39,6 +39,8 @@ pub(super) enum Action {
     Audio(bool),
     /// Send a keyframe next (K10056/K10052, same or new size).
     Keyframe,
+    /// Intercom on (dial the client's back channel) or off.
+    Talk(bool),
 }
 
 /// Where the AV login is.
@@ -229,6 +231,9 @@ impl Av {
                 match media {
                     Some(1) => actions.push(Action::Video(on)),
                     Some(2) => actions.push(Action::Audio(on && ctx.cfg.audio)),
+                    // Return audio: only a camera with a speaker says yes.
+                    Some(3) if !ctx.cfg.two_way_audio => return Some(vec![0]),
+                    Some(3) => actions.push(Action::Talk(on)),
                     _ => {}
                 }
                 vec![1]

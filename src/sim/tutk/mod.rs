@@ -35,9 +35,13 @@
 //!   its keyframe. Audio: 20 ms PCMU frames, one piece each. A frame due
 //!   while the driver was late is skipped, not burst.
 //!
+//! * **Intercom** (`talk.rs`): K10010 `[3, 1]` makes a camera with
+//!   `two_way_audio` dial the client on channel 1 (DTLS client, AV login)
+//!   and record what it receives as a [`Playback`]; one without answers
+//!   K10011 `[0]`.
+//!
 //! Not simulated: the resend (wrapped) media format (a login with
-//! `resend = 1` is recorded, media stay direct), intercom (channel 1 is
-//! ignored), K10006/K10008.
+//! `resend = 1` is recorded, media stay direct), K10006/K10008.
 //!
 //! Sans-IO: no clock reads, no sockets; time comes in as `now`, randomness
 //! from a seeded RNG. [`crate::sim::runner::SimCamera::spawn_tutk`] binds
@@ -49,6 +53,7 @@ mod handle;
 mod link;
 pub mod media;
 mod session;
+mod talk;
 #[cfg(test)]
 mod tests;
 
@@ -67,7 +72,9 @@ pub use config::{
     Transport, TutkCameraConfig, TutkQuirks, DEFAULT_ENR, DEFAULT_MAC, DEFAULT_MAX_PIECE,
     DEFAULT_UID,
 };
-pub use handle::{AuthOutcome, ReceivedCommand, SentFrame, Settings, TutkCameraHandle, MAX_LOG};
+pub use handle::{
+    AuthOutcome, Playback, ReceivedCommand, SentFrame, Settings, TutkCameraHandle, MAX_LOG,
+};
 pub use media::{AccessUnit, SyntheticVideo, VideoSource};
 
 use self::av::Av;
@@ -281,6 +288,7 @@ impl TutkCamera {
             dtls_phase: DtlsPhase::Handshake,
             av: Av::new(),
             stream: Stream::default(),
+            talk: None,
         };
         let reply = s.link.hello_reply(&ctx.keys);
         ctx.send(from, reply);
@@ -361,6 +369,8 @@ impl Device for TutkCamera {
                         }
                         s.dtls.handle_datagram(now, &payload);
                         s.pump(ctx, now);
+                    } else if channel == 1 {
+                        s.on_talk_datagram(ctx, now, &payload);
                     }
                 }
                 _ => self.ignore(),
@@ -399,6 +409,7 @@ impl Device for TutkCamera {
             s.dtls.handle_timeout(now);
             s.pump(ctx, now);
         }
+        s.talk_tick(ctx, now);
         s.stream_tick(ctx, now);
     }
 

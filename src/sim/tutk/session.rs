@@ -73,6 +73,8 @@ pub(super) struct Session {
     pub(super) dtls_phase: DtlsPhase,
     pub(super) av: Av,
     pub(super) stream: Stream,
+    /// The intercom back channel, while one is on.
+    pub(super) talk: Option<super::talk::Talk>,
 }
 
 impl Session {
@@ -171,8 +173,54 @@ impl Session {
                 ctx.settings.audio = on;
             }
             Action::Keyframe => self.stream.skip_to_next_keyframe(),
+            Action::Talk(true) => {
+                if let Some(mut old) = self.talk.take() {
+                    old.stop(ctx, now);
+                    self.flush_talk(ctx, &mut old);
+                }
+                let mut t = super::talk::Talk::start(ctx, now);
+                self.flush_talk(ctx, &mut t);
+                self.talk = Some(t);
+            }
+            Action::Talk(false) => {
+                if let Some(mut t) = self.talk.take() {
+                    t.stop(ctx, now);
+                    self.flush_talk(ctx, &mut t);
+                }
+            }
         }
         ctx.publish_settings();
+    }
+
+    /// Sends the back channel's datagrams as channel-1 data.
+    pub(super) fn flush_talk(&mut self, ctx: &mut Ctx, t: &mut super::talk::Talk) {
+        for d in t.take_out() {
+            let p = self.link.data(&ctx.keys, 1, d);
+            ctx.send(self.peer, p);
+        }
+    }
+
+    /// A datagram on channel 1 (the back channel).
+    pub(super) fn on_talk_datagram(&mut self, ctx: &mut Ctx, now: Instant, payload: &[u8]) {
+        let Some(mut t) = self.talk.take() else {
+            ctx.shared.with_playback(|p| p.rejected += 1);
+            return;
+        };
+        t.handle_datagram(ctx, now, payload);
+        self.flush_talk(ctx, &mut t);
+        self.talk = Some(t);
+    }
+
+    /// The back channel's timers.
+    pub(super) fn talk_tick(&mut self, ctx: &mut Ctx, now: Instant) {
+        let Some(mut t) = self.talk.take() else {
+            return;
+        };
+        if t.poll_timeout().is_some_and(|d| d <= now) {
+            t.handle_timeout(ctx, now);
+            self.flush_talk(ctx, &mut t);
+        }
+        self.talk = Some(t);
     }
 
     /// Sends whatever media is due.
@@ -293,6 +341,7 @@ impl Session {
             self.dtls.poll_timeout(),
             self.stream.video_due,
             self.stream.audio_due,
+            self.talk.as_ref().and_then(super::talk::Talk::poll_timeout),
         ]
         .into_iter()
         .flatten()
