@@ -105,7 +105,7 @@ async fn bad_inputs_each_get_one_clear_event_and_the_camera_keeps_streaming() {
         (
             "a truncated file",
             wav[..wav.len() * 3 / 10].to_vec(),
-            "cut short",
+            "could be decoded",
         ),
         (
             "an unsupported codec",
@@ -229,10 +229,13 @@ async fn plays_a_tone(
         (played - secs).abs() <= secs * 0.1 + 0.05,
         "{what}: played {played} s: {ev}"
     );
-    let playbacks = sim.handle().playbacks();
-    assert_eq!(playbacks.len(), before + 1, "{what}: one playback");
-    let p = playbacks.last().unwrap();
-    assert!(p.logged_in && p.ended, "{what}: {p:?}");
+    let p = ended_playback(sim).await;
+    assert_eq!(
+        sim.handle().playbacks().len(),
+        before + 1,
+        "{what}: one playback"
+    );
+    assert!(p.logged_in, "{what}: {}", summary(&p));
     assert_eq!(p.rejected, 0, "{what}: frames rejected");
     assert_eq!(p.out_of_sequence, 0, "{what}: frames out of sequence");
     let heard = p.duration().as_secs_f64();
@@ -256,6 +259,40 @@ async fn plays_a_tone(
         video as f64 >= secs * 10.0 * 0.7,
         "{what}: only {video} video frames while playing"
     );
+}
+
+/// The newest playback, once the camera heard it end (at most 5 s).
+async fn ended_playback(
+    sim: &cam2mqtt::sim::runner::SimTutkCamera,
+) -> cam2mqtt::sim::tutk::Playback {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let p = sim.handle().last_playback().expect("a playback");
+        if p.ended {
+            return p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ended: {}",
+            summary(&p)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A playback without its samples (for messages).
+fn summary(p: &cam2mqtt::sim::tutk::Playback) -> String {
+    format!(
+        "logged_in {} ended {} codec {:?} rate {} frames {} rejected {} out_of_sequence {} duration {:?}",
+        p.logged_in,
+        p.ended,
+        p.codec,
+        p.sample_rate,
+        p.frames,
+        p.rejected,
+        p.out_of_sequence,
+        p.duration()
+    )
 }
 
 /// [`one_event`] with a longer wait (a playback is answered when it ends).
@@ -350,4 +387,93 @@ async fn a_wav_an_mp3_and_a_url_play_on_a_wyze_camera_paced_while_video_flows() 
         "{stopped}"
     );
     assert_eq!(evs.len(), 3, "busy, stop, the stopped playback: {evs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_to_talk_over_the_websocket_reaches_the_camera_within_half_a_second() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let broker = Mosquitto::start();
+    let sim = SimCamera::spawn_tutk(TutkSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 11], 0)),
+        ..TutkSimOptions::default()
+    })
+    .await
+    .expect("simulated Wyze camera");
+    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
+        .parse()
+        .unwrap();
+    let cfg = bridge_config(&broker.url(), &sim.config_snippet("door")).replacen(
+        "[http]\nlisten = \"\"\n",
+        &format!("[http]\nlisten = \"{http}\"\n"),
+        1,
+    );
+    let bridge = Bridge::run(&cfg, "info");
+    let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
+    rec.wait_for("the door's intercom entities", T, |m| {
+        m.iter()
+            .any(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
+    })
+    .await;
+
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{http}/api/cameras/door/talk?rate=16000"))
+            .await
+            .unwrap_or_else(|e| panic!("WebSocket: {e}; log:\n{}", bridge.log_text()));
+    // Two seconds of a 1 kHz tone at 16 kHz, 20 ms a message, in real time
+    // as a browser's microphone sends it.
+    let rate = 16_000.0;
+    let started = std::time::Instant::now();
+    let mut n = 0u32;
+    for chunk in 0..100u32 {
+        let mut b = Vec::with_capacity(640);
+        for _ in 0..320 {
+            let t = f64::from(n) / rate;
+            let s = (0.5 * 32767.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16;
+            b.extend_from_slice(&s.to_le_bytes());
+            n += 1;
+        }
+        ws.send(Message::Binary(b.into())).await.expect("send PCM");
+        let next = started + Duration::from_millis(20 * u64::from(chunk + 1));
+        tokio::time::sleep_until(next.into()).await;
+    }
+    ws.send(Message::Text("stop".into()))
+        .await
+        .expect("send stop");
+    let answer = tokio::time::timeout(T, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => break t.to_string(),
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended without an answer: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the talk's answer");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+
+    // The answer comes when the bridge ended the talk; the camera hears the
+    // K10010 off a moment later.
+    let p = ended_playback(&sim).await;
+    assert!(p.logged_in, "{}", summary(&p));
+    assert_eq!((p.rejected, p.out_of_sequence), (0, 0), "{}", summary(&p));
+    let heard = p.duration().as_secs_f64();
+    assert!(heard >= 1.8, "the camera heard {heard:.2} s of 2 s");
+    let first = p.first_frame_at.expect("audio at the camera") - started;
+    assert!(
+        first <= Duration::from_millis(500),
+        "the first audio reached the camera after {first:?}"
+    );
+    let hz = dominant_hz(&p.pcm, p.sample_rate);
+    assert!((hz - 1000.0).abs() <= 20.0, "dominant frequency {hz:.1} Hz");
+    // The result is on MQTT too, with what was spoken.
+    rec.wait_for("the talk's event", T, |m| {
+        events(m, "door")
+            .iter()
+            .any(|e| e["command"] == "intercom" && e["ok"] == true)
+    })
+    .await;
 }
