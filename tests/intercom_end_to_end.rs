@@ -477,3 +477,162 @@ async fn push_to_talk_over_the_websocket_reaches_the_camera_within_half_a_second
     })
     .await;
 }
+
+/// A stand-in for Home Assistant's API: `GET /api/states` lists one TTS
+/// engine, `POST /api/tts_get_url` answers a proxy path, and that path
+/// serves `wav`; every request must carry `token`. Returns the base URL and
+/// the requests seen (method, path, body).
+async fn home_assistant(
+    token: &'static str,
+    wav: Vec<u8>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Read the head, then the body its length names.
+            let (head, body) = loop {
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), String::new());
+                }
+                req.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&req).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let head = text[..i].to_string();
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if text.len() >= i + 4 + len {
+                        break (head, text[i + 4..i + 4 + len].to_string());
+                    }
+                }
+            };
+            let mut words = head.split_whitespace();
+            let (method, path) = (
+                words.next().unwrap_or_default().to_string(),
+                words.next().unwrap_or_default().to_string(),
+            );
+            log.lock()
+                .unwrap()
+                .push((method.clone(), path.clone(), body));
+            let authorized = head
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
+            let (status, kind, content): (&str, &str, Vec<u8>) = if !authorized {
+                (
+                    "401 Unauthorized",
+                    "text/plain",
+                    b"401: Unauthorized".to_vec(),
+                )
+            } else if method == "GET" && path == "/api/states" {
+                (
+                    "200 OK",
+                    "application/json",
+                    br#"[{"entity_id": "light.hall"}, {"entity_id": "tts.piper"}]"#.to_vec(),
+                )
+            } else if method == "POST" && path == "/api/tts_get_url" {
+                (
+                    "200 OK",
+                    "application/json",
+                    format!(
+                        r#"{{"url": "http://elsewhere.example:8123/api/tts_proxy/abc.wav", "path": "/api/tts_proxy/abc.wav"}}"#
+                    )
+                    .into_bytes(),
+                )
+            } else if method == "GET" && path == "/api/tts_proxy/abc.wav" {
+                ("200 OK", "audio/wav", wav.clone())
+            } else {
+                ("404 Not Found", "text/plain", Vec::new())
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                content.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(&content).await;
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_say_entity_speaks_through_home_assistants_text_to_speech() {
+    const TOKEN: &str = "ha-token-not-in-any-log";
+    let broker = Mosquitto::start();
+    let sim = SimCamera::spawn_tutk(TutkSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 12], 0)),
+        ..TutkSimOptions::default()
+    })
+    .await
+    .expect("simulated Wyze camera");
+    let (ha, seen) = home_assistant(TOKEN, tone_wav(1000.0, 1.0, 22_050)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("ha-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let cfg = bridge_config(
+        &broker.url(),
+        &format!(
+            "[homeassistant]\nurl = \"{ha}\"\ntoken_file = \"{}\"\n\n{}",
+            token_file.display(),
+            sim.config_snippet("door")
+        ),
+    );
+    let bridge = Bridge::run(&cfg, "debug");
+    let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
+    // With text-to-speech set up, the camera gets a Say notify entity.
+    let msgs = rec
+        .wait_for("the Say entity", T, |m| {
+            m.iter()
+                .any(|x| x.topic.starts_with("homeassistant/notify/") && x.topic.contains("/say/"))
+        })
+        .await;
+    let say = msgs
+        .iter()
+        .find(|x| x.topic.starts_with("homeassistant/notify/"))
+        .unwrap()
+        .json();
+    assert_eq!(say["command_topic"], "cam2mqtt/door/set/say", "{say}");
+
+    let before = sim.handle().playbacks().len();
+    let ev = one_event_within(&rec, "door", "say", b"Someone is at the door".to_vec(), T).await;
+    assert_eq!(ev["ok"], true, "{ev}");
+    assert_eq!(ev["command"], "say", "{ev}");
+    let p = ended_playback(&sim).await;
+    assert_eq!(sim.handle().playbacks().len(), before + 1);
+    let heard = p.duration().as_secs_f64();
+    assert!(
+        (heard - 1.0).abs() <= 0.1,
+        "heard {heard} s: {}",
+        summary(&p)
+    );
+    let hz = dominant_hz(&p.pcm, p.sample_rate);
+    assert!((hz - 1000.0).abs() <= 20.0, "dominant frequency {hz:.1} Hz");
+
+    // What Home Assistant was asked: the first TTS engine it has, the
+    // message, then the audio from its own address (not the URL's host).
+    let seen = seen.lock().unwrap().clone();
+    let paths: Vec<&str> = seen.iter().map(|(_, p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/api/states", "/api/tts_get_url", "/api/tts_proxy/abc.wav"],
+        "{seen:?}"
+    );
+    let request: serde_json::Value = serde_json::from_str(&seen[1].2).unwrap();
+    assert_eq!(request["engine_id"], "tts.piper");
+    assert_eq!(request["message"], "Someone is at the door");
+    assert!(!bridge.log_text().contains(TOKEN), "the token in the log");
+}
