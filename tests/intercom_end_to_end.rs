@@ -548,10 +548,8 @@ async fn home_assistant(
                 (
                     "200 OK",
                     "application/json",
-                    format!(
-                        r#"{{"url": "http://elsewhere.example:8123/api/tts_proxy/abc.wav", "path": "/api/tts_proxy/abc.wav"}}"#
-                    )
-                    .into_bytes(),
+                    br#"{"url": "http://elsewhere.example:8123/api/tts_proxy/abc.wav", "path": "/api/tts_proxy/abc.wav"}"#
+                        .to_vec(),
                 )
             } else if method == "GET" && path == "/api/tts_proxy/abc.wav" {
                 ("200 OK", "audio/wav", wav.clone())
