@@ -634,3 +634,94 @@ async fn the_say_entity_speaks_through_home_assistants_text_to_speech() {
     assert_eq!(request["message"], "Someone is at the door");
     assert!(!bridge.log_text().contains(TOKEN), "the token in the log");
 }
+
+/// The PPPP camera's experimental path: JSON `talk_send`, then ADPCM on DRW
+/// channel 3 (binary cameras: `0x3002`, A-law) — the tone arrives, paced,
+/// while video flows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wav_plays_on_pppp_cameras_on_the_experimental_path() {
+    use cam2mqtt::proto::pppp::dialect::Dialect;
+    use cam2mqtt::sim::runner::PpppSimOptions;
+    let broker = Mosquitto::start();
+    let json = SimCamera::spawn_pppp(PpppSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 13], 0)),
+        ..PpppSimOptions::default()
+    })
+    .await
+    .expect("simulated JSON PPPP camera");
+    let binary = SimCamera::spawn_pppp(PpppSimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 14], 0)),
+        dialect: Dialect::Binary,
+        ..PpppSimOptions::default()
+    })
+    .await
+    .expect("simulated binary PPPP camera");
+    // Binary cameras take part only when asked (intercom = "on").
+    let cameras = format!(
+        "{}{}intercom = \"on\"\n\n",
+        json.config_snippet("porch"),
+        binary.config_snippet("shed")
+    );
+    let cfg = bridge_config(&broker.url(), &cameras);
+    let bridge = Bridge::run(&cfg, "info");
+    let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
+    rec.wait_for("both cameras with a speaker", T, |m| {
+        m.iter()
+            .filter(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
+            .count()
+            >= 2
+    })
+    .await;
+    rec.wait_for("both cameras online", T, |m| {
+        ["porch", "shed"].iter().all(|c| {
+            m.iter()
+                .any(|x| x.topic == format!("cam2mqtt/{c}/snapshot"))
+        })
+    })
+    .await;
+
+    for (cam, sim, codec) in [
+        ("porch", &json, cam2mqtt::model::AudioCodec::ImaAdpcm),
+        ("shed", &binary, cam2mqtt::model::AudioCodec::Alaw),
+    ] {
+        let frames_before = sim.handle().frames_sent();
+        let ev = one_event_within(&rec, cam, "intercom", tone_wav(1000.0, 2.0, 44_100), T).await;
+        assert_eq!(ev["ok"], true, "{cam}: {ev}; log:\n{}", bridge.log_text());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let p = loop {
+            let p = sim.handle().last_playback().expect("a playback");
+            if p.ended || std::time::Instant::now() > deadline {
+                break p;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(p.ended, "{cam}: {}", summary(&p));
+        assert_eq!(p.codec, Some(codec), "{cam}");
+        assert_eq!(
+            (p.rejected, p.out_of_sequence),
+            (0, 0),
+            "{cam}: {}",
+            summary(&p)
+        );
+        let heard = p.duration().as_secs_f64();
+        assert!(
+            (heard - 2.0).abs() <= 0.2,
+            "{cam}: heard {heard} s: {}",
+            summary(&p)
+        );
+        let hz = dominant_hz(&p.pcm, p.sample_rate);
+        assert!(
+            (hz - 1000.0).abs() <= 20.0,
+            "{cam}: dominant frequency {hz:.1} Hz"
+        );
+        let spread = p.last_frame_at.unwrap() - p.first_frame_at.unwrap();
+        assert!(
+            spread.as_secs_f64() >= 1.8 - 0.1,
+            "{cam}: not paced: {spread:?}"
+        );
+        assert!(
+            sim.handle().frames_sent() - frames_before >= 10,
+            "{cam}: video stopped while talking"
+        );
+    }
+}

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod memnet;
 pub mod netem;
 pub mod pattern;
+pub mod playback;
 pub mod pppp;
 pub mod runner;
 pub mod tutk;

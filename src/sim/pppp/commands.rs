@@ -106,6 +106,8 @@ pub struct Outcome {
     pub video: Option<bool>,
     /// Start or stop audio.
     pub audio: Option<bool>,
+    /// Start or stop taking talk audio on channel 3.
+    pub talk: Option<bool>,
     /// Reboot once the replies are acked.
     pub reboot: bool,
     /// Refused for credentials or ticket.
@@ -291,6 +293,18 @@ fn json_request(ctx: &mut Ctx<'_>, req: JsonRequest, raw: &[u8], out: &mut Outco
             out.records.push(ReceivedCommand::WifiScan);
             ok
         }
+        // pppp.md §3.1: talk_send (300), isSend 1 / 0.
+        JsonCommand::Other {
+            cmd: c2, ref args, ..
+        } if c2 == cmd::TALK_SEND => {
+            out.records.push(ReceivedCommand::Other(raw.to_vec()));
+            if ctx.cfg.speaker {
+                out.talk = Some(args.0.get("isSend").and_then(|v| v.as_i64()) == Some(1));
+                ok
+            } else {
+                JsonReply::new(c, JsonResult::Other(-2))
+            }
+        }
         // Known-but-unsimulated and unknown commands: recorded, answered 0.
         JsonCommand::Other { .. } => {
             out.records.push(ReceivedCommand::Other(raw.to_vec()));
@@ -465,6 +479,14 @@ fn binary_message(ctx: &mut Ctx<'_>, message: &[u8], out: &mut Outcome) {
             out.audio = Some(true);
             out.records
                 .push(ReceivedCommand::Stream(StreamRequest::Audio(true)));
+            ack(Vec::new())
+        }
+        BinaryRequest::Other { cmd: id }
+            if (id == binary::cmd::TALK_START || id == binary::cmd::TALK_STOP)
+                && ctx.cfg.speaker =>
+        {
+            out.talk = Some(id == binary::cmd::TALK_START);
+            out.records.push(ReceivedCommand::Other(message.to_vec()));
             ack(Vec::new())
         }
         BinaryRequest::Other { cmd: id } if id == binary::cmd::LIVEAUDIO_STOP => {

@@ -86,6 +86,9 @@ pub struct PpppCameraConfig {
     pub fps: u32,
     /// Whether the camera has a microphone.
     pub audio: bool,
+    /// Whether it has a speaker: it takes talk audio (JSON `talk_send`,
+    /// binary `0x3002`) on DRW channel 3.
+    pub speaker: bool,
     /// Index of the first DRW on each channel (tests of the u16 wrap use
     /// e.g. 0xFFF0).
     pub first_index: u16,
@@ -141,6 +144,7 @@ impl PpppCameraConfig {
             distinct_frames: DEFAULT_DISTINCT,
             fps: 10,
             audio: true,
+            speaker: true,
             first_index: 0,
             send_buffer: DEFAULT_SEND_BUFFER,
             leave_after_wifi: true,

@@ -187,6 +187,8 @@ pub(super) struct Log {
     pub last_frame: Option<u64>,
     /// (first frame number, resolution), oldest first.
     pub resolutions: VecDeque<(u64, Resolution)>,
+    /// Talk audio received, oldest first.
+    pub playbacks: VecDeque<crate::sim::playback::Playback>,
 }
 
 /// State shared between the camera and its handles.
@@ -228,6 +230,26 @@ impl Shared {
         log.commands.push_back(cmd);
     }
 
+    /// Changes the current (newest) playback.
+    pub fn with_playback(&self, f: impl FnOnce(&mut crate::sim::playback::Playback)) {
+        if let Some(p) = lock(&self.log).playbacks.back_mut() {
+            f(p);
+        }
+    }
+
+    /// Starts a playback record.
+    pub fn new_playback(&self, at: std::time::Instant) {
+        let mut log = lock(&self.log);
+        if log.playbacks.len() >= crate::sim::playback::MAX_PLAYBACKS {
+            log.playbacks.pop_front();
+        }
+        let mut p = crate::sim::playback::Playback::new(at);
+        // No DTLS and no login on PPPP: the talk command is the whole setup.
+        p.dtls_connected = true;
+        p.logged_in = true;
+        log.playbacks.push_back(p);
+    }
+
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -255,6 +277,16 @@ pub struct PpppCameraHandle {
 impl PpppCameraHandle {
     fn count(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
+    }
+
+    /// Talk audio received, oldest first.
+    pub fn playbacks(&self) -> Vec<crate::sim::playback::Playback> {
+        lock(&self.shared.log).playbacks.iter().cloned().collect()
+    }
+
+    /// The newest playback, if any.
+    pub fn last_playback(&self) -> Option<crate::sim::playback::Playback> {
+        lock(&self.shared.log).playbacks.back().cloned()
     }
 
     /// Pauses or resumes the camera. Paused, it hears nothing and sends

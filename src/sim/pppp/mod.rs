@@ -86,6 +86,7 @@ mod handle;
 mod link;
 mod media;
 pub mod reliable;
+mod talk;
 #[cfg(test)]
 mod tests;
 
@@ -183,6 +184,8 @@ struct Session {
     close_at: Option<Instant>,
     /// Set when rebooting: the session ends when channel 0 is acked or then.
     reboot_at: Option<Instant>,
+    /// Talk audio is taken on channel 3 (after the talk command).
+    talking: bool,
 }
 
 /// The simulated PPPP camera. Drive it with [`Device`] (e.g.
@@ -353,6 +356,7 @@ impl PpppCamera {
             audio: None,
             close_at: self.cfg.quirks.close_after.map(|d| now + d),
             reboot_at: None,
+            talking: false,
         });
         self.count(|c| &c.sessions_established);
         let mut log = lock(&self.shared.log);
@@ -396,14 +400,18 @@ impl PpppCamera {
                     s.ack_due = Some(s.ack_due.map_or(due, |d| d.min(due)));
                 }
                 if let reliable::Received::Delivered(list) = r {
-                    // Channels 1–3 from a client (talk audio) are acked and dropped.
                     if ch == 0 {
                         s.delivered_any = true;
                         for d in list {
                             s.inbox.extend_from_slice(&d);
                         }
                         self.run_commands(now);
+                    } else if ch == 3 {
+                        for d in list {
+                            talk::on_packet(&self.shared, self.cfg.dialect, s.talking, now, &d);
+                        }
                     }
+                    // Channels 1 and 2 from a client are acked and dropped.
                 }
             }
             Message::DrwAck {
@@ -505,6 +513,20 @@ impl PpppCamera {
             }
             Some(_) => s.audio = None,
             None => {}
+        }
+        match o.talk {
+            Some(true) => {
+                s.talking = true;
+                self.shared.new_playback(now);
+            }
+            Some(false) if s.talking => {
+                s.talking = false;
+                self.shared.with_playback(|p| {
+                    p.ended = true;
+                    p.ended_at = Some(now);
+                });
+            }
+            _ => {}
         }
         if o.reboot {
             s.reboot_at = Some(now + REBOOT_GRACE);

@@ -18,7 +18,14 @@ enum Phase {
     AwaitStart { expect: Expect, deadline: Instant },
     /// The camera said yes: packets flow.
     Talking,
+    /// Everything was sent; waiting (until `deadline`) for the camera to
+    /// acknowledge the last packets before the talk command goes off, so it
+    /// never hears "off" before the end of the audio.
+    Draining { deadline: Instant },
 }
+
+/// How long the last packets may take to be acknowledged.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The playback in progress.
 #[derive(Debug)]
@@ -179,6 +186,7 @@ impl PpppSession {
             ),
             Phase::AwaitStart { deadline, .. } => self.timers.set(Timer::Talk, deadline),
             Phase::Talking => self.send_talk(now),
+            Phase::Draining { deadline } => self.drain_talk(now, deadline),
         }
     }
 
@@ -211,12 +219,32 @@ impl PpppSession {
             }
         }
         if done {
-            self.end_talk(now, Ok(TalkEnd::Finished));
+            let deadline = now + DRAIN_TIMEOUT;
+            if let Some(t) = self.talk.as_mut() {
+                t.phase = Phase::Draining { deadline };
+            }
+            self.drain_talk(now, deadline);
             return;
         }
         match next {
             Some(at) => self.timers.set(Timer::Talk, at),
             None => self.timers.stop(Timer::Talk),
+        }
+    }
+
+    /// Ends a drained playback once channel 3 has nothing unacknowledged
+    /// (or at `deadline`); until then checks again every 20 ms.
+    fn drain_talk(&mut self, now: Instant, deadline: Instant) {
+        let in_flight = self
+            .channels
+            .iter()
+            .find(|c| c.channel() == CH_TALK)
+            .map_or(0, |c| c.send.in_flight());
+        if in_flight == 0 || now >= deadline {
+            self.end_talk(now, Ok(TalkEnd::Finished));
+        } else {
+            self.timers
+                .set(Timer::Talk, (now + Duration::from_millis(20)).min(deadline));
         }
     }
 
