@@ -162,6 +162,11 @@ pub struct SimulateArgs {
     /// Picture size, WIDTHxHEIGHT.
     #[arg(long, default_value = "640x480")]
     pub size: String,
+    /// Write what each camera hears on its speaker (intercom) into DIR, per
+    /// playback: the payload as received (`.ulaw`, `.alaw`, `.pcm`,
+    /// `.adpcm`, named by codec and rate) and a decoded `.wav`.
+    #[arg(long, value_name = "DIR")]
+    pub record_audio: Option<PathBuf>,
 }
 
 /// PPPP dialects `simulate` can speak.
@@ -913,11 +918,42 @@ async fn simulate_pppp(
         text.push_str(&c.config_snippet(&c.default_id()));
     }
     print_out(&text)?;
+    let recorders = record_audio(
+        args,
+        cams.iter().map(|c| {
+            let h = c.handle().clone();
+            (
+                c.default_id(),
+                Box::new(move || h.playbacks()) as PlaybackReader,
+            )
+        }),
+    )?;
     shutdown.await;
+    for r in recorders {
+        r.abort();
+    }
     for c in cams {
         c.stop().await;
     }
     Ok(())
+}
+
+/// Reads a simulated camera's playbacks.
+type PlaybackReader = Box<dyn Fn() -> Vec<crate::sim::playback::Playback> + Send>;
+
+/// `--record-audio DIR`: a task per camera writing each finished playback.
+fn record_audio(
+    args: &SimulateArgs,
+    cams: impl Iterator<Item = (String, PlaybackReader)>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let Some(dir) = &args.record_audio else {
+        return Ok(Vec::new());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    eprintln!("recording what the cameras hear into {}", dir.display());
+    Ok(cams
+        .map(|(label, read)| tokio::spawn(crate::sim::playback::record(dir.clone(), label, read)))
+        .collect())
 }
 
 /// The `i`th TUTK UID after `first`: its trailing digits count up (same
@@ -1019,7 +1055,20 @@ async fn simulate_tutk(
         text.push_str(&c.config_snippet(&c.default_id()));
     }
     print_out(&text)?;
+    let recorders = record_audio(
+        args,
+        cams.iter().map(|c| {
+            let h = c.handle().clone();
+            (
+                c.default_id(),
+                Box::new(move || h.playbacks()) as PlaybackReader,
+            )
+        }),
+    )?;
     shutdown.await;
+    for r in recorders {
+        r.abort();
+    }
     for c in cams {
         c.stop().await;
     }
