@@ -30,7 +30,7 @@
     auth_failed: 'Auth failed',
   };
   const PROTOCOL_TEXT = { demo: 'A9 demo mode', pppp: 'PPPP', tutk: 'Wyze (TUTK)' };
-  const ORDER = ['snapshot', 'snapshot_interval', 'resolution', 'night_vision', 'light', 'ir_led', 'ptz', 'wifi', 'reboot'];
+  const ORDER = ['snapshot', 'snapshot_interval', 'resolution', 'night_vision', 'light', 'ir_led', 'ptz', 'intercom', 'say', 'wifi', 'reboot'];
   const MAX_SNAPSHOT_INTERVAL = 3600;
 
   // ---------------------------------------------------------------- helpers
@@ -497,6 +497,207 @@
     if (current && untouched(select)) select.value = current;
   }
 
+  // --------------------------------------------------------------- intercom
+
+  /** POSTs to the intercom endpoint; the answer comes when the playback ends. */
+  async function intercomPost(id, rest, init, res, buttons, okText) {
+    pending.intercom = (pending.intercom || 0) + 1;
+    for (const b of buttons) b.disabled = true;
+    setResult(res, 'busy', 'Playing…');
+    try {
+      const r = await fetch(camUrl(id, rest), Object.assign({ method: 'POST', cache: 'no-store' }, init));
+      let j = null;
+      try { j = await r.json(); } catch (_) { /* not JSON */ }
+      if (r.ok && (!j || j.ok !== false)) setResult(res, 'ok', okText);
+      else setResult(res, 'err', (j && j.error) || ('HTTP ' + r.status));
+    } catch (e) {
+      setResult(res, 'err', 'Network error: ' + (e && e.message ? e.message : e));
+    } finally {
+      pending.intercom -= 1;
+      recent.intercom = Date.now();
+      for (const b of buttons) b.disabled = false;
+    }
+  }
+
+  /** A file or URL to play, volume, mode, stop, and push-to-talk. */
+  function intercomBlock(cam, uid) {
+    const id = cam.id;
+    const p = view.page;
+    const res = resultEl('intercom');
+    const state = h('span', { class: 'badge', id: uid('ic-state'), text: 'idle' });
+    const file = h('input', { type: 'file', id: uid('ic-file'), accept: 'audio/*,.wav,.mp3,.ogg,.flac,.aac,.m4a' });
+    const playFile = h('button', { type: 'button', text: 'Play file' });
+    const url = editable(h('input', { type: 'url', id: uid('ic-url'), placeholder: 'https://example.com/bell.mp3' }));
+    const playUrl = h('button', { type: 'button', text: 'Play URL' });
+    const volume = h('input', { type: 'range', id: uid('ic-vol'), min: '0', max: '200', step: '5', value: '100' });
+    const volOut = h('output', { for: volume.id, text: '100%' });
+    volume.addEventListener('input', () => { volOut.textContent = volume.value + '%'; });
+    const mode = h('select', { id: uid('ic-mode') },
+      h('option', { value: 'refuse', text: 'if busy: refuse' }),
+      h('option', { value: 'queue', text: 'if busy: queue' }),
+      h('option', { value: 'replace', text: 'if busy: replace' }));
+    const stop = h('button', { type: 'button', class: 'danger', text: 'Stop' });
+    const ptt = h('button', { type: 'button', class: 'ptt', 'aria-pressed': 'false', id: uid('ic-ptt'), text: 'Hold to talk' });
+    const buttons = [playFile, playUrl];
+    const vol = () => String(Number(volume.value) / 100);
+
+    playFile.addEventListener('click', () => {
+      const f = file.files && file.files[0];
+      if (!f) { setResult(res, 'err', 'Choose an audio file first'); return; }
+      const q = '?volume=' + encodeURIComponent(vol()) + '&mode=' + encodeURIComponent(mode.value);
+      intercomPost(id, 'intercom' + q, {
+        headers: { 'Content-Type': 'application/octet-stream', 'X-Requested-With': 'cam2mqtt-ui' },
+        body: f,
+      }, res, buttons, 'Played ' + f.name);
+    });
+    playUrl.addEventListener('click', () => {
+      const u = url.value.trim();
+      if (!u) { setResult(res, 'err', 'Enter a URL first'); return; }
+      intercomPost(id, 'intercom', {
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'cam2mqtt-ui' },
+        body: JSON.stringify({ url: u, volume: Number(vol()), mode: mode.value }),
+      }, res, buttons, 'Played the URL');
+    });
+    stop.addEventListener('click', async () => {
+      try {
+        await fetch(camUrl(id, 'intercom/stop'), { method: 'POST', cache: 'no-store', headers: { 'X-Requested-With': 'cam2mqtt-ui' } });
+      } catch (_) { /* the state shows it */ }
+    });
+    pushToTalk(id, ptt, res);
+    p.controlUpdates.push((c) => {
+      const s = (c.state && c.state.intercom) || 'idle';
+      state.textContent = s;
+      state.className = 'badge ' + (s === 'idle' ? '' : 'streaming');
+    });
+    return h('div', { class: 'ctl intercom', 'data-command': 'intercom' },
+      h('span', { class: 'ctl-label', text: 'Intercom ' }, state),
+      h('div', { class: 'row' }, h('label', { for: file.id, class: 'sr-only', text: 'Audio file' }), file, playFile),
+      h('div', { class: 'row' }, h('label', { for: url.id, class: 'sr-only', text: 'Audio URL' }), url, playUrl),
+      h('div', { class: 'row' }, h('label', { for: volume.id, text: 'Volume' }), volume, volOut,
+        h('label', { for: mode.id, class: 'sr-only', text: 'While another plays' }), mode),
+      h('div', { class: 'row' }, ptt, stop),
+      h('p', { class: 'hint', text: 'Hold the button (or Space) and speak; the browser asks for the microphone.' }),
+      res);
+  }
+
+  /** The AudioWorklet that hands the page the microphone's samples. */
+  const PCM_WORKLET = 'class P extends AudioWorkletProcessor { process(i) { const c = i[0] && i[0][0]; if (c) this.port.postMessage(c.slice(0)); return true; } } registerProcessor("cam2mqtt-pcm", P);';
+
+  /** Wires a press-and-hold button to the talk WebSocket. */
+  function pushToTalk(id, btn, res) {
+    let talk = null;
+    async function start() {
+      if (talk) return;
+      if (!window.isSecureContext || !navigator.mediaDevices) {
+        setResult(res, 'err', 'The microphone needs a secure page: open the UI over https, through Home Assistant, or on localhost.');
+        return;
+      }
+      const t = { closed: false, chunks: [], samples: 0, counted: true };
+      talk = t;
+      // The talk's own answer is shown; its event from the stream is not.
+      pending.intercom = (pending.intercom || 0) + 1;
+      const settle = () => {
+        if (!t.counted) return;
+        t.counted = false;
+        pending.intercom -= 1;
+        recent.intercom = Date.now();
+      };
+      t.settle = settle;
+      btn.setAttribute('aria-pressed', 'true');
+      btn.classList.add('on');
+      setResult(res, 'busy', 'Talking…');
+      try {
+        t.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
+        t.ctx = new AudioContext();
+        const rate = Math.round(t.ctx.sampleRate);
+        const wsUrl = new URL(camUrl(id, 'talk?rate=' + rate), document.baseURI);
+        wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+        t.ws = new WebSocket(wsUrl);
+        t.ws.binaryType = 'arraybuffer';
+        t.ws.onmessage = (e) => {
+          let j = null;
+          try { j = JSON.parse(e.data); } catch (_) { return; }
+          if (j.ok) setResult(res, 'ok', 'Talked to the camera');
+          else setResult(res, 'err', j.error || 'Failed');
+          settle();
+        };
+        t.ws.onerror = () => { setResult(res, 'err', 'The talk connection failed'); settle(); };
+        t.ws.onclose = () => settle();
+        const per = Math.max(1, Math.round(rate / 50)); // 20 ms a message
+        const onSamples = (f32) => {
+          t.chunks.push(f32);
+          t.samples += f32.length;
+          while (t.samples >= per) {
+            const out = new Int16Array(per);
+            let k = 0;
+            while (k < per) {
+              const c = t.chunks[0];
+              const n = Math.min(per - k, c.length);
+              for (let i = 0; i < n; i++) out[k + i] = Math.max(-32768, Math.min(32767, Math.round(c[i] * 32767)));
+              k += n;
+              if (n === c.length) t.chunks.shift(); else t.chunks[0] = c.subarray(n);
+            }
+            t.samples -= per;
+            if (t.ws.readyState === WebSocket.OPEN) t.ws.send(out.buffer);
+          }
+        };
+        const src = t.ctx.createMediaStreamSource(t.stream);
+        const mute = t.ctx.createGain();
+        mute.gain.value = 0;
+        mute.connect(t.ctx.destination);
+        if (t.ctx.audioWorklet) {
+          const blob = URL.createObjectURL(new Blob([PCM_WORKLET], { type: 'application/javascript' }));
+          await t.ctx.audioWorklet.addModule(blob);
+          URL.revokeObjectURL(blob);
+          t.node = new AudioWorkletNode(t.ctx, 'cam2mqtt-pcm');
+          t.node.port.onmessage = (e) => onSamples(e.data);
+        } else {
+          t.node = t.ctx.createScriptProcessor(1024, 1, 1);
+          t.node.onaudioprocess = (e) => onSamples(e.inputBuffer.getChannelData(0).slice(0));
+        }
+        src.connect(t.node);
+        t.node.connect(mute);
+        if (t.closed) finish(t);
+      } catch (e) {
+        const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
+        setResult(res, 'err', denied ? 'Microphone permission denied' : ('Cannot talk: ' + (e && e.message ? e.message : e)));
+        talk = null;
+        cleanup(t);
+        if (t.settle) t.settle();
+      }
+    }
+    function cleanup(t) {
+      if (t.stream) t.stream.getTracks().forEach((tr) => tr.stop());
+      if (t.ctx) t.ctx.close().catch(() => {});
+      btn.setAttribute('aria-pressed', 'false');
+      btn.classList.remove('on');
+    }
+    function finish(t) {
+      cleanup(t);
+      const ws = t.ws;
+      if (!ws) return;
+      const bye = () => { try { ws.send('stop'); } catch (_) { /* closed */ } };
+      if (ws.readyState === WebSocket.OPEN) bye();
+      else ws.addEventListener('open', bye, { once: true });
+      setResult(res, 'busy', 'Finishing…');
+    }
+    function end() {
+      const t = talk;
+      if (!t) return;
+      talk = null;
+      t.closed = true;
+      if (t.node) finish(t);
+    }
+    btn.addEventListener('pointerdown', (e) => { e.preventDefault(); btn.setPointerCapture(e.pointerId); start(); });
+    btn.addEventListener('pointerup', end);
+    btn.addEventListener('pointercancel', end);
+    btn.addEventListener('keydown', (e) => {
+      if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) { e.preventDefault(); start(); }
+    });
+    btn.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') end(); });
+    btn.addEventListener('blur', end);
+  }
+
   function renderControls(cam) {
     const p = view.page;
     const id = cam.id;
@@ -637,6 +838,22 @@
         p.controlUpdates.push((c) => {
           const cur = c.state && c.state.wifi_ssid;
           ssid.placeholder = cur ? 'now: ' + cur : '';
+        });
+        block = form;
+      } else if (cmd === 'intercom') {
+        block = intercomBlock(cam, uid);
+      } else if (cmd === 'say') {
+        const res = resultEl(cmd);
+        const input = editable(h('input', { type: 'text', id: uid('say'), maxlength: '1000', placeholder: 'Someone is at the door' }));
+        const btn = h('button', { type: 'submit', text: 'Speak' });
+        const form = h('form', { class: 'ctl', 'data-command': cmd },
+          h('label', { class: 'ctl-label', for: input.id, text: 'Say (Home Assistant text-to-speech)' }),
+          h('div', { class: 'row' }, input, btn), res);
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          const t = input.value.trim();
+          if (!t) return;
+          if (await send(id, cmd, t, res, 'Spoken', [btn])) delete input.dataset.dirty;
         });
         block = form;
       } else if (cmd === 'reboot') {
