@@ -98,6 +98,10 @@ pub struct PpppCameraConfig {
     pub leave_after_wifi: bool,
     /// How long a reboot keeps the camera off the air.
     pub reboot_delay: Duration,
+    /// How long the camera takes to carry out a command: the DRW ack of the
+    /// command goes out at once, its answer this much later (real cameras
+    /// ack before they answer; some clients depend on that order).
+    pub answer_delay: Duration,
     /// Networks the binary Wi-Fi scan reports.
     pub scan: Vec<ScanNetwork>,
     /// `sysver` of the JSON get_parms reply.
@@ -149,6 +153,7 @@ impl PpppCameraConfig {
             send_buffer: DEFAULT_SEND_BUFFER,
             leave_after_wifi: true,
             reboot_delay: Duration::from_secs(3),
+            answer_delay: Duration::from_millis(20),
             scan: vec![
                 ScanNetwork {
                     ssid: "cam2mqtt-lab".into(),

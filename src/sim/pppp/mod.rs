@@ -186,6 +186,8 @@ struct Session {
     reboot_at: Option<Instant>,
     /// Talk audio is taken on channel 3 (after the talk command).
     talking: bool,
+    /// Answers being "worked on": sent on channel 0 when due.
+    answers: std::collections::VecDeque<(Instant, Vec<u8>)>,
 }
 
 /// The simulated PPPP camera. Drive it with [`Device`] (e.g.
@@ -357,6 +359,7 @@ impl PpppCamera {
             close_at: self.cfg.quirks.close_after.map(|d| now + d),
             reboot_at: None,
             talking: false,
+            answers: std::collections::VecDeque::new(),
         });
         self.count(|c| &c.sessions_established);
         let mut log = lock(&self.shared.log);
@@ -489,8 +492,19 @@ impl PpppCamera {
         if o.refused {
             self.count(|c| &c.refused_commands);
         }
-        for reply in o.replies {
-            self.send_drw(now, 0, reply, PacketKind::Command, Counted::Nothing);
+        let delay = self.cfg.answer_delay;
+        if delay.is_zero() {
+            for reply in o.replies {
+                self.send_drw(now, 0, reply, PacketKind::Command, Counted::Nothing);
+            }
+        } else if !o.replies.is_empty() {
+            // The command's ack first (now), the answer after the work.
+            self.flush_acks();
+            if let Some(s) = self.session.as_mut() {
+                for reply in o.replies {
+                    s.answers.push_back((now + delay, reply));
+                }
+            }
         }
         let audio_capable = self.cfg.audio && self.cfg.dialect != Dialect::Cgi;
         let no_video = self.cfg.quirks.no_video;
@@ -568,9 +582,9 @@ impl PpppCamera {
             self.end_session(SessionEnd::CameraClosed);
             return;
         }
-        if s.reboot_at
-            .is_some_and(|t| t <= now || s.tx.first().is_none_or(TxChannel::is_empty))
-        {
+        if s.reboot_at.is_some_and(|t| {
+            t <= now || (s.answers.is_empty() && s.tx.first().is_none_or(TxChannel::is_empty))
+        }) {
             self.flush_acks();
             self.end_session(SessionEnd::Reboot);
             self.offline_until = Some(now + self.cfg.reboot_delay);
@@ -611,6 +625,17 @@ impl PpppCamera {
         }
         if ack_due {
             self.flush_acks();
+        }
+        let mut due_answers = Vec::new();
+        if let Some(s) = self.session.as_mut() {
+            while s.answers.front().is_some_and(|(t, _)| *t <= now) {
+                if let Some((_, a)) = s.answers.pop_front() {
+                    due_answers.push(a);
+                }
+            }
+        }
+        for a in due_answers {
+            self.send_drw(now, 0, a, PacketKind::Command, Counted::Nothing);
         }
         if resend_due {
             self.resend(now);
@@ -677,6 +702,7 @@ impl Device for PpppCamera {
             (s.rdy_left > 0).then_some(s.next_rdy),
             Some(s.next_alive),
             s.ack_due,
+            s.answers.front().map(|(t, _)| *t),
             s.resend_check,
             s.video,
             s.audio.as_ref().map(AudioClock::due),

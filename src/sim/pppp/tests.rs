@@ -77,7 +77,14 @@ struct Rig {
 }
 
 impl Rig {
-    fn new(cfg: PpppCameraConfig) -> Self {
+    /// A rig whose camera answers at once (the tests here are about other
+    /// timing; `a_command_is_acked_at_once_…` covers the delay).
+    fn new(mut cfg: PpppCameraConfig) -> Self {
+        cfg.answer_delay = Duration::ZERO;
+        Self::with_answer_delay(cfg)
+    }
+
+    fn with_answer_delay(cfg: PpppCameraConfig) -> Self {
         let now = t0();
         let obf = cfg.obfuscation;
         let uid = cfg.uid.clone();
@@ -501,6 +508,40 @@ fn json_dev_control_switches_ir_and_lamp_and_get_parms_reports_them() {
         ReceivedCommand::Ptz(PtzMove::Stop),
         ReceivedCommand::Ptz(PtzMove::Home),
     ]));
+}
+
+#[test]
+fn a_command_is_acked_at_once_and_answered_after_the_processing_delay() {
+    let mut r = Rig::with_answer_delay(small(Dialect::Json));
+    r.connect();
+    let before = r.log.len();
+    let sent_at = r.now;
+    let index = r.command(
+        &JsonRequest::new("admin", "6666", JsonCommand::GetParms)
+            .encode()
+            .unwrap(),
+    );
+    r.run(Duration::from_millis(60));
+    let after: Vec<(Instant, Message<'_>)> =
+        r.log[before..].iter().map(|s| (s.at, s.msg())).collect();
+    let ack = after
+        .iter()
+        .position(|(_, m)| matches!(m, Message::DrwAck { channel: 0, indices, .. } if indices.contains(&index)))
+        .expect("the command's ack");
+    let answer = after
+        .iter()
+        .position(|(_, m)| matches!(m, Message::Drw { channel: 0, .. }))
+        .expect("the answer");
+    assert!(ack < answer, "acked before answered");
+    assert!(
+        after[ack].0 - sent_at < Duration::from_millis(5),
+        "acked at once"
+    );
+    let delay = PpppCameraConfig::new(Dialect::Json).answer_delay;
+    assert!(
+        after[answer].0 - sent_at >= delay,
+        "answered after {delay:?}"
+    );
 }
 
 #[test]
