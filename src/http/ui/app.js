@@ -527,7 +527,7 @@
     const state = h('span', { class: 'badge', id: uid('ic-state'), text: 'idle' });
     const file = h('input', { type: 'file', id: uid('ic-file'), accept: 'audio/*,.wav,.mp3,.ogg,.flac,.aac,.m4a' });
     const playFile = h('button', { type: 'button', text: 'Play file' });
-    const url = editable(h('input', { type: 'url', id: uid('ic-url'), placeholder: 'https://example.com/bell.mp3' }));
+    const url = editable(h('input', { type: 'url', id: uid('ic-url'), placeholder: 'URL of an audio file' }));
     const playUrl = h('button', { type: 'button', text: 'Play URL' });
     const volume = h('input', { type: 'range', id: uid('ic-vol'), min: '0', max: '200', step: '5', value: '100' });
     const volOut = h('output', { for: volume.id, text: '100%' });
