@@ -27,6 +27,8 @@
 //!   the lossy link, for tests and `simulate`.
 //! * `supervisor/` runs one task per camera; `publisher/` turns bridge events into
 //!   MQTT topics and Home Assistant discovery, and MQTT commands into requests.
+//! * `http/` (web UI, REST, live MJPEG, push-to-talk) and `rtsp/` (RTP
+//!   packetisers so far) see cameras only through the hub (`bus/`).
 //!
 //! The layering (`proto` → `model` only; `io` ↛ `sim`; `supervisor`, `model` ↛
 //! `publisher`; …) is checked by `tests/layering.rs`.
@@ -47,6 +49,7 @@ pub mod media;
 pub mod model;
 pub mod proto;
 pub mod publisher;
+pub mod rtsp;
 pub mod secret;
 pub mod sim;
 pub mod supervisor;

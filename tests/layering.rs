@@ -65,6 +65,13 @@ const RULES: &[(&str, Rule)] = &[
         Rule::Not(&["publisher", "supervisor", "io", "sim", "discovery"]),
     ),
     ("discovery", Rule::Not(&["publisher"])),
+    // The RTSP front end, like HTTP: cameras only through the hub.
+    (
+        "rtsp",
+        Rule::Only(&[
+            "rtsp", "bus", "command", "model", "config", "media", "secret",
+        ]),
+    ),
     // Simulators are the camera side: they share only wire codecs and io.
     (
         "sim",
