@@ -62,6 +62,16 @@ impl RtpStream {
         p
     }
 
+    /// One packet from parts (for the payload formats in sibling modules).
+    pub(crate) fn packet_parts(
+        &mut self,
+        timestamp: u32,
+        marker: bool,
+        parts: &[&[u8]],
+    ) -> Vec<u8> {
+        self.packet(timestamp, marker, parts)
+    }
+
     /// Audio (G.711, L16): one packet per chunk, marker clear.
     pub fn audio(&mut self, timestamp: u32, payload: &[u8]) -> Vec<Vec<u8>> {
         payload
