@@ -36,7 +36,7 @@ pub struct JpegParts<'a> {
     pub tables: Vec<u8>,
     /// Restart interval (0: none).
     pub restart_interval: u16,
-    /// The entropy-coded scan, without the EOI marker.
+    /// The entropy-coded scan and the EOI marker after it.
     pub scan: &'a [u8],
 }
 
@@ -123,10 +123,11 @@ pub fn parts(jpeg: &[u8]) -> Result<JpegParts<'_>, JpegRtpError> {
                             .ok_or(JpegRtpError::Malformed("a missing quantisation table"))?,
                     );
                 }
-                let mut scan = &jpeg[at + 2 + len..];
-                if let [rest @ .., 0xFF, 0xD9] = scan {
-                    scan = rest;
-                }
+                // The scan goes with its EOI: RFC 2435 receivers rebuild the
+                // headers and add an EOI when the data lacks one (GStreamer
+                // checks first), but ffmpeg's sometimes does not (its decoder
+                // then warns "EOI missing"); a second EOI is ignored by all.
+                let scan = &jpeg[at + 2 + len..];
                 return Ok(JpegParts {
                     kind: kind + if restart_interval > 0 { 64 } else { 0 },
                     width: w,
@@ -247,7 +248,10 @@ mod tests {
             );
         }
         assert_eq!(scan, p.scan);
-        assert!(!scan.ends_with(&[0xFF, 0xD9]));
+        assert!(
+            scan.ends_with(&[0xFF, 0xD9]),
+            "the EOI travels with the scan"
+        );
     }
 
     #[test]
@@ -257,7 +261,7 @@ mod tests {
             Err(JpegRtpError::Malformed(_))
         ));
         let j = jpeg(64, 48);
-        assert!(matches!(parts(&j[..j.len() / 3]), Err(_)));
+        assert!(parts(&j[..j.len() / 3]).is_err());
         let gray = {
             let img = image::GrayImage::from_fn(16, 16, |x, _| image::Luma([x as u8 * 8]));
             let mut out = Vec::new();
