@@ -9,3 +9,4 @@
 
 pub mod jpeg;
 pub mod rtp;
+pub mod sdp;
