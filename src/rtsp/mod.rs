@@ -7,6 +7,7 @@
 //! Must not depend on the supervisor or the protocols: like the HTTP front
 //! end, it sees cameras only through the hub.
 
+pub mod conn;
 pub mod jpeg;
 pub mod rtp;
 pub mod sdp;
