@@ -44,34 +44,46 @@ async fn not_found_server() -> String {
     format!("http://{addr}/speech/missing.mp3")
 }
 
-/// Publishes `payload` to `set/<command>` and returns the one event it got.
+/// Publishes `payload` to `set/<command>` and returns the one event it got
+/// (checked again a moment later: no second event comes).
 async fn one_event(
     rec: &Recorder,
     cam: &str,
     command: &str,
     payload: Vec<u8>,
 ) -> serde_json::Value {
-    rec.clear();
-    rec.publish(&format!("cam2mqtt/{cam}/set/{command}"), payload)
-        .await;
-    rec.wait_for("an event", T, |m| !events(m, cam).is_empty())
-        .await;
-    // No second event comes for the same command.
+    let ev = one_event_within(rec, cam, command, payload, T).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let ev = events(&rec.all(), cam);
-    assert_eq!(ev.len(), 1, "exactly one event: {ev:?}");
-    ev.into_iter().next().unwrap()
+    assert_eq!(events(&rec.all(), cam).len(), 1, "a second event came");
+    ev
+}
+
+/// A simulated Wyze camera (with a speaker) on `ip`.
+async fn wyze_sim(ip: [u8; 4]) -> cam2mqtt::sim::runner::SimTutkCamera {
+    SimCamera::spawn_tutk(TutkSimOptions {
+        listen: SocketAddr::from((ip, 0)),
+        ..TutkSimOptions::default()
+    })
+    .await
+    .expect("simulated Wyze camera")
+}
+
+/// Waits until `n` cameras have their intercom entities (the Wyze camera
+/// says it has a speaker in its login answer).
+async fn speakers_announced(rec: &Recorder, n: usize) {
+    rec.wait_for("the intercom entities", T, |m| {
+        m.iter()
+            .filter(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
+            .count()
+            >= n
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_inputs_each_get_one_clear_event_and_the_camera_keeps_streaming() {
     let broker = Mosquitto::start();
-    let sim = SimCamera::spawn_tutk(TutkSimOptions {
-        listen: SocketAddr::from(([127, 0, 0, 9], 0)),
-        ..TutkSimOptions::default()
-    })
-    .await
-    .expect("simulated Wyze camera");
+    let sim = wyze_sim([127, 0, 0, 9]).await;
     let demo = support::demo_sim("nospeaker", 3, 320, 240).await;
     let cfg = bridge_config(
         &broker.url(),
@@ -90,14 +102,8 @@ async fn bad_inputs_each_get_one_clear_event_and_the_camera_keeps_streaming() {
         })
     })
     .await;
-    // The Wyze camera said in its login answer that it has a speaker.
-    rec.wait_for("the door's intercom entities", T, |m| {
-        m.iter().any(|x| {
-            // Only the Wyze camera has a speaker.
-            x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop")
-        })
-    })
-    .await;
+    // Only the Wyze camera has a speaker.
+    speakers_announced(&rec, 1).await;
 
     let wav = fixture("tone_1k.wav");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
@@ -316,20 +322,11 @@ async fn one_event_within(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wav_an_mp3_and_a_url_play_on_a_wyze_camera_paced_while_video_flows() {
     let broker = Mosquitto::start();
-    let sim = SimCamera::spawn_tutk(TutkSimOptions {
-        listen: SocketAddr::from(([127, 0, 0, 10], 0)),
-        ..TutkSimOptions::default()
-    })
-    .await
-    .expect("simulated Wyze camera");
+    let sim = wyze_sim([127, 0, 0, 10]).await;
     let cfg = bridge_config(&broker.url(), &sim.config_snippet("door"));
     let _bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
-    rec.wait_for("the door's intercom entities", T, |m| {
-        m.iter()
-            .any(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
-    })
-    .await;
+    speakers_announced(&rec, 1).await;
 
     plays_a_tone("a WAV", &rec, &sim, tone_wav(1000.0, 2.0, 44_100), 2.0).await;
     plays_a_tone("an MP3", &rec, &sim, fixture("tone_1k_2s.mp3"), 2.0).await;
@@ -395,12 +392,7 @@ async fn push_to_talk_over_the_websocket_reaches_the_camera_within_half_a_second
     use tokio_tungstenite::tungstenite::Message;
 
     let broker = Mosquitto::start();
-    let sim = SimCamera::spawn_tutk(TutkSimOptions {
-        listen: SocketAddr::from(([127, 0, 0, 11], 0)),
-        ..TutkSimOptions::default()
-    })
-    .await
-    .expect("simulated Wyze camera");
+    let sim = wyze_sim([127, 0, 0, 11]).await;
     let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
         .parse()
         .unwrap();
@@ -411,11 +403,7 @@ async fn push_to_talk_over_the_websocket_reaches_the_camera_within_half_a_second
     );
     let bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
-    rec.wait_for("the door's intercom entities", T, |m| {
-        m.iter()
-            .any(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
-    })
-    .await;
+    speakers_announced(&rec, 1).await;
 
     let (mut ws, _) =
         tokio_tungstenite::connect_async(format!("ws://{http}/api/cameras/door/talk?rate=16000"))
@@ -571,12 +559,7 @@ async fn home_assistant(
 async fn the_say_entity_speaks_through_home_assistants_text_to_speech() {
     const TOKEN: &str = "ha-token-not-in-any-log";
     let broker = Mosquitto::start();
-    let sim = SimCamera::spawn_tutk(TutkSimOptions {
-        listen: SocketAddr::from(([127, 0, 0, 12], 0)),
-        ..TutkSimOptions::default()
-    })
-    .await
-    .expect("simulated Wyze camera");
+    let sim = wyze_sim([127, 0, 0, 12]).await;
     let (ha, seen) = home_assistant(TOKEN, tone_wav(1000.0, 1.0, 22_050)).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("ha-token");
@@ -665,13 +648,7 @@ async fn a_wav_plays_on_pppp_cameras_on_the_experimental_path() {
     let cfg = bridge_config(&broker.url(), &cameras);
     let bridge = Bridge::run(&cfg, "info");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
-    rec.wait_for("both cameras with a speaker", T, |m| {
-        m.iter()
-            .filter(|x| x.topic.starts_with("homeassistant/") && x.topic.contains("intercom_stop"))
-            .count()
-            >= 2
-    })
-    .await;
+    speakers_announced(&rec, 2).await;
     rec.wait_for("both cameras online", T, |m| {
         ["porch", "shed"].iter().all(|c| {
             m.iter()
