@@ -139,6 +139,26 @@ pub async fn run_with<F: SocketFactory>(
         Some(listener)
     };
 
+    let rtsp_bound = if cfg.rtsp.listen.is_empty() {
+        None
+    } else {
+        let bound = crate::rtsp::server::bind(&cfg.rtsp.listen)
+            .await
+            .with_context(|| format!("rtsp.listen: cannot listen on {}", cfg.rtsp.listen))?;
+        let addr = bound.local_addr().context("rtsp.listen")?;
+        Some((bound, addr))
+    };
+    let rtsp_base = rtsp_bound.as_ref().map(|(_, addr)| {
+        let external = url_host(&cfg.http.external_url);
+        let base = crate::rtsp::server::url_base(
+            &cfg.rtsp.url,
+            *addr,
+            external.or_else(crate::io::socket::primary_ip),
+        );
+        tracing::info!("RTSP streams on {base}/<camera>");
+        base
+    });
+
     let cancel = CancellationToken::new();
     // The publisher stops after the cameras, so their last results are published.
     let publisher_stop = CancellationToken::new();
@@ -166,7 +186,10 @@ pub async fn run_with<F: SocketFactory>(
     let settings = CameraSettings {
         max_bytes: cfg.snapshots.max_bytes,
         jpeg_quality: cfg.snapshots.jpeg_quality,
-        core: opts.core.clone(),
+        core: CoreSettings {
+            rtsp_base,
+            ..opts.core.clone()
+        },
         state_dir: opts.state_dir.clone(),
         decode_pool: crate::supervisor::snapshot_pool(usize::from(cfg.snapshots.decode_workers))
             .context("starting the snapshot decode threads")?,
@@ -203,6 +226,21 @@ pub async fn run_with<F: SocketFactory>(
         }
         None => None,
     };
+    let rtsp = rtsp_bound.map(|(bound, _)| {
+        let http = &cfg.http;
+        let mut key = [0u8; 16];
+        rand::Rng::fill(&mut rand::rng(), &mut key);
+        let settings = crate::rtsp::server::RtspSettings {
+            access: Arc::new(crate::rtsp::auth::Access::from_config(http, key)),
+        };
+        let (hub, stop) = (hub.clone(), http_stop.clone());
+        tokio::spawn(async move {
+            let stats = Arc::default();
+            if let Err(e) = crate::rtsp::server::serve(bound, hub, settings, stats, stop).await {
+                tracing::error!(error = %e, "the RTSP server stopped");
+            }
+        })
+    });
     let discovery = tokio::spawn(crate::discovery::run(
         sources,
         factory,
@@ -233,6 +271,14 @@ pub async fn run_with<F: SocketFactory>(
             tracing::warn!("HTTP clients did not disconnect within 2 s");
         }
     }
+    if let Some(r) = rtsp {
+        if tokio::time::timeout(Duration::from_secs(2), r)
+            .await
+            .is_err()
+        {
+            tracing::warn!("RTSP clients did not disconnect within 2 s");
+        }
+    }
     cancel.cancel();
     let stopped = async {
         let _ = supervisor.await;
@@ -251,4 +297,16 @@ pub async fn run_with<F: SocketFactory>(
         let _ = publisher.await;
     }
     result
+}
+
+/// The host of a URL like `http://192.168.1.10:8099/`, if it is an IP address.
+fn url_host(url: &str) -> Option<std::net::IpAddr> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Ok(addr) = host.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    host.trim_matches(['[', ']']).parse().ok()
 }

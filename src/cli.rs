@@ -96,6 +96,9 @@ pub struct DemoArgs {
     /// Address of the web UI, live streams and API.
     #[arg(long, default_value = "127.0.0.1:8099")]
     pub http_listen: SocketAddr,
+    /// Address of the RTSP server (`rtsp://ADDR/<camera>`).
+    #[arg(long, default_value = "127.0.0.1:8554")]
+    pub rtsp_listen: SocketAddr,
     /// Seconds between snapshots.
     #[arg(long, default_value_t = 5)]
     pub snapshot_interval: u32,
@@ -1122,6 +1125,7 @@ pub async fn demo(
     cfg.mqtt.client_id = "cam2mqtt-demo".into();
     cfg.snapshots.interval_s = args.snapshot_interval;
     cfg.http.listen = args.http_listen.to_string();
+    cfg.rtsp.listen = args.rtsp_listen.to_string();
     // A camera that left demo mode is looked for again soon; the simulated
     // cameras are on loopback, so nothing is broadcast to the LAN.
     cfg.discovery.interval_s = 10;
@@ -1156,6 +1160,10 @@ pub async fn demo(
     println!("cam2mqtt demo");
     println!("  MQTT broker (embedded): mqtt://{}", args.mqtt_listen);
     println!("  web UI:                 http://{}/", args.http_listen);
+    println!(
+        "  RTSP:                   rtsp://{}/demo_wyze (every camera: rtsp://{}/<camera>)",
+        args.rtsp_listen, args.rtsp_listen
+    );
     println!(
         "  simulated cameras:      demo_a9 (A9 demo mode, video on {})",
         sim.video_addr()

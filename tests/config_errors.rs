@@ -326,7 +326,7 @@ impl Case {
     fn toml(&self, broker: &str) -> String {
         format!(
             "[mqtt]\nurl = \"{}\"\n{}\n\n[discovery]\npppp_broadcast = false\ntutk_broadcast = false\n{}\n\n\
-             [http]\nlisten = \"\"\n\n{}",
+             [rtsp]\nlisten = \"\"\n\n[http]\nlisten = \"\"\n\n{}",
             self.url.unwrap_or(broker),
             self.mqtt,
             self.discovery,
@@ -493,7 +493,7 @@ fn check_config_makes_no_dns_query_for_a_config_full_of_host_names() {
         "[mqtt]\nurl = \"mqtt://broker.example.invalid:1883\"\n\n\
          [discovery]\npppp_broadcast = false\ntutk_broadcast = false\n\
          demo_mode_hosts = [\"demo.example.invalid\"]\nunicast_hosts = [\"vlan.example.invalid:32108\"]\n\n\
-         [http]\nlisten = \"\"\n\n\
+         [rtsp]\nlisten = \"\"\n\n[http]\nlisten = \"\"\n\n\
          [[cameras]]\nprotocol = \"demo\"\nhost = \"porch.example.invalid\"\n\n\
          [[cameras]]\nprotocol = \"pppp\"\nhost = \"door.example.invalid\"\nuid = \"DGOA-933765-NDBND\"\n\n\
          [[cameras]]\nprotocol = \"tutk\"\nhost = \"garage.example.invalid:32761\"\n\

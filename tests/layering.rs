@@ -65,11 +65,12 @@ const RULES: &[(&str, Rule)] = &[
         Rule::Not(&["publisher", "supervisor", "io", "sim", "discovery"]),
     ),
     ("discovery", Rule::Not(&["publisher"])),
-    // The RTSP front end, like HTTP: cameras only through the hub.
+    // The RTSP front end, like HTTP: cameras only through the hub; and io
+    // for the clock and its UDP port pair.
     (
         "rtsp",
         Rule::Only(&[
-            "rtsp", "bus", "command", "model", "config", "media", "secret",
+            "rtsp", "bus", "command", "model", "config", "media", "secret", "io",
         ]),
     ),
     // Simulators are the camera side: they share only wire codecs and io.

@@ -38,7 +38,7 @@ async fn no_secret_in_logs_state_events_or_check_config() {
     // A demo-mode camera has no password; the camera password sits on a PPPP entry.
     let config = format!(
         "[mqtt]\nurl = \"{}\"\nusername = \"bridge\"\npassword = \"{MQTT_PW}\"\nclient_id = \"secret-test\"\n\n[discovery]\npppp_broadcast = false\n\n\
-         [wyze]\npassword = \"{WYZE_PW}\"\n\n[http]\nlisten = \"\"\n\n\
+         [wyze]\npassword = \"{WYZE_PW}\"\n\n[rtsp]\nlisten = \"\"\n\n[http]\nlisten = \"\"\n\n\
          {}\
          [[cameras]]\nid = \"door\"\nprotocol = \"pppp\"\nhost = \"127.0.0.1\"\nusername = \"admin\"\npassword = \"{CAM_PW}\"\n",
         broker.url(),

@@ -1,8 +1,8 @@
 //! Live feeds: per camera, the newest JPEG (latest wins), a small broadcast of
-//! encoded video frames, frame counters for health, and how many viewers
-//! watch. Fed where every frame already passes (the session's event sink in
-//! `supervisor/camera.rs`); read by HTTP (MJPEG), later RTSP, and the live
-//! decoder.
+//! encoded video frames and one of received audio, frame counters for
+//! health, and how many viewers watch. Fed where every frame already passes
+//! (the session's event sink in `supervisor/camera.rs`); read by HTTP
+//! (MJPEG), RTSP, and the live decoder.
 //!
 //! Nothing here may slow a camera: feeding is a few atomic stores, a
 //! `watch::send_replace` and a `broadcast::send`, none of which waits for a
@@ -18,10 +18,13 @@ use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 
 use crate::io::clock;
-use crate::model::{CameraId, VideoFrame};
+use crate::model::{AudioCodec, CameraId, VideoFrame};
 
 /// Video frames the broadcast keeps for a slow reader (about 3 s at 20 fps).
 pub const VIDEO_CAPACITY: usize = 64;
+/// Audio chunks the broadcast keeps for a slow reader (a few seconds of
+/// camera packets).
+pub const AUDIO_CAPACITY: usize = 128;
 /// Most frames of the current GOP kept for a decoder that starts mid-GOP.
 pub const GOP_FRAMES: usize = 600;
 /// Most bytes of the current GOP kept (the payloads are shared with the
@@ -55,6 +58,37 @@ pub enum LiveVideo {
     Frame(VideoFrame),
     /// Frames were lost before this point: decoding restarts at a keyframe.
     Lost,
+}
+
+/// One chunk of the camera's audio as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAudioChunk {
+    /// Encoding.
+    pub codec: AudioCodec,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Encoded bytes (one camera packet).
+    pub data: Bytes,
+    /// When it arrived (the bridge's clock; video arrivals share it).
+    pub at: Instant,
+}
+
+/// Who watches: viewers of pictures (MJPEG, the web UI: for an H.264/H.265
+/// camera they need the live decoder) and viewers of the camera's own
+/// stream (RTSP: no decoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Viewers {
+    /// Viewers of JPEG pictures.
+    pub pictures: usize,
+    /// Viewers of the encoded stream.
+    pub streams: usize,
+}
+
+impl Viewers {
+    /// Everyone.
+    pub fn total(&self) -> usize {
+        self.pictures + self.streams
+    }
 }
 
 /// Counters of one camera's feed, as read for health and metrics.
@@ -117,10 +151,13 @@ pub struct CameraFeed {
     pub snapshot_latency: LatencyHistogram,
     jpeg: watch::Sender<Option<Arc<LiveJpeg>>>,
     video: broadcast::Sender<LiveVideo>,
+    audio: broadcast::Sender<LiveAudioChunk>,
+    /// The last audio format seen (a stream's description names it).
+    audio_format: Mutex<Option<(AudioCodec, u32)>>,
     /// Held while a frame is sent, so [`CameraFeed::video_from_keyframe`]
     /// hands out a GOP and a subscription with no gap and no overlap.
     gop: Mutex<Gop>,
-    viewers: watch::Sender<usize>,
+    viewers: watch::Sender<Viewers>,
     frames: AtomicU64,
     bytes: AtomicU64,
     jpegs: AtomicU64,
@@ -135,8 +172,10 @@ impl CameraFeed {
             snapshot_latency: LatencyHistogram::default(),
             jpeg: watch::channel(None).0,
             video: broadcast::channel(VIDEO_CAPACITY).0,
+            audio: broadcast::channel(AUDIO_CAPACITY).0,
+            audio_format: Mutex::new(None),
             gop: Mutex::new(Gop::default()),
-            viewers: watch::channel(0).0,
+            viewers: watch::channel(Viewers::default()).0,
             frames: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             jpegs: AtomicU64::new(0),
@@ -200,6 +239,38 @@ impl CameraFeed {
         }
     }
 
+    /// A chunk of the camera's audio, arrived at `at`.
+    pub fn push_audio(&self, codec: AudioCodec, sample_rate: u32, data: Bytes, at: Instant) {
+        {
+            let mut format = self
+                .audio_format
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *format = Some((codec, sample_rate));
+        }
+        if self.audio.receiver_count() > 0 {
+            let _ = self.audio.send(LiveAudioChunk {
+                codec,
+                sample_rate,
+                data,
+                at,
+            });
+        }
+    }
+
+    /// The camera's audio from now on.
+    pub fn audio(&self) -> broadcast::Receiver<LiveAudioChunk> {
+        self.audio.subscribe()
+    }
+
+    /// The format of the camera's last audio chunk (`None`: none seen).
+    pub fn audio_format(&self) -> Option<(AudioCodec, u32)> {
+        *self
+            .audio_format
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Video frames were lost upstream.
     pub fn video_lost(&self) {
         let mut gop = self.lock_gop();
@@ -239,20 +310,33 @@ impl CameraFeed {
         self.video.subscribe()
     }
 
-    /// Counts a viewer until the returned guard is dropped.
+    /// Counts a viewer of pictures until the returned guard is dropped.
     pub fn watch(self: &Arc<Self>) -> Viewer {
-        self.viewers.send_modify(|n| *n += 1);
-        Viewer { feed: self.clone() }
+        self.viewers.send_modify(|n| n.pictures += 1);
+        Viewer {
+            feed: self.clone(),
+            stream: false,
+        }
     }
 
-    /// The viewer count, and every change of it.
-    pub fn viewers(&self) -> watch::Receiver<usize> {
+    /// Counts a viewer of the encoded stream (no decoding needed) until the
+    /// returned guard is dropped.
+    pub fn watch_stream(self: &Arc<Self>) -> Viewer {
+        self.viewers.send_modify(|n| n.streams += 1);
+        Viewer {
+            feed: self.clone(),
+            stream: true,
+        }
+    }
+
+    /// The viewers, and every change.
+    pub fn viewers(&self) -> watch::Receiver<Viewers> {
         self.viewers.subscribe()
     }
 
-    /// Viewers now.
+    /// Viewers now (of pictures and of the stream).
     pub fn viewer_count(&self) -> usize {
-        *self.viewers.borrow()
+        self.viewers.borrow().total()
     }
 
     /// The counters.
@@ -280,11 +364,20 @@ impl CameraFeed {
 #[derive(Debug)]
 pub struct Viewer {
     feed: Arc<CameraFeed>,
+    stream: bool,
 }
 
 impl Drop for Viewer {
     fn drop(&mut self) {
-        self.feed.viewers.send_modify(|n| *n = n.saturating_sub(1));
+        let stream = self.stream;
+        self.feed.viewers.send_modify(|n| {
+            let count = if stream {
+                &mut n.streams
+            } else {
+                &mut n.pictures
+            };
+            *count = count.saturating_sub(1);
+        });
     }
 }
 
@@ -368,11 +461,20 @@ mod tests {
         let mut count = feed.viewers();
         let a = feed.watch();
         let b = feed.watch();
-        assert_eq!(feed.viewer_count(), 2);
+        let c = feed.watch_stream();
+        assert_eq!(feed.viewer_count(), 3);
+        assert_eq!(
+            *count.borrow_and_update(),
+            Viewers {
+                pictures: 2,
+                streams: 1
+            }
+        );
         drop(a);
         drop(b);
+        drop(c);
         count.changed().await.unwrap();
-        assert_eq!(*count.borrow_and_update(), 0);
+        assert_eq!(*count.borrow_and_update(), Viewers::default());
     }
 
     #[tokio::test]

@@ -172,6 +172,8 @@ pub struct CameraState {
     /// What the speaker does: `idle`, `playing` (a file or URL) or
     /// `talking` (push-to-talk).
     pub intercom: &'static str,
+    /// Its RTSP stream (`None`: the RTSP server is off).
+    pub rtsp_url: Option<String>,
 }
 
 impl CameraState {
@@ -205,6 +207,7 @@ impl CameraState {
             reconnects: 0,
             snapshots_dropped: 0,
             intercom: "idle",
+            rtsp_url: None,
         }
     }
 }

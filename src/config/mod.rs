@@ -59,6 +59,8 @@ pub struct Config {
     pub homeassistant: HomeAssistantConfig,
     /// Web UI / API (served from a later release; the key is accepted now).
     pub http: HttpConfig,
+    /// RTSP server (same credentials as `http`).
+    pub rtsp: RtspConfig,
     /// Snapshot publishing.
     pub snapshots: SnapshotConfig,
     /// Finding cameras.
@@ -220,6 +222,29 @@ impl Default for HttpConfig {
     }
 }
 
+/// `[rtsp]`: every camera as `rtsp://HOST:8554/<camera>`, with the
+/// credentials and the trust rule of `[http]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtspConfig {
+    /// Listen address (TCP; UDP delivery uses a port pair on the same IP
+    /// that the system picks); empty disables.
+    pub listen: String,
+    /// The server's address as users reach it (`rtsp://192.168.1.10:8554`),
+    /// for each camera's `rtsp_url`; empty: the listen address, or this
+    /// machine's address when listening on all of them.
+    pub url: String,
+}
+
+impl Default for RtspConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8554".into(),
+            url: String::new(),
+        }
+    }
+}
+
 /// `[snapshots]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -344,6 +369,7 @@ struct RawConfig {
     mqtt: MqttConfig,
     homeassistant: HomeAssistantConfig,
     http: HttpConfig,
+    rtsp: RtspConfig,
     snapshots: SnapshotConfig,
     discovery: DiscoveryConfig,
     wyze: WyzeConfig,
@@ -364,6 +390,7 @@ impl TryFrom<RawConfig> for Config {
             mqtt: raw.mqtt,
             homeassistant: raw.homeassistant,
             http: raw.http,
+            rtsp: raw.rtsp,
             snapshots: raw.snapshots,
             discovery: raw.discovery,
             wyze: raw.wyze,

@@ -356,6 +356,37 @@ impl Config {
                 _ => return Err(bad(format!("{:?} is not IP:port", self.http.listen))),
             }
         }
+        if !self.rtsp.listen.is_empty() {
+            let bad = |m: String| {
+                ConfigError::new(
+                    "rtsp.listen",
+                    format!("{m}; an address like 0.0.0.0:8554 (or \"\" to disable)"),
+                )
+            };
+            match split_host_port(&self.rtsp.listen).map_err(bad)? {
+                (host, Some(_)) if host.parse::<std::net::IpAddr>().is_ok() => {}
+                _ => return Err(bad(format!("{:?} is not IP:port", self.rtsp.listen))),
+            }
+        }
+        if !self.rtsp.url.is_empty() {
+            let ok = self
+                .rtsp
+                .url
+                .strip_prefix("rtsp://")
+                .or_else(|| self.rtsp.url.strip_prefix("rtsps://"))
+                .is_some_and(|rest| {
+                    !rest.is_empty() && !rest.contains(char::is_whitespace) && !rest.contains('@')
+                });
+            if !ok {
+                return Err(ConfigError::new(
+                    "rtsp.url",
+                    format!(
+                        "{:?} is not an RTSP address like rtsp://192.168.1.10:8554 (without credentials)",
+                        self.rtsp.url
+                    ),
+                ));
+            }
+        }
         if !(1..=30).contains(&self.http.live_fps) {
             return Err(ConfigError::new(
                 "http.live_fps",

@@ -88,6 +88,37 @@ impl SocketFactory for UdpFactory {
     }
 }
 
+/// Binds two UDP sockets on `ip` with consecutive ports, the first even (an
+/// RTP/RTCP pair, RFC 3550 §11), on ports the system picks.
+pub async fn bind_port_pair(
+    ip: std::net::IpAddr,
+) -> io::Result<(tokio::net::UdpSocket, tokio::net::UdpSocket)> {
+    let mut last = io::Error::new(io::ErrorKind::AddrInUse, "no free port pair");
+    for _ in 0..32 {
+        let rtp = tokio::net::UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        let port = rtp.local_addr()?.port();
+        if port % 2 != 0 || port == u16::MAX {
+            continue;
+        }
+        match tokio::net::UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+            Ok(rtcp) => return Ok((rtp, rtcp)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// This machine's address on the network it reaches others by (the source
+/// address of its default route), for URLs shown to users. Connecting a UDP
+/// socket sends nothing; `None` without a route.
+pub fn primary_ip() -> Option<std::net::IpAddr> {
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // TEST-NET-1 (RFC 5737): never reached, only routed.
+    sock.connect("192.0.2.1:9").ok()?;
+    let ip = sock.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
 /// Binds every socket in `specs`, in order.
 pub async fn bind_all<F: SocketFactory>(
     factory: &F,

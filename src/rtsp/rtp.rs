@@ -140,6 +140,28 @@ impl RtpStream {
     }
 }
 
+/// The payload type and payload of an RTP packet from a client (header,
+/// CSRCs, extension and padding skipped); `None` if it is not RTP version 2
+/// or is cut short.
+pub fn payload(packet: &[u8]) -> Option<(u8, &[u8])> {
+    let first = *packet.first()?;
+    if first >> 6 != VERSION {
+        return None;
+    }
+    let csrcs = usize::from(first & 0x0F);
+    let mut start = HEADER_LEN + 4 * csrcs;
+    if first & 0x10 != 0 {
+        let ext = packet.get(start + 2..start + 4)?;
+        start += 4 + 4 * usize::from(u16::from_be_bytes([ext[0], ext[1]]));
+    }
+    let mut end = packet.len();
+    if first & 0x20 != 0 {
+        end = end.checked_sub(usize::from(*packet.last()?))?;
+    }
+    let pt = packet.get(1)? & 0x7F;
+    Some((pt, packet.get(start..end)?))
+}
+
 /// The NAL units of Annex-B bytes (split at `00 00 01` / `00 00 00 01`;
 /// empty units skipped, trailing zero bytes of a unit dropped).
 pub fn nal_units(annexb: &[u8]) -> impl Iterator<Item = &[u8]> {

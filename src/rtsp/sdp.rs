@@ -31,6 +31,17 @@ pub enum AudioTrack {
     L16(u32),
 }
 
+/// What a track (`trackID=N`) carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    /// The camera's video.
+    Video,
+    /// The camera's microphone.
+    Audio,
+    /// Audio from the client to the camera's speaker.
+    Backchannel,
+}
+
 /// Payload types used.
 pub mod pt {
     /// H.264.
@@ -63,6 +74,19 @@ pub struct Description {
 }
 
 impl Description {
+    /// What track `n` carries (`None`: no such track). Tracks are numbered
+    /// video, audio (if any), back-channel (if offered).
+    pub fn track_kind(&self, n: u8) -> Option<TrackKind> {
+        let mut kinds = vec![TrackKind::Video];
+        if self.audio.is_some() {
+            kinds.push(TrackKind::Audio);
+        }
+        if self.backchannel {
+            kinds.push(TrackKind::Backchannel);
+        }
+        kinds.get(usize::from(n)).copied()
+    }
+
     /// The SDP text (CRLF line ends).
     pub fn to_sdp(&self) -> String {
         let mut s = String::new();

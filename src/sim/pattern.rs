@@ -16,9 +16,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use image::codecs::jpeg::JpegEncoder;
-use image::ExtendedColorType;
-
 /// Prefix of the COM text; [`read_stamp`] looks for it.
 const STAMP_PREFIX: &str = "cam2mqtt-sim label=";
 /// Separator between the label and the frame number in the COM text.
@@ -228,13 +225,17 @@ fn encode_pattern(spec: &PatternSpec, frame: u64) -> Vec<u8> {
     let scale = (h / 40).max(1);
     c.draw_number(scale, scale, scale, frame);
 
+    // Baseline with 4:2:0 chroma at every quality, as the hardware encoders
+    // of these cameras make (and what RTP/JPEG carries as it is).
     let mut jpeg = Vec::with_capacity(64 * 1024);
-    let encoded = JpegEncoder::new_with_quality(&mut jpeg, spec.quality).encode(
-        &c.px,
-        w,
-        h,
-        ExtendedColorType::Rgb8,
-    );
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, spec.quality.clamp(1, 100));
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    let encoded = match (u16::try_from(w), u16::try_from(h)) {
+        (Ok(w), Ok(h)) => encoder
+            .encode(&c.px, w, h, jpeg_encoder::ColorType::Rgb)
+            .map_err(|e| e.to_string()),
+        _ => Err(format!("{w}x{h} is too large")),
+    };
     if let Err(e) = encoded {
         tracing::error!(error = %e, "test pattern: JPEG encoding failed");
         return Vec::new();

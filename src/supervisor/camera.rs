@@ -120,7 +120,13 @@ impl Forward {
                 self.feed.push_video(v);
             }
             MediaFrame::VideoLost => self.feed.video_lost(),
-            MediaFrame::Audio { .. } => {}
+            MediaFrame::Audio {
+                codec,
+                sample_rate,
+                data,
+            } => self
+                .feed
+                .push_audio(*codec, *sample_rate, data.clone(), clock::now()),
         }
     }
 }
@@ -189,7 +195,7 @@ pub struct CameraTask<F: SocketFactory> {
     /// This camera's live feed (fed by the session's sink).
     feed: Arc<CameraFeed>,
     /// How many watch the feed (to the core: live decoding runs while > 0).
-    viewers: tokio::sync::watch::Receiver<usize>,
+    viewers: tokio::sync::watch::Receiver<crate::bus::live::Viewers>,
     /// The live decoder, while one runs.
     live: Option<LiveRun>,
     inputs: mpsc::Receiver<CameraInput>,
@@ -287,10 +293,12 @@ impl<F: SocketFactory> CameraTask<F> {
             r = join_opt(task) => self.session_ended(r),
             Ok(()) = self.viewers.changed() => {
                 let n = *self.viewers.borrow_and_update();
-                self.core.handle_viewers(clock::now(), n);
+                // Only viewers of pictures need the live decoder; RTSP
+                // clients take the camera's own stream.
+                self.core.handle_viewers(clock::now(), n.pictures);
                 self.hub.publish(BridgeEvent::Viewers {
                     camera: self.core.id().clone(),
-                    viewers: n,
+                    viewers: n.total(),
                 });
             }
             input = self.inputs.recv() => match input {

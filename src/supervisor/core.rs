@@ -60,6 +60,9 @@ pub struct CoreSettings {
     pub state_every: Duration,
     /// Bound of the H.264/H.265 GOP cache.
     pub max_gop_bytes: usize,
+    /// The RTSP server's address as users reach it (`rtsp://host:port`);
+    /// a camera's `rtsp_url` is this and its id (`None`: RTSP is off).
+    pub rtsp_base: Option<String>,
 }
 
 impl Default for CoreSettings {
@@ -73,6 +76,7 @@ impl Default for CoreSettings {
             max_waiting_snapshots: 8,
             state_every: Duration::from_secs(10),
             max_gop_bytes: 8 << 20,
+            rtsp_base: None,
         }
     }
 }
@@ -427,7 +431,11 @@ impl CameraCore {
         wall: SystemTime,
     ) -> Self {
         let interval = Overridden::resolve(overrides.snapshot_interval_s, configured_interval);
-        let state = CameraState::new(&info, interval);
+        let mut state = CameraState::new(&info, interval);
+        state.rtsp_url = settings
+            .rtsp_base
+            .as_ref()
+            .map(|base| format!("{base}/{}", info.id.as_str()));
         let sink = MediaSink::new(settings.max_gop_bytes);
         Self {
             discovered: info.clone(),

@@ -24,7 +24,7 @@ mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 &
 "$BIN" simulate --protocol demo --listen 127.0.0.1:0 --count "$N" > "$DIR/cams.toml" 2> "$DIR/sim.log" &
 sleep 2
 {
-  printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n\n[http]\nlisten = ""\n\n' "$PORT"
+  printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n\n[rtsp]\nlisten = ""\n\n[http]\nlisten = ""\n\n' "$PORT"
   printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'
   grep -v '^#' "$DIR/cams.toml"
 } > "$DIR/bridge.toml"

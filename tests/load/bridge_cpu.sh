@@ -70,7 +70,7 @@ fi
 {
   printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n' "$PORT"
   if [ -n "${DECODE_WORKERS:-}" ]; then printf 'decode_workers = %s\n' "$DECODE_WORKERS"; fi
-  printf '\n[http]\nlisten = ""\n\n'
+  printf '\n[rtsp]\nlisten = ""\n\n[http]\nlisten = ""\n\n'
   printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'
   cat "$DIR"/cams_*.toml | grep -v '^#'
 } > "$DIR/bridge.toml"

@@ -44,6 +44,7 @@ sleep 2
 CAM=$(grep '^id = ' "$DIR/cams.toml" | head -1 | sed 's/id = "\(.*\)"/\1/')
 {
   printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n\n' "$PORT"
+  printf '[rtsp]\nlisten = ""\n\n'
   printf '[http]\nlisten = "127.0.0.1:%s"\nlive_fps = 5\n\n' "$HTTP"
   printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'
   grep -v '^#' "$DIR/cams.toml"

@@ -7,6 +7,7 @@
 
 pub mod contract;
 pub mod pair;
+pub mod rtsp;
 pub mod two_socket;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -414,7 +415,7 @@ impl Drop for Bridge {
 /// A config for `cam2mqtt run` with the given broker and camera entries.
 pub fn bridge_config(mqtt_url: &str, extra: &str) -> String {
     format!(
-        "[mqtt]\nurl = \"{mqtt_url}\"\nclient_id = \"cam2mqtt-test\"\n\n[snapshots]\ninterval_s = 2\n\n[http]\nlisten = \"\"\n\n[discovery]\n# Tests send nothing beyond loopback.\npppp_broadcast = false\ntutk_broadcast = false\n\n{extra}"
+        "[mqtt]\nurl = \"{mqtt_url}\"\nclient_id = \"cam2mqtt-test\"\n\n[snapshots]\ninterval_s = 2\n\n[rtsp]\nlisten = \"\"\n\n[http]\nlisten = \"\"\n\n[discovery]\n# Tests send nothing beyond loopback.\npppp_broadcast = false\ntutk_broadcast = false\n\n{extra}"
     )
 }
 
