@@ -44,7 +44,7 @@ pub const INGRESS_PROXY: &str = "172.30.32.2";
 pub const HTTP_LISTEN: &str = "0.0.0.0:8099";
 
 /// The options the add-on takes (top level).
-const OPTIONS: [&str; 10] = [
+const OPTIONS: [&str; 11] = [
     "log_level",
     "cameras",
     "wyze",
@@ -55,6 +55,7 @@ const OPTIONS: [&str; 10] = [
     "web_username",
     "web_password",
     "tts_engine",
+    "rtsp_port",
 ];
 
 /// Home Assistant's API through the Supervisor (`homeassistant_api: true`).
@@ -314,6 +315,21 @@ fn config_layer(
         }
     }
     cfg.insert("http".into(), http);
+    // RTSP on the host network (Home Assistant's own Generic Camera reaches
+    // it on 127.0.0.1); port 0 turns it off.
+    if let Some(port) = opts.get("rtsp_port").filter(|v| !v.is_null()) {
+        let listen = match port.as_u64() {
+            Some(0) => String::new(),
+            Some(p) if p <= u64::from(u16::MAX) => format!("0.0.0.0:{p}"),
+            _ => {
+                return Err(ConfigError::new(
+                    "rtsp_port",
+                    format!("{port} is not a port: 1 to 65535, or 0 for no RTSP server"),
+                ))
+            }
+        };
+        cfg.insert("rtsp".into(), json!({ "listen": listen }));
+    }
     if let Some((url, token)) = &around.core {
         // Text-to-speech for the Say entities, through the Supervisor.
         let mut ha = json!({ "url": url, "token": token.expose() });

@@ -235,8 +235,7 @@ pub async fn run_with<F: SocketFactory>(
         };
         let (hub, stop) = (hub.clone(), http_stop.clone());
         tokio::spawn(async move {
-            let stats = Arc::default();
-            if let Err(e) = crate::rtsp::server::serve(bound, hub, settings, stats, stop).await {
+            if let Err(e) = crate::rtsp::server::serve(bound, hub, settings, stop).await {
                 tracing::error!(error = %e, "the RTSP server stopped");
             }
         })

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 async fn demo_serves_snapshots_on_its_embedded_broker_within_10_seconds() {
     let port = support::free_port();
     let http = support::free_port();
+    let rtsp = support::free_port();
     let mut demo = Command::new(env!("CARGO_BIN_EXE_cam2mqtt"))
         .args([
             "demo",
@@ -21,6 +22,8 @@ async fn demo_serves_snapshots_on_its_embedded_broker_within_10_seconds() {
             &format!("127.0.0.1:{port}"),
             "--http-listen",
             &format!("127.0.0.1:{http}"),
+            "--rtsp-listen",
+            &format!("127.0.0.1:{rtsp}"),
         ])
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -115,6 +118,10 @@ async fn demo_serves_snapshots_on_its_embedded_broker_within_10_seconds() {
     let mut stdout = String::new();
     use std::io::Read as _;
     let _ = demo.stdout.take().unwrap().read_to_string(&mut stdout);
+    assert!(
+        stdout.contains(&format!("rtsp://127.0.0.1:{rtsp}/demo_wyze")),
+        "demo prints its RTSP URL: {stdout}"
+    );
     assert!(
         stdout.contains("mosquitto_sub -h 127.0.0.1"),
         "demo prints how to watch it: {stdout}"

@@ -45,20 +45,26 @@ impl Rig {
 
     /// The camera's viewer count, as the REST API shows it.
     async fn viewers(&self, cam: &str) -> u64 {
+        let body = self.get(&format!("/api/cameras/{cam}")).await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["viewers"].as_u64().unwrap_or(u64::MAX)
+    }
+
+    /// The body of `GET path` on the web server.
+    async fn get(&self, path: &str) -> String {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let mut s = tokio::net::TcpStream::connect(self.http).await.unwrap();
         let auth = self
             .http_auth
             .as_ref()
             .map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
-        let req = format!("GET /api/cameras/{cam} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}\r\n");
+        let req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}\r\n");
         s.write_all(req.as_bytes()).await.unwrap();
         let mut answer = Vec::new();
         s.read_to_end(&mut answer).await.unwrap();
         let text = String::from_utf8_lossy(&answer);
-        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-        v["viewers"].as_u64().unwrap_or(u64::MAX)
+        text.split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, b)| b.to_string())
     }
 }
 
@@ -472,6 +478,16 @@ async fn ten_clients_share_one_session_and_one_that_stops_reading_is_dropped() {
         rig.bridge.log_text().contains("too slow or gone"),
         "the drop is logged"
     );
+    let metrics = rig.get("/metrics").await;
+    for line in [
+        "cam2mqtt_rtsp_clients 10",
+        "cam2mqtt_rtsp_clients_dropped_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line:?} not in:\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,6 +71,8 @@ async fn web_ui_in_headless_chromium() {
                 &format!("127.0.0.1:{mqtt}"),
                 "--http-listen",
                 &format!("127.0.0.1:{http}"),
+                "--rtsp-listen",
+                &format!("127.0.0.1:{}", support::free_port()),
                 "--snapshot-interval",
                 "0",
             ])
@@ -135,6 +137,18 @@ async fn web_ui_in_headless_chromium() {
         Duration::from_secs(20),
         "const i = document.getElementById('live-img'); return i ? i.naturalWidth : 0;",
         |v| v.as_u64().unwrap_or(0) > 0,
+    )
+    .await;
+    wait_js(
+        &client,
+        &ctx,
+        "the camera's RTSP URL under its live view",
+        Duration::from_secs(10),
+        "const p = document.getElementById('rtsp-url'); return p && !p.hidden ? p.textContent : '';",
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.starts_with("RTSP: rtsp://127.0.0.1:") && t.ends_with("/demo_pppp_json"))
+        },
     )
     .await;
     wait_async_js(

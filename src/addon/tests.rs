@@ -33,6 +33,7 @@ fn a_full_sample_maps_to_the_effective_config() {
     assert_eq!(c.http.username, "viewer");
     assert_eq!(c.http.password.expose(), "web-pass-66");
     assert_eq!(c.http.live_fps, 3);
+    assert_eq!(c.rtsp.listen, "0.0.0.0:8555");
     assert_eq!(c.snapshots.interval_s, 15);
     assert_eq!(c.discovery.interval_s, 120);
     assert!(!c.discovery.pppp_broadcast && !c.discovery.tutk_broadcast);
@@ -174,6 +175,7 @@ fn bad_options_are_rejected_naming_the_option() {
         ),
         (r#"{"cameras": "porch"}"#, "cameras", "not a list"),
         (r#"{"live_fps": 99}"#, "http.live_fps", "1 to 30"),
+        (r#"{"rtsp_port": 70000}"#, "rtsp_port", "not a port"),
         (r#"{"log_level": "loud"}"#, "log_level", "trace, debug"),
         (
             r#"{"snapshot_interval": 5}"#,
@@ -222,4 +224,12 @@ fn a_user_config_fills_in_under_the_options_and_a_set_option_wins() {
     // A broken user config is named as the file it is.
     let e = map("{}", Some(("[snapshots\n", path)), &around()).unwrap_err();
     assert_eq!(e.file.as_deref(), Some(path));
+}
+
+#[test]
+fn rtsp_is_on_by_default_and_port_0_turns_it_off() {
+    let on = map(r#"{"cameras": []}"#, None, &around()).unwrap();
+    assert_eq!(on.config.rtsp.listen, "0.0.0.0:8554");
+    let off = map(r#"{"cameras": [], "rtsp_port": 0}"#, None, &around()).unwrap();
+    assert_eq!(off.config.rtsp.listen, "");
 }

@@ -362,6 +362,20 @@ pub struct BridgeStatus {
     mqtt_connects: AtomicU64,
     mqtt_published: AtomicU64,
     live_decoders: AtomicU64,
+    rtsp_clients: AtomicU64,
+    rtsp_dropped: AtomicU64,
+    rtsp_reencoded: AtomicU64,
+}
+
+/// The RTSP server's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RtspCounters {
+    /// Connected clients now.
+    pub clients: u64,
+    /// Clients dropped since start for not keeping up.
+    pub dropped: u64,
+    /// JPEG pictures re-encoded since start because RTP could not carry them.
+    pub reencoded: u64,
 }
 
 impl BridgeStatus {
@@ -372,6 +386,39 @@ impl BridgeStatus {
             mqtt_connects: AtomicU64::new(0),
             mqtt_published: AtomicU64::new(0),
             live_decoders: AtomicU64::new(0),
+            rtsp_clients: AtomicU64::new(0),
+            rtsp_dropped: AtomicU64::new(0),
+            rtsp_reencoded: AtomicU64::new(0),
+        }
+    }
+
+    /// An RTSP client connected (`true`) or left.
+    pub fn rtsp_client(&self, connected: bool) {
+        if connected {
+            self.rtsp_clients.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .rtsp_clients
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
+    /// An RTSP client was dropped for not keeping up.
+    pub fn rtsp_dropped(&self) {
+        self.rtsp_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A JPEG was re-encoded for RTP.
+    pub fn rtsp_reencoded(&self) {
+        self.rtsp_reencoded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The RTSP counters.
+    pub fn rtsp(&self) -> RtspCounters {
+        RtspCounters {
+            clients: self.rtsp_clients.load(Ordering::Relaxed),
+            dropped: self.rtsp_dropped.load(Ordering::Relaxed),
+            reencoded: self.rtsp_reencoded.load(Ordering::Relaxed),
         }
     }
 

@@ -229,7 +229,7 @@ impl Collector for HubCollector {
         gauge(
             &mut encoder,
             "cam2mqtt_camera_viewers",
-            "Live viewers (MJPEG streams) now",
+            "Live viewers now (MJPEG streams and RTSP clients)",
             &per_f(&|r| r.viewers as f64),
         )?;
         {
@@ -270,6 +270,25 @@ impl Collector for HubCollector {
             "cam2mqtt_mqtt_published_messages",
             "Messages handed to the MQTT client",
             status.mqtt_published(),
+        )?;
+        let rtsp = status.rtsp();
+        single_gauge(
+            &mut encoder,
+            "cam2mqtt_rtsp_clients",
+            "RTSP client connections now",
+            rtsp.clients as f64,
+        )?;
+        single_counter(
+            &mut encoder,
+            "cam2mqtt_rtsp_clients_dropped",
+            "RTSP clients dropped for not keeping up with their camera",
+            rtsp.dropped,
+        )?;
+        single_counter(
+            &mut encoder,
+            "cam2mqtt_rtsp_jpeg_reencoded",
+            "JPEG pictures re-encoded because RTP/JPEG cannot carry them as they are",
+            rtsp.reencoded,
         )?;
         single_gauge(
             &mut encoder,

@@ -63,17 +63,6 @@ pub struct RtspSettings {
     pub access: Arc<Access>,
 }
 
-/// Counters over all clients (for metrics and the load figures).
-#[derive(Debug, Default)]
-pub struct RtspStats {
-    /// Clients connected now.
-    pub clients: std::sync::atomic::AtomicU64,
-    /// Clients dropped for being too slow.
-    pub dropped_slow: std::sync::atomic::AtomicU64,
-    /// JPEG pictures re-encoded because RTP could not carry them.
-    pub reencoded: std::sync::atomic::AtomicU64,
-}
-
 /// The server's RTP and RTCP sockets.
 type UdpPair = (Arc<dyn DatagramSocket>, Arc<dyn DatagramSocket>);
 
@@ -142,7 +131,6 @@ struct Shared {
     routes: Routes,
     epoch: Instant,
     session_id: u64,
-    stats: Arc<RtspStats>,
     shutdown: CancellationToken,
 }
 
@@ -151,7 +139,6 @@ pub async fn serve(
     bound: Bound,
     hub: Hub,
     settings: RtspSettings,
-    stats: Arc<RtspStats>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let Bound { tcp, udp } = bound;
@@ -162,7 +149,6 @@ pub async fn serve(
         routes: Arc::default(),
         epoch: clock::now(),
         session_id: rand::rng().random::<u32>().into(),
-        stats,
         shutdown: shutdown.clone(),
     });
     let tasks = TaskTracker::new();
@@ -187,9 +173,9 @@ pub async fn serve(
                 Ok((stream, peer)) => {
                     let shared = shared.clone();
                     tasks.spawn(async move {
-                        shared.stats.clients.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        shared.hub.status().rtsp_client(true);
                         connection(stream, peer, &shared).await;
-                        shared.stats.clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                        shared.hub.status().rtsp_client(false);
                     });
                 }
                 Err(e) => {
@@ -567,10 +553,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         }
         if !writer.flush().await {
             if playing.is_some() {
-                shared
-                    .stats
-                    .dropped_slow
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.hub.status().rtsp_dropped();
             }
             break 'conn "its socket took nothing (too slow or gone)";
         }
@@ -630,7 +613,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
                         p.lags.retain(|t| now.duration_since(*t) < LAG_WINDOW);
                         p.lags.push(now);
                         if p.lags.len() >= MAX_LAGS {
-                            shared.stats.dropped_slow.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            shared.hub.status().rtsp_dropped();
                             break 'conn "it fell behind the camera too often";
                         }
                     }
@@ -638,7 +621,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
                         let before = p.player.stats().reencoded;
                         p.player.handle_jpeg(now, &j.jpeg, now, reencode);
                         if p.player.stats().reencoded > before {
-                            shared.stats.reencoded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            shared.hub.status().rtsp_reencoded();
                         }
                     }
                     Media::Audio(chunk) => p.player.handle_audio(now, &chunk),

@@ -310,6 +310,7 @@
       badge: h('span'),
       sub: h('p', { class: 'sub' }),
       live: streamImg(camUrl(id, 'stream.mjpeg'), 'Live view of ' + name),
+      rtsp: h('p', { class: 'caption', id: 'rtsp-url' }),
       snapshot: h('img', { id: 'snapshot-img', alt: 'Last snapshot of ' + name }),
       snapshotCaption: h('p', { class: 'caption' }),
       lastError: h('p'),
@@ -333,7 +334,8 @@
         h('div', { class: 'col' },
           h('section', { class: 'card', 'aria-labelledby': 'live-h' },
             h('h2', { id: 'live-h', text: 'Live' }),
-            media(p.live, waitingText(cam.status))),
+            media(p.live, waitingText(cam.status)),
+            p.rtsp),
           h('section', { class: 'card', 'aria-labelledby': 'snap-h' },
             h('h2', { id: 'snap-h', text: 'Last snapshot' }),
             h('span', { class: 'media' }, h('span', { class: 'placeholder', text: 'No snapshot yet' }), p.snapshot),
@@ -368,6 +370,14 @@
     if (cam.status === 'streaming' && p.status !== 'streaming') restartStream(p.live);
     p.status = cam.status;
     syncPlaceholder(p.live);
+
+    // The camera's own stream, for VLC, Home Assistant, Frigate, go2rtc.
+    const rtsp = cam.state && cam.state.rtsp_url;
+    p.rtsp.hidden = !rtsp;
+    if (rtsp && p.rtsp.dataset.url !== rtsp) {
+      p.rtsp.dataset.url = rtsp;
+      p.rtsp.replaceChildren('RTSP: ', h('code', { text: rtsp }));
+    }
 
     const at = cam.last_snapshot_at || (cam.state && cam.state.last_snapshot_at) || null;
     setSnapshot(cam.id, at);
