@@ -623,3 +623,86 @@ async fn with_credentials_a_client_without_them_gets_401_and_ffmpeg_with_them_de
         "the password in the log"
     );
 }
+
+/// Figures, not assertions (a loaded CI machine must not fail them): the
+/// time a new client waits for its first complete picture, and the latency
+/// from the simulated camera sending a frame to a client receiving its last
+/// RTP packet. Printed; run with `--nocapture` to see them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_first_frame_time_and_latency() {
+    let rig = rig(47, "", None).await;
+    let url = rig.url("h264");
+    // Which clip picture a frame's last RTP packet belongs to: its payload
+    // (the end of the picture's last NAL unit) is unique in the clip.
+    let clip = TestVideo::clip(VideoCodec::H264, 640, 360).expect("the simulator's clip");
+    let mut last_payload = std::collections::HashMap::new();
+    for (i, au) in clip.iter().enumerate() {
+        let mut s = cam2mqtt::rtsp::rtp::RtpStream::new(96, 1, 0);
+        let last = s.h264(0, &au.data).pop().unwrap();
+        last_payload.insert(last[12..].to_vec(), i);
+    }
+    let mut first = Vec::new();
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        let t0 = Instant::now();
+        let mut c = RtspClient::connect(rig.rtsp).await;
+        let d = c.request("DESCRIBE", &url, &[]).await;
+        let video = tracks(&d.body)[0].1.clone();
+        c.request(
+            "SETUP",
+            &format!("{url}/{video}"),
+            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+        )
+        .await;
+        c.request("PLAY", &url, &[]).await;
+        let mut got_first = false;
+        let until = Instant::now() + Duration::from_secs(if round == 4 { 8 } else { 1 });
+        while Instant::now() < until {
+            let Ok(Some((0, p))) = tokio::time::timeout(T, c.packet()).await else {
+                continue;
+            };
+            if p[1] & 0x80 == 0 {
+                continue;
+            }
+            let now = Instant::now();
+            if !got_first {
+                got_first = true;
+                first.push(now - t0);
+            }
+            // Past the GOP burst: live frames only.
+            if now - t0 < Duration::from_secs(2) {
+                continue;
+            }
+            if let Some(&index) = last_payload.get(&p[12..]) {
+                let sent = rig
+                    .h264
+                    .handle()
+                    .frames()
+                    .iter()
+                    .rev()
+                    .find(|f| f.index == index && f.sent_at <= now)
+                    .map(|f| f.sent_at);
+                if let Some(sent) = sent {
+                    latencies.push(now - sent);
+                }
+            }
+        }
+    }
+    first.sort();
+    latencies.sort();
+    assert!(
+        first.len() == 5 && latencies.len() >= 30,
+        "{first:?} {latencies:?}"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "RTSP figures (simulated Wyze H.264 640x360 10 fps, loopback, debug build): \
+         first complete picture after connect: median {:.1} ms, max {:.1} ms (5 new clients); \
+         camera send -> client receive: median {:.1} ms, p95 {:.1} ms ({} frames)",
+        ms(first[2]),
+        ms(first[4]),
+        ms(latencies[latencies.len() / 2]),
+        ms(latencies[latencies.len() * 95 / 100]),
+        latencies.len()
+    );
+}

@@ -37,6 +37,10 @@ pub struct SentFrame {
     pub len: usize,
     /// Pieces it was cut into.
     pub pieces: u16,
+    /// Its place in the clip the camera loops over.
+    pub index: usize,
+    /// When it was sent (for latency figures).
+    pub sent_at: std::time::Instant,
 }
 
 pub use crate::sim::playback::{Playback, MAX_PLAYBACKS, MAX_PLAYBACK_SAMPLES};

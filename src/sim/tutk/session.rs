@@ -247,7 +247,8 @@ impl Session {
         let Some((_, gop)) = st.gop.as_ref().filter(|(_, g)| !g.is_empty()) else {
             return;
         };
-        let unit = gop[st.gop_pos % gop.len()].clone();
+        let index = st.gop_pos % gop.len();
+        let unit = gop[index].clone();
         st.gop_pos = (st.gop_pos + 1) % gop.len();
         st.frame_no = st.frame_no.wrapping_add(1);
         let frame_no = st.frame_no;
@@ -300,6 +301,8 @@ impl Session {
             keyframe: unit.keyframe,
             len: unit.data.len(),
             pieces: u16::try_from(pieces.len()).unwrap_or(u16::MAX),
+            index,
+            sent_at: now,
         });
     }
 
