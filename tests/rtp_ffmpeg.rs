@@ -189,3 +189,86 @@ fn ffmpeg_decodes_our_jpeg_rtp() {
     let (n, err) = ffmpeg_decodes(&sdp(port, 26, None, None), port, &frames);
     check("JPEG", n, &err);
 }
+
+/// AAC from a camera (ADTS) as RFC 3640 AAC-hbr, its `config` from the ADTS
+/// header: ffmpeg decodes the 1 kHz tone ffmpeg itself encoded.
+#[test]
+fn ffmpeg_decodes_our_aac_rtp() {
+    use cam2mqtt::rtsp::rtp::adts_frames;
+    use cam2mqtt::rtsp::sdp::{AudioTrack, Description, VideoTrack};
+    let adts = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=1000:sample_rate=16000", "-t", "3"])
+        .args(["-ac", "1", "-c:a", "aac", "-f", "adts", "pipe:1"])
+        .output()
+        .expect("ffmpeg")
+        .stdout;
+    let frames = adts_frames(&adts);
+    assert!(frames.len() > 40, "{} AAC frames", frames.len());
+    let head = frames[0].0;
+    let track = AudioTrack::Aac {
+        rate: head.sample_rate().unwrap(),
+        channels: head.channels,
+        config: head.config(),
+    };
+    // The fmtp line as the bridge's SDP has it.
+    let described = Description {
+        name: "t".into(),
+        video: VideoTrack::Jpeg,
+        audio: Some(track),
+        backchannel: false,
+        session_id: 1,
+    }
+    .to_sdp();
+    let fmtp = described
+        .lines()
+        .find_map(|l| l.strip_prefix("a=fmtp:99 "))
+        .expect("an fmtp line for AAC")
+        .to_string();
+    let port = free_udp_port();
+    let sdp = format!(
+        "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=test\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 99\r\na=rtpmap:99 MPEG4-GENERIC/16000/1\r\na=fmtp:99 {fmtp}\r\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aac.sdp");
+    std::fs::write(&path, sdp).unwrap();
+    let child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "warning"])
+        .args(["-protocol_whitelist", "file,udp,rtp", "-i"])
+        .arg(&path)
+        .args([
+            "-t", "2", "-f", "s16le", "-ac", "1", "-ar", "16000", "pipe:1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg");
+    std::thread::sleep(Duration::from_millis(700));
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut s = RtpStream::new(99, 0x0A0C, 1);
+    for (n, (_, frame)) in frames.iter().enumerate() {
+        let p = s
+            .aac(n as u32 * 1024, frame)
+            .expect("a frame fits a packet");
+        sock.send_to(&p, ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let pcm: Vec<i16> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert!(
+        pcm.len() >= 16_000,
+        "{} samples decoded; stderr:\n{err}",
+        pcm.len()
+    );
+    // The dominant frequency by rising zero crossings over the middle.
+    let mid = &pcm[pcm.len() / 10..pcm.len() * 9 / 10];
+    let rising = mid.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    let hz = rising as f64 * 16_000.0 / mid.len() as f64;
+    assert!((hz - 1000.0).abs() <= 20.0, "{hz:.1} Hz; stderr:\n{err}");
+}

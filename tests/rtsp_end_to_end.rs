@@ -256,6 +256,73 @@ async fn ffmpeg_decodes_every_stream_over_tcp_and_udp_and_h264_arrives_as_the_ca
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_and_video_stay_within_100_ms_of_each_other() {
+    // The simulated Wyze camera sends its 20 ms audio chunks and its video
+    // frames in real time from one clock, so packets that arrive together
+    // belong together. ffprobe maps both tracks to one timeline through the
+    // RTCP sender reports and lists packets as they arrive: each live video
+    // packet's time must be within 100 ms of the audio packets around it.
+    let rig = rig(50, "", None).await;
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "tcp",
+            "-read_intervals",
+            "%+6",
+        ])
+        .args([
+            "-show_entries",
+            "packet=stream_index,pts_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(rig.url("h264"))
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let packets: Vec<(u32, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (i, t) = l.split_once(',')?;
+            Some((i.parse().ok()?, t.trim_end_matches(',').parse().ok()?))
+        })
+        .collect();
+    let first_audio = packets
+        .iter()
+        .find(|p| p.0 == 1)
+        .map(|p| p.1)
+        .expect("audio packets");
+    let mut worst: f64 = 0.0;
+    let mut checked = 0;
+    for (i, &(stream, t)) in packets.iter().enumerate() {
+        // Live video only: the GOP a client starts with is older.
+        if stream != 0 || t < first_audio + 0.5 {
+            continue;
+        }
+        let before = packets[..i].iter().rev().find(|p| p.0 == 1);
+        let after = packets[i..].iter().find(|p| p.0 == 1);
+        let nearest = [before, after]
+            .into_iter()
+            .flatten()
+            .map(|p| (p.1 - t).abs())
+            .fold(f64::MAX, f64::min);
+        worst = worst.max(nearest);
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} live video packets:\n{text}");
+    assert!(
+        worst < 0.1,
+        "a video frame {worst:.3} s from the audio around it:\n{text}"
+    );
+    println!(
+        "lip sync: worst {:.1} ms over {checked} video frames",
+        worst * 1000.0
+    );
+}
+
 /// The NAL units of Annex-B bytes (written here, not the bridge's splitter).
 fn nal_units(b: &[u8]) -> Vec<&[u8]> {
     let mut starts = Vec::new();
@@ -480,7 +547,7 @@ async fn ten_clients_share_one_session_and_one_that_stops_reading_is_dropped() {
     );
     let metrics = rig.get("/metrics").await;
     for line in [
-        "cam2mqtt_rtsp_clients 10",
+        "cam2mqtt_rtsp_clients 10.0",
         "cam2mqtt_rtsp_clients_dropped_total 1",
     ] {
         assert!(

@@ -152,8 +152,8 @@ pub struct CameraFeed {
     jpeg: watch::Sender<Option<Arc<LiveJpeg>>>,
     video: broadcast::Sender<LiveVideo>,
     audio: broadcast::Sender<LiveAudioChunk>,
-    /// The last audio format seen (a stream's description names it).
-    audio_format: Mutex<Option<(AudioCodec, u32)>>,
+    /// The last audio chunk (a stream's description names its format).
+    last_audio: Mutex<Option<LiveAudioChunk>>,
     /// Held while a frame is sent, so [`CameraFeed::video_from_keyframe`]
     /// hands out a GOP and a subscription with no gap and no overlap.
     gop: Mutex<Gop>,
@@ -173,7 +173,7 @@ impl CameraFeed {
             jpeg: watch::channel(None).0,
             video: broadcast::channel(VIDEO_CAPACITY).0,
             audio: broadcast::channel(AUDIO_CAPACITY).0,
-            audio_format: Mutex::new(None),
+            last_audio: Mutex::new(None),
             gop: Mutex::new(Gop::default()),
             viewers: watch::channel(Viewers::default()).0,
             frames: AtomicU64::new(0),
@@ -241,21 +241,19 @@ impl CameraFeed {
 
     /// A chunk of the camera's audio, arrived at `at`.
     pub fn push_audio(&self, codec: AudioCodec, sample_rate: u32, data: Bytes, at: Instant) {
-        {
-            let mut format = self
-                .audio_format
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *format = Some((codec, sample_rate));
-        }
+        let chunk = LiveAudioChunk {
+            codec,
+            sample_rate,
+            data,
+            at,
+        };
         if self.audio.receiver_count() > 0 {
-            let _ = self.audio.send(LiveAudioChunk {
-                codec,
-                sample_rate,
-                data,
-                at,
-            });
+            let _ = self.audio.send(chunk.clone());
         }
+        *self
+            .last_audio
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(chunk);
     }
 
     /// The camera's audio from now on.
@@ -263,12 +261,12 @@ impl CameraFeed {
         self.audio.subscribe()
     }
 
-    /// The format of the camera's last audio chunk (`None`: none seen).
-    pub fn audio_format(&self) -> Option<(AudioCodec, u32)> {
-        *self
-            .audio_format
+    /// The camera's last audio chunk (`None`: none seen), for its format.
+    pub fn last_audio(&self) -> Option<LiveAudioChunk> {
+        self.last_audio
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Video frames were lost upstream.

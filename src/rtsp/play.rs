@@ -27,7 +27,7 @@ use bytes::Bytes;
 
 use super::jpeg::JpegRtpError;
 use super::rtcp::{self, SenderReport};
-use super::rtp::RtpStream;
+use super::rtp::{self, RtpStream};
 use super::sdp::{pt, AudioTrack, VideoTrack};
 use crate::bus::live::LiveAudioChunk;
 use crate::media::audio::codec;
@@ -41,10 +41,18 @@ pub const REANCHOR: Duration = Duration::from_secs(1);
 /// How far audio placed by sample count may be from its arrival.
 pub const AUDIO_SLACK: Duration = Duration::from_millis(100);
 
-/// The RTP track for a camera's audio: what RTP carries it as (`None`: not
-/// offered; AAC is not carried yet).
-pub fn audio_track(codec: AudioCodec, rate: u32) -> Option<AudioTrack> {
-    match (codec, rate) {
+/// The RTP track for a camera's audio, from a chunk of it: what RTP carries
+/// it as (`None`: not offered).
+pub fn audio_track(chunk: &LiveAudioChunk) -> Option<AudioTrack> {
+    match (chunk.codec, chunk.sample_rate) {
+        (AudioCodec::Aac, _) => {
+            let (adts, _) = *rtp::adts_frames(&chunk.data).first()?;
+            Some(AudioTrack::Aac {
+                rate: adts.sample_rate()?,
+                channels: adts.channels.max(1),
+                config: adts.config(),
+            })
+        }
         (AudioCodec::Mulaw | AudioCodec::ImaAdpcm, 8000) => Some(AudioTrack::Pcmu),
         (AudioCodec::Alaw, 8000) => Some(AudioTrack::Pcma),
         (AudioCodec::Mulaw | AudioCodec::Alaw | AudioCodec::ImaAdpcm | AudioCodec::PcmS16Le, r)
@@ -54,6 +62,20 @@ pub fn audio_track(codec: AudioCodec, rate: u32) -> Option<AudioTrack> {
         }
         _ => None,
     }
+}
+
+/// Where on the timeline (microseconds) a chunk of `samples` at `clock`
+/// that arrived at `arrival` starts: right after the one before (`next`)
+/// while that is within [`AUDIO_SLACK`] of the arrival, else just before its
+/// arrival. Moves `next` past it.
+fn place(next: &mut Option<i64>, arrival: i64, samples: usize, clock: u32) -> i64 {
+    let duration = i64::try_from(samples).unwrap_or(0) * 1_000_000 / i64::from(clock.max(1));
+    let start = match *next {
+        Some(n) if (n - arrival).abs() <= AUDIO_SLACK.as_micros() as i64 => n,
+        _ => arrival - duration,
+    };
+    *next = Some(start + duration);
+    start
 }
 
 /// A packet for a track.
@@ -183,6 +205,7 @@ impl Player {
                 AudioTrack::Pcmu => (pt::PCMU, 8000),
                 AudioTrack::Pcma => (pt::PCMA, 8000),
                 AudioTrack::L16(r) => (pt::L16, r),
+                AudioTrack::Aac { rate, .. } => (pt::AAC, rate),
             };
             (Track::new(id, pt, clock, random[1]), a)
         });
@@ -323,6 +346,24 @@ impl Player {
         let Some((track, kind)) = &mut self.audio else {
             return;
         };
+        if let AudioTrack::Aac { .. } = kind {
+            let frames = rtp::adts_frames(&chunk.data);
+            if frames.is_empty() || chunk.codec != AudioCodec::Aac {
+                return;
+            }
+            // 1024 samples a frame (AAC LC).
+            let samples = 1024 * frames.len();
+            let start = place(&mut self.audio_next, arrival, samples, track.clock);
+            let mut ts = track.stamp(start);
+            let mut packets = Vec::with_capacity(frames.len());
+            for (_, frame) in frames {
+                packets.extend(track.rtp.aac(ts, frame));
+                ts = ts.wrapping_add(1024);
+            }
+            self.stats.audio_chunks += 1;
+            track.push(now, packets, &mut self.out);
+            return;
+        }
         let payload: Vec<u8> = match (*kind, chunk.codec) {
             (AudioTrack::Pcmu, AudioCodec::Mulaw) | (AudioTrack::Pcma, AudioCodec::Alaw) => {
                 chunk.data.to_vec()
@@ -339,6 +380,7 @@ impl Player {
                 Ok(pcm) => pcm.iter().flat_map(|s| s.to_be_bytes()).collect(),
                 Err(_) => return,
             },
+            (AudioTrack::Aac { .. }, _) => return,
         };
         let samples = match kind {
             AudioTrack::L16(_) => payload.len() / 2,
@@ -347,13 +389,7 @@ impl Player {
         if samples == 0 {
             return;
         }
-        let clock = i64::from(track.clock);
-        let duration = i64::try_from(samples).unwrap_or(0) * 1_000_000 / clock;
-        let start = match self.audio_next {
-            Some(next) if (next - arrival).abs() <= AUDIO_SLACK.as_micros() as i64 => next,
-            _ => arrival - duration,
-        };
-        self.audio_next = Some(start + duration);
+        let start = place(&mut self.audio_next, arrival, samples, track.clock);
         let ts = track.stamp(start);
         let packets = match kind {
             AudioTrack::L16(_) => {

@@ -140,6 +140,79 @@ impl RtpStream {
     }
 }
 
+/// One ADTS header's fields (ISO/IEC 13818-7 §6.2): what the SDP needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adts {
+    /// Audio object type (the ADTS profile + 1; 2 = AAC LC).
+    pub object_type: u8,
+    /// Sampling frequency index.
+    pub frequency_index: u8,
+    /// Channel configuration.
+    pub channels: u8,
+}
+
+/// Sampling rates by ADTS frequency index.
+const AAC_RATES: [u32; 13] = [
+    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
+    7_350,
+];
+
+impl Adts {
+    /// The sampling rate (`None`: a reserved index).
+    pub fn sample_rate(&self) -> Option<u32> {
+        AAC_RATES.get(usize::from(self.frequency_index)).copied()
+    }
+
+    /// The AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1) as the SDP's
+    /// `config=` hex: object type (5 bits), frequency index (4), channels
+    /// (4), then three zero bits.
+    pub fn config(&self) -> u16 {
+        (u16::from(self.object_type & 0x1F) << 11)
+            | (u16::from(self.frequency_index & 0x0F) << 7)
+            | (u16::from(self.channels & 0x0F) << 3)
+    }
+}
+
+/// The AAC frames of ADTS bytes (a camera packet may hold several), each
+/// without its header; stops at the first thing that is not a whole ADTS
+/// frame.
+pub fn adts_frames(mut data: &[u8]) -> Vec<(Adts, &[u8])> {
+    let mut out = Vec::new();
+    while data.len() >= 7 && data[0] == 0xFF && data[1] & 0xF6 == 0xF0 {
+        let protection_absent = data[1] & 1 == 1;
+        let header = if protection_absent { 7 } else { 9 };
+        let len = (usize::from(data[3] & 0x03) << 11)
+            | (usize::from(data[4]) << 3)
+            | usize::from(data[5] >> 5);
+        if len < header || len > data.len() {
+            break;
+        }
+        let adts = Adts {
+            object_type: (data[2] >> 6) + 1,
+            frequency_index: (data[2] >> 2) & 0x0F,
+            channels: ((data[2] & 1) << 2) | (data[3] >> 6),
+        };
+        out.push((adts, &data[header..len]));
+        data = &data[len..];
+    }
+    out
+}
+
+impl RtpStream {
+    /// One AAC frame (no ADTS header) as an RFC 3640 AAC-hbr packet: a
+    /// 16-bit AU-headers-length (16 bits of headers), one AU header (13-bit
+    /// size, 3-bit index 0), the frame; marker set (the frame is whole).
+    /// `None` if the frame is too big for one packet.
+    pub fn aac(&mut self, timestamp: u32, frame: &[u8]) -> Option<Vec<u8>> {
+        let size = u16::try_from(frame.len()).ok().filter(|s| *s < 1 << 13)?;
+        if frame.len() + 4 > self.max_payload {
+            return None;
+        }
+        let headers = [0, 16, (size >> 5) as u8, ((size & 0x1F) << 3) as u8];
+        Some(self.packet(timestamp, true, &[&headers, frame]))
+    }
+}
+
 /// The payload type and payload of an RTP packet from a client (header,
 /// CSRCs, extension and padding skipped); `None` if it is not RTP version 2
 /// or is cut short.

@@ -29,6 +29,15 @@ pub enum AudioTrack {
     Pcma,
     /// 16-bit big-endian PCM at this rate, mono (dynamic type 98).
     L16(u32),
+    /// AAC as the camera sent it (RFC 3640 AAC-hbr, dynamic type 99).
+    Aac {
+        /// Sampling rate.
+        rate: u32,
+        /// Channels.
+        channels: u8,
+        /// AudioSpecificConfig.
+        config: u16,
+    },
 }
 
 /// What a track (`trackID=N`) carries.
@@ -50,6 +59,8 @@ pub mod pt {
     pub const H265: u8 = 97;
     /// L16.
     pub const L16: u8 = 98;
+    /// AAC (MPEG4-GENERIC).
+    pub const AAC: u8 = 99;
     /// JPEG (static).
     pub const JPEG: u8 = 26;
     /// PCMU (static).
@@ -126,9 +137,17 @@ impl Description {
                 AudioTrack::Pcmu => (pt::PCMU, "PCMU/8000".to_string()),
                 AudioTrack::Pcma => (pt::PCMA, "PCMA/8000".to_string()),
                 AudioTrack::L16(rate) => (pt::L16, format!("L16/{rate}/1")),
+                AudioTrack::Aac { rate, channels, .. } => {
+                    (pt::AAC, format!("MPEG4-GENERIC/{rate}/{channels}"))
+                }
             };
             line(format!("m=audio 0 RTP/AVP {apt}"));
             line(format!("a=rtpmap:{apt} {map}"));
+            if let AudioTrack::Aac { config, .. } = a {
+                line(format!(
+                    "a=fmtp:{apt} streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config={config:04X}"
+                ));
+            }
             line("a=recvonly".into());
             line(format!("a=control:trackID={track}"));
             track += 1;

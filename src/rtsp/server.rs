@@ -258,9 +258,7 @@ impl Catalog for HubCatalog<'_> {
         let Some(video) = video_track(&feed) else {
             return Lookup::NotReady;
         };
-        let audio = feed
-            .audio_format()
-            .and_then(|(codec, rate)| audio_track(codec, rate));
+        let audio = feed.last_audio().as_ref().and_then(audio_track);
         Lookup::Found(Description {
             name,
             video,

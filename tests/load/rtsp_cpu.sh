@@ -5,7 +5,8 @@
 # read rtsp://…/<camera> over TCP and copy it (no decoding, `-c copy -f null`),
 # and the bridge's utime+stime from /proc is measured over MEASURE seconds
 # (after WARMUP). The bridge passes H.264 through, so a client should cost
-# next to nothing beyond the camera session (the 0-client line).
+# next to nothing beyond the camera session (the 0-client line). Snapshots
+# are on demand only, so no snapshot decode adds noise.
 # Everything stays on loopback; broadcasts off.
 #
 #   bash tests/load/rtsp_cpu.sh [CLIENTS="0 1 10"]
@@ -35,7 +36,7 @@ mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 &
 sleep 2
 CAM=$(grep '^id = ' "$DIR/cams.toml" | head -1 | sed 's/id = "\(.*\)"/\1/')
 {
-  printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n\n' "$PORT"
+  printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 0\n\n' "$PORT"
   printf '[rtsp]\nlisten = "127.0.0.1:%s"\n\n' "$RTSP"
   printf '[http]\nlisten = "127.0.0.1:%s"\n\n' "$HTTP"
   printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'

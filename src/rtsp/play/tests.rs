@@ -217,17 +217,26 @@ fn audio_stamps_run_by_sample_count_through_arrival_jitter() {
 
 #[test]
 fn adpcm_goes_out_as_mulaw_and_pcm_as_big_endian_l16() {
+    let t0 = crate::io::clock::now();
+    let of = |codec, sample_rate| {
+        audio_track(&LiveAudioChunk {
+            codec,
+            sample_rate,
+            data: Bytes::from_static(&[0; 4]),
+            at: t0,
+        })
+    };
+    assert_eq!(of(AudioCodec::ImaAdpcm, 8000), Some(AudioTrack::Pcmu));
+    assert_eq!(of(AudioCodec::Alaw, 8000), Some(AudioTrack::Pcma));
     assert_eq!(
-        audio_track(AudioCodec::ImaAdpcm, 8000),
-        Some(AudioTrack::Pcmu)
-    );
-    assert_eq!(audio_track(AudioCodec::Alaw, 8000), Some(AudioTrack::Pcma));
-    assert_eq!(
-        audio_track(AudioCodec::PcmS16Le, 16_000),
+        of(AudioCodec::PcmS16Le, 16_000),
         Some(AudioTrack::L16(16_000))
     );
-    assert_eq!(audio_track(AudioCodec::Aac, 16_000), None);
-    let t0 = crate::io::clock::now();
+    assert_eq!(
+        of(AudioCodec::Aac, 16_000),
+        None,
+        "AAC without an ADTS header"
+    );
     let mut p = player(t0, Some(AudioTrack::Pcmu));
     let pcm: Vec<i16> = (0..160).map(|i| (i * 100) as i16).collect();
     let adpcm = codec::encode(AudioCodec::ImaAdpcm, &pcm).unwrap();
@@ -285,4 +294,70 @@ fn a_jpeg_rtp_cannot_carry_is_reencoded_and_counted() {
     assert_eq!(p.stats().frames, 2);
     p.handle_jpeg(t0, b"not a jpeg", t0, |_| None);
     assert_eq!(p.stats().frames, 2);
+}
+
+/// Two ADTS frames (AAC LC, 16 kHz = index 8, mono), bodies `body_a` and
+/// `body_b`: the header fields are written bit by bit from ISO/IEC
+/// 13818-7 §6.2.1 (sync 0xFFF, MPEG-4, layer 0, no CRC, profile 1 = LC).
+fn adts(bodies: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for body in bodies {
+        let len = body.len() + 7;
+        out.extend_from_slice(&[
+            0xFF,
+            0xF1,
+            (1 << 6) | (8 << 2),
+            (1 << 6) | ((len >> 11) as u8 & 0x03),
+            (len >> 3) as u8,
+            ((len as u8 & 0x07) << 5) | 0x1F,
+            0xFC,
+        ]);
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+#[test]
+fn aac_goes_as_rfc_3640_with_its_config_from_the_adts_header() {
+    let t0 = crate::io::clock::now();
+    let chunk = LiveAudioChunk {
+        codec: AudioCodec::Aac,
+        sample_rate: 16_000,
+        data: Bytes::from(adts(&[b"first", b"second!"])),
+        at: t0,
+    };
+    // AudioSpecificConfig: object type 2 (5 bits), index 8 (4), 1 channel
+    // (4), 000: 00010 1000 0001 000 = 0x1408.
+    let track = audio_track(&chunk).unwrap();
+    assert_eq!(
+        track,
+        AudioTrack::Aac {
+            rate: 16_000,
+            channels: 1,
+            config: 0x1408
+        }
+    );
+    let mut p = player(t0, Some(track));
+    p.handle_audio(t0, &chunk);
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 2, "one packet per AAC frame");
+    // AU-headers-length 16 bits, then size 5 (13 bits) and index 0 (3).
+    assert_eq!(
+        &out[0].packet[12..],
+        &[0, 16, 0, 5 << 3, b'f', b'i', b'r', b's', b't']
+    );
+    assert_eq!(&out[1].packet[12..16], &[0, 16, 0, 7 << 3]);
+    assert_eq!(out[0].packet[1], 0x80 | pt::AAC, "marker: whole frames");
+    assert_eq!(
+        rtp_ts(&out[1].packet).wrapping_sub(rtp_ts(&out[0].packet)),
+        1024
+    );
+    // Not ADTS: nothing offered, nothing sent.
+    let junk = LiveAudioChunk {
+        data: Bytes::from_static(b"\x00\x01garbage"),
+        ..chunk
+    };
+    assert_eq!(audio_track(&junk), None);
+    p.handle_audio(t0, &junk);
+    assert!(drain(&mut p).is_empty());
 }

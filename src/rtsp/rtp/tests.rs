@@ -170,3 +170,30 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_clients_packet_gives_its_payload_past_csrcs_extension_and_padding() {
+    // V=2, P=1, X=1, CC=1; PT 8; 1 CSRC; extension of 1 word; payload
+    // "abc"; 2 bytes of padding (the last says 2).
+    let mut p = vec![0xB1, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9];
+    p.extend_from_slice(&[1, 2, 3, 4]); // CSRC
+    p.extend_from_slice(&[0xBE, 0xDE, 0, 1, 9, 9, 9, 9]); // extension
+    p.extend_from_slice(b"abc");
+    p.extend_from_slice(&[0, 2]);
+    assert_eq!(payload(&p), Some((8, &b"abc"[..])));
+    // Not version 2, cut short, padding longer than the packet.
+    assert_eq!(payload(&[0x40; 12]), None);
+    assert_eq!(payload(&[0x90, 0, 0]), None);
+    let mut bad = vec![0xA0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    bad.push(200);
+    assert_eq!(payload(&bad), None);
+}
+
+proptest::proptest! {
+    #[test]
+    fn hostile_client_packets_never_panic(p in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+        if let Some((pt, body)) = payload(&p) {
+            proptest::prop_assert!(pt < 128 && body.len() <= p.len());
+        }
+    }
+}
