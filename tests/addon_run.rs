@@ -52,9 +52,6 @@ async fn the_add_on_publishes_snapshots_serves_its_ui_through_ingress_and_refuse
     // The camera (on a test port, which the options have no field for)
     // comes from the user's config.toml under the options.
     std::fs::write(config_dir.join("config.toml"), sim.config_snippet("door")).unwrap();
-    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
     let mqtt = Recorder::connect(broker.addr().port(), &["cam2mqtt/door/snapshot"]).await;
     let bridge = Bridge::spawn(
         &[
@@ -70,7 +67,7 @@ async fn the_add_on_publishes_snapshots_serves_its_ui_through_ingress_and_refuse
             ("CAM2MQTT_ADDON_MQTT_USERNAME", String::new()),
             ("CAM2MQTT_ADDON_MQTT_PASSWORD", String::new()),
             ("CAM2MQTT_ADDON_MQTT_SSL", "false".into()),
-            ("CAM2MQTT_ADDON_HTTP_LISTEN", http.to_string()),
+            ("CAM2MQTT_ADDON_HTTP_LISTEN", "127.0.0.1:0".into()),
             ("CAM2MQTT_ADDON_INGRESS_PROXY", "127.0.0.2".into()),
             (
                 "CAM2MQTT_ADDON_CONFIG_DIR",
@@ -78,11 +75,7 @@ async fn the_add_on_publishes_snapshots_serves_its_ui_through_ingress_and_refuse
             ),
         ],
     );
-    assert!(
-        support::wait_tcp(http, T),
-        "no HTTP; log:\n{}",
-        bridge.log_text()
-    );
+    let http = bridge.listening("http");
     mqtt.wait_for("a snapshot of door", T, |m| !m.is_empty())
         .await;
 

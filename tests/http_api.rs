@@ -25,10 +25,12 @@ fn client() -> reqwest::Client {
 }
 
 /// A bridge config serving HTTP on `http` (and `extra_http` keys in `[http]`).
-fn config(mqtt_url: &str, http: SocketAddr, extra_http: &str, cameras: &str) -> String {
+/// The bridge's config; its HTTP server on a port the kernel chooses
+/// ([`Bridge::listening`] says which).
+fn config(mqtt_url: &str, extra_http: &str, cameras: &str) -> String {
     bridge_config(mqtt_url, cameras).replacen(
         "[http]\nlisten = \"\"\n",
-        &format!("[http]\nlisten = \"{http}\"\nhealth_interval_s = 1\n{extra_http}\n"),
+        &format!("[http]\nlisten = \"127.0.0.1:0\"\nhealth_interval_s = 1\n{extra_http}\n"),
         1,
     )
 }
@@ -144,11 +146,9 @@ async fn pppp_bridge(
     })
     .await
     .expect("simulated PPPP camera");
-    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
-    let cfg = config(&broker.url(), http, extra_http, &sim.config_snippet("door"));
+    let cfg = config(&broker.url(), extra_http, &sim.config_snippet("door"));
     let bridge = Bridge::run(&cfg, "info");
+    let http = bridge.listening("http");
     assert!(
         support::wait_tcp(http, T),
         "HTTP not listening; log:\n{}",
@@ -259,16 +259,14 @@ async fn the_same_bad_commands_get_the_same_error_texts_over_mqtt_and_rest() {
     })
     .await
     .expect("simulated PPPP camera");
-    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
     let cameras = format!(
         "{}\n{}",
         pppp.config_snippet("door"),
         camera_toml("a9", &a9)
     );
-    let cfg = config(&broker.url(), http, "", &cameras);
+    let cfg = config(&broker.url(), "", &cameras);
     let bridge = Bridge::run(&cfg, "info");
+    let http = bridge.listening("http");
     let base = format!("http://{http}");
     assert!(support::wait_tcp(http, T), "{}", bridge.log_text());
     wait_streaming(&base, "door").await;
@@ -619,16 +617,9 @@ async fn a_watched_wyze_camera_is_decoded_live_for_its_viewers_and_the_decoder_s
     })
     .await
     .expect("simulated Wyze camera");
-    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
-    let cfg = config(
-        &broker.url(),
-        http,
-        "live_fps = 5",
-        &sim.config_snippet("garage"),
-    );
+    let cfg = config(&broker.url(), "live_fps = 5", &sim.config_snippet("garage"));
     let bridge = Bridge::run(&cfg, "info");
+    let http = bridge.listening("http");
     let base = format!("http://{http}");
     assert!(support::wait_tcp(http, T), "{}", bridge.log_text());
     wait_streaming(&base, "garage").await;

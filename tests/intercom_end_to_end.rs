@@ -393,15 +393,13 @@ async fn push_to_talk_over_the_websocket_reaches_the_camera_within_half_a_second
 
     let broker = Mosquitto::start();
     let sim = wyze_sim([127, 0, 0, 11]).await;
-    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
     let cfg = bridge_config(&broker.url(), &sim.config_snippet("door")).replacen(
         "[http]\nlisten = \"\"\n",
-        &format!("[http]\nlisten = \"{http}\"\n"),
+        "[http]\nlisten = \"127.0.0.1:0\"\n",
         1,
     );
     let bridge = Bridge::run(&cfg, "info");
+    let http = bridge.listening("http");
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#", "homeassistant/#"]).await;
     speakers_announced(&rec, 1).await;
 

@@ -89,12 +89,6 @@ async fn rig(ip: u8, http_extra: &str, http_auth: Option<String>) -> Rig {
     })
     .await
     .expect("PPPP JSON");
-    let rtsp: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
-    let http: SocketAddr = format!("127.0.0.1:{}", support::free_port())
-        .parse()
-        .unwrap();
     let cameras = format!(
         "{}{}{}",
         h264.config_snippet("h264"),
@@ -104,15 +98,16 @@ async fn rig(ip: u8, http_extra: &str, http_auth: Option<String>) -> Rig {
     let cfg = bridge_config(&broker.url(), &cameras)
         .replacen(
             "[rtsp]\nlisten = \"\"\n",
-            &format!("[rtsp]\nlisten = \"{rtsp}\"\n"),
+            "[rtsp]\nlisten = \"127.0.0.1:0\"\n",
             1,
         )
         .replacen(
             "[http]\nlisten = \"\"\n",
-            &format!("[http]\nlisten = \"{http}\"\n{http_extra}\n"),
+            &format!("[http]\nlisten = \"127.0.0.1:0\"\n{http_extra}\n"),
             1,
         );
     let bridge = Bridge::run(&cfg, "info,cam2mqtt::rtsp=debug");
+    let (rtsp, http) = (bridge.listening("rtsp"), bridge.listening("http"));
     let rec = Recorder::connect(broker.port, &["cam2mqtt/#"]).await;
     let streaming = tokio::time::timeout(
         T,
@@ -557,15 +552,25 @@ async fn ten_clients_share_one_session_and_one_that_stops_reading_is_dropped() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tone_on_the_backchannel_plays_on_the_cameras_speaker() {
-    let rig = rig(41, "", None).await;
-    let url = rig.url("h264");
-    let mut c = RtspClient::connect(rig.rtsp).await;
+/// One 20 ms RTP packet (PCMU at 8 kHz, 160 samples) of a `hz` tone at
+/// half scale: packet `k` of the tone.
+fn tone_packet(hz: f64, k: u16) -> Vec<u8> {
+    let payload: Vec<u8> = (0..160u32)
+        .map(|i| {
+            let t = f64::from(u32::from(k) * 160 + i) / 8000.0;
+            ulaw((0.5 * 32767.0 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16)
+        })
+        .collect();
+    rtp_packet(0, k, u32::from(k) * 160, 0x1234_5678, &payload)
+}
+
+/// DESCRIBE with the back-channel asked for: the back-channel track's
+/// control, checked to be a sendonly PCMU/PCMA audio track.
+async fn backchannel_track(c: &mut RtspClient, url: &str) -> String {
     let d = c
         .request(
             "DESCRIBE",
-            &url,
+            url,
             &[("Require", "www.onvif.org/ver20/backchannel")],
         )
         .await;
@@ -579,6 +584,42 @@ async fn a_tone_on_the_backchannel_plays_on_the_cameras_speaker() {
         section.contains("a=sendonly") && section.contains("a=rtpmap:8 PCMA/8000"),
         "{section}"
     );
+    back
+}
+
+/// Waits for the camera's playback number `n` (0-based) to end and checks
+/// it was about 2 s of a `hz` tone.
+async fn heard(rig: &Rig, n: usize, hz: f64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let p = loop {
+        if let Some(p) = rig.h264.handle().playbacks().get(n).filter(|p| p.ended) {
+            break p.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "playback {n} never ended; log:\n{}",
+            rig.bridge.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let secs = p.pcm.len() as f64 / f64::from(p.sample_rate);
+    assert!(secs >= 1.8, "{secs} s of the 2 s tone played");
+    let got = dominant_hz(&p.pcm, p.sample_rate);
+    assert!(
+        (got - hz).abs() <= hz * 0.02,
+        "dominant frequency {got:.1} Hz, sent {hz} Hz"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::disallowed_types)] // the test is the client: its own RTP socket
+async fn a_tone_on_the_backchannel_plays_on_the_cameras_speaker_over_tcp_and_udp() {
+    let rig = rig(41, "", None).await;
+    let url = rig.url("h264");
+
+    // Over the RTSP connection (interleaved), as go2rtc does.
+    let mut c = RtspClient::connect(rig.rtsp).await;
+    let back = backchannel_track(&mut c, &url).await;
     let r = c
         .request(
             "SETUP",
@@ -588,42 +629,46 @@ async fn a_tone_on_the_backchannel_plays_on_the_cameras_speaker() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(c.request("PLAY", &url, &[]).await.status, 200);
-    // Two seconds of a 1 kHz tone, PCMU at 8 kHz, 20 ms a packet, in real
-    // time as go2rtc sends a microphone.
+    // Two seconds of a 1 kHz tone, 20 ms a packet, in real time as a
+    // microphone sends it; the pause after it ends the playback.
     let started = Instant::now();
-    let mut n = 0u32;
     for k in 0..100u16 {
-        let payload: Vec<u8> = (0..160)
-            .map(|_| {
-                let t = f64::from(n) / 8000.0;
-                n += 1;
-                ulaw((0.5 * 32767.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16)
-            })
-            .collect();
-        let p = rtp_packet(0, k, u32::from(k) * 160, 0x1234_5678, &payload);
-        c.send_packet(4, &p).await;
+        c.send_packet(4, &tone_packet(1000.0, k)).await;
         tokio::time::sleep_until((started + Duration::from_millis(20 * u64::from(k + 1))).into())
             .await;
     }
-    // The pause ends the playback; the camera hears its end.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let p = loop {
-        if let Some(p) = rig.h264.handle().last_playback() {
-            if p.ended {
-                break p;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no playback ended; log:\n{}",
-            rig.bridge.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let secs = p.pcm.len() as f64 / f64::from(p.sample_rate);
-    assert!(secs >= 1.8, "{secs} s of the 2 s tone played");
-    let hz = dominant_hz(&p.pcm, p.sample_rate);
-    assert!((hz - 1000.0).abs() <= 20.0, "dominant frequency {hz:.1} Hz");
+    heard(&rig, 0, 1000.0).await;
+
+    // Over UDP: RTP from the client's port to the server's, a 600 Hz tone.
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = rtp.local_addr().unwrap().port();
+    let mut u = RtspClient::connect(rig.rtsp).await;
+    let back = backchannel_track(&mut u, &url).await;
+    let transport = format!("RTP/AVP;unicast;client_port={port}-{}", port + 1);
+    let r = u
+        .request(
+            "SETUP",
+            &format!("{url}/{back}"),
+            &[("Transport", &transport)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let server_port: u16 = r
+        .header("transport")
+        .and_then(|t| t.split("server_port=").nth(1))
+        .and_then(|p| p.split('-').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no server_port: {r:?}"));
+    assert_eq!(u.request("PLAY", &url, &[]).await.status, 200);
+    let started = Instant::now();
+    for k in 0..100u16 {
+        rtp.send_to(&tone_packet(600.0, k), ("127.0.0.1", server_port))
+            .await
+            .unwrap();
+        tokio::time::sleep_until((started + Duration::from_millis(20 * u64::from(k + 1))).into())
+            .await;
+    }
+    heard(&rig, 1, 600.0).await;
 }
 
 /// The dominant frequency of `pcm` at `rate`, by counting rising zero

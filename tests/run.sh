@@ -6,7 +6,8 @@
 #   openssl                       the DTLS interop oracle (s_server/s_client)
 #   strace                        to watch check-config make no DNS query
 #   chromium, chromedriver        the web UI test drives a headless browser
-#   ffmpeg                        the audio bench encodes its MP3 input
+#   ffmpeg (ffmpeg, ffprobe)      the audio bench encodes its MP3 input; the RTSP and RTP
+#                                 tests use ffmpeg and ffprobe as independent clients
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,6 @@ need strace strace
 need chromium chromium
 need chromium-driver chromedriver
 need shellcheck shellcheck
-need ffmpeg ffmpeg
+need ffmpeg ffmpeg ffprobe
 
 cargo test --all-targets --locked "$@"

@@ -49,6 +49,9 @@ pub struct LiveJpeg {
     pub jpeg: Bytes,
     /// Whether the bridge encoded it (from H.264/H.265) rather than the camera.
     pub decoded: bool,
+    /// When it reached the hub (the bridge's clock): a stream's timeline
+    /// follows the camera's cadence, not when a viewer got around to it.
+    pub at: Instant,
 }
 
 /// What the video broadcast carries.
@@ -196,8 +199,12 @@ impl CameraFeed {
     /// A new picture for viewers (replaces the one before).
     pub fn push_jpeg(&self, jpeg: Bytes, decoded: bool) {
         let seq = self.jpegs.fetch_add(1, Ordering::Relaxed) + 1;
-        self.jpeg
-            .send_replace(Some(Arc::new(LiveJpeg { seq, jpeg, decoded })));
+        self.jpeg.send_replace(Some(Arc::new(LiveJpeg {
+            seq,
+            jpeg,
+            decoded,
+            at: clock::now(),
+        })));
     }
 
     /// Forgets the picture (the session ended: no stale picture for a new viewer).

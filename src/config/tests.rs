@@ -546,6 +546,13 @@ fn http_keys_are_checked_and_name_what_is_allowed() {
             "http.listen",
             "IP:port",
         ),
+        ("[rtsp]\nlisten = \"8554\"", "rtsp.listen", "0.0.0.0:8554"),
+        (
+            "[rtsp]\nurl = \"rtsp://viewer:pw@192.168.1.10:8554\"",
+            "rtsp.url",
+            "without credentials",
+        ),
+        ("[rtsp]\nurl = \"http://x\"", "rtsp.url", "rtsp://"),
     ] {
         let e = Config::from_toml(toml).unwrap_err();
         assert_eq!(e.key, key, "{toml}: {e}");
@@ -562,4 +569,10 @@ fn http_keys_are_checked_and_name_what_is_allowed() {
         "{shown}"
     );
     assert_eq!(cfg.http.live_fps, 5);
+    // IPv6, and port 0 (the system picks one; the log names it).
+    for listen in ["[::]:8099", "127.0.0.1:0"] {
+        let toml = format!("[http]\nlisten = \"{listen}\"\n[rtsp]\nlisten = \"{listen}\"");
+        let cfg = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{listen}: {e}"));
+        assert_eq!((&*cfg.http.listen, &*cfg.rtsp.listen), (listen, listen));
+    }
 }

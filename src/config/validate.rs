@@ -344,30 +344,8 @@ impl Config {
         if self.mqtt.client_id.is_empty() {
             return Err(ConfigError::new("mqtt.client_id", "must not be empty"));
         }
-        if !self.http.listen.is_empty() {
-            let bad = |m: String| {
-                ConfigError::new(
-                    "http.listen",
-                    format!("{m}; an address like 0.0.0.0:8099 (or \"\" to disable)"),
-                )
-            };
-            match split_host_port(&self.http.listen).map_err(bad)? {
-                (host, Some(_)) if host.parse::<std::net::IpAddr>().is_ok() => {}
-                _ => return Err(bad(format!("{:?} is not IP:port", self.http.listen))),
-            }
-        }
-        if !self.rtsp.listen.is_empty() {
-            let bad = |m: String| {
-                ConfigError::new(
-                    "rtsp.listen",
-                    format!("{m}; an address like 0.0.0.0:8554 (or \"\" to disable)"),
-                )
-            };
-            match split_host_port(&self.rtsp.listen).map_err(bad)? {
-                (host, Some(_)) if host.parse::<std::net::IpAddr>().is_ok() => {}
-                _ => return Err(bad(format!("{:?} is not IP:port", self.rtsp.listen))),
-            }
-        }
+        check_listen("http.listen", &self.http.listen, "0.0.0.0:8099")?;
+        check_listen("rtsp.listen", &self.rtsp.listen, "0.0.0.0:8554")?;
         if !self.rtsp.url.is_empty() {
             let ok = self
                 .rtsp
@@ -518,4 +496,16 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A server's `listen` key: empty (off) or `IP:port` (port 0: one the
+/// system picks, which the log names).
+fn check_listen(key: &str, listen: &str, example: &str) -> Result<(), ConfigError> {
+    if listen.is_empty() || listen.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        key,
+        format!("{listen:?} is not IP:port; an address like {example} (or \"\" to disable)"),
+    ))
 }

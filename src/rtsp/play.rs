@@ -21,6 +21,7 @@
 //! G.711 at another rate to L16 ([`audio_track`]).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -38,6 +39,10 @@ pub const VIDEO_CLOCK: u32 = 90_000;
 /// How far the camera's clock may drift from the bridge's before the video
 /// is re-anchored at a frame's arrival.
 pub const REANCHOR: Duration = Duration::from_secs(1);
+/// The least time between two video frames on a stream's timeline (90
+/// ticks of the video clock): two pictures that reach the bridge together
+/// still get distinct, increasing timestamps, as players expect.
+pub const MIN_FRAME_GAP: Duration = Duration::from_millis(1);
 /// How far audio placed by sample count may be from its arrival.
 pub const AUDIO_SLACK: Duration = Duration::from_millis(100);
 
@@ -136,7 +141,12 @@ impl Track {
         self.base.wrapping_add(ticks as u32)
     }
 
-    fn push(&mut self, now: Instant, packets: Vec<Vec<u8>>, out: &mut VecDeque<Outgoing>) {
+    /// Queues `packets`; a track's first packets go after a sender report,
+    /// so a player places them on the shared timeline from the start.
+    fn push(&mut self, now: &ReportClock, packets: Vec<Vec<u8>>, out: &mut VecDeque<Outgoing>) {
+        if self.next_report.is_none() {
+            self.report(now, out);
+        }
         for p in packets {
             self.packets = self.packets.wrapping_add(1);
             let payload = p.len().saturating_sub(super::rtp::HEADER_LEN);
@@ -149,11 +159,32 @@ impl Track {
                 packet: p,
             });
         }
-        if self.next_report.is_none() {
-            // The first report soon after the first packet.
-            self.next_report = Some(now);
-        }
     }
+
+    /// A sender report at `now`; the next one is due [`rtcp::INTERVAL`] later.
+    fn report(&mut self, now: &ReportClock, out: &mut VecDeque<Outgoing>) {
+        let sr = SenderReport {
+            ssrc: self.rtp.ssrc,
+            ntp: rtcp::ntp(now.wall),
+            rtp_timestamp: self.stamp(now.micros),
+            packets: self.packets,
+            octets: self.octets,
+        };
+        out.push_back(Outgoing {
+            track: self.id,
+            rtcp: true,
+            packet: sr.to_bytes(&now.cname),
+        });
+        self.next_report = Some(now.at + rtcp::INTERVAL);
+    }
+}
+
+/// An instant on a player's clocks, for sender reports.
+struct ReportClock {
+    at: Instant,
+    micros: i64,
+    wall: SystemTime,
+    cname: Arc<str>,
 }
 
 /// The video's mapping from the camera's clock to the timeline.
@@ -168,7 +199,7 @@ struct Anchor {
 pub struct Player {
     start: Instant,
     wall_start: SystemTime,
-    cname: String,
+    cname: Arc<str>,
     video: Option<(Track, VideoTrack)>,
     audio: Option<(Track, AudioTrack)>,
     anchor: Option<Anchor>,
@@ -212,7 +243,7 @@ impl Player {
         Self {
             start: now,
             wall_start: wall,
-            cname,
+            cname: cname.into(),
             video,
             audio,
             anchor: None,
@@ -221,6 +252,15 @@ impl Player {
             want_keyframe: true,
             out: VecDeque::new(),
             stats: PlayStats::default(),
+        }
+    }
+
+    fn clock(&self, now: Instant) -> ReportClock {
+        ReportClock {
+            at: now,
+            micros: self.micros(now),
+            wall: self.wall_start + now.saturating_duration_since(self.start),
+            cname: self.cname.clone(),
         }
     }
 
@@ -274,10 +314,9 @@ impl Player {
         };
         if let Some(last) = self.last_video {
             // Never backwards, never two frames on one tick.
-            if micros <= last {
-                micros = last + 1;
-            }
+            micros = micros.max(last + MIN_FRAME_GAP.as_micros() as i64);
         }
+        let clock = self.clock(now);
         let Some((track, VideoTrack::H264 { .. } | VideoTrack::H265 { .. })) = &mut self.video
         else {
             return;
@@ -290,7 +329,7 @@ impl Player {
         self.want_keyframe = false;
         self.last_video = Some(micros);
         self.stats.frames += 1;
-        track.push(now, packets, &mut self.out);
+        track.push(&clock, packets, &mut self.out);
     }
 
     fn reanchor(&mut self, camera: Duration, micros: i64) -> i64 {
@@ -314,8 +353,9 @@ impl Player {
     ) {
         let mut micros = self.micros(arrived);
         if let Some(last) = self.last_video {
-            micros = micros.max(last + 1);
+            micros = micros.max(last + MIN_FRAME_GAP.as_micros() as i64);
         }
+        let clock = self.clock(now);
         let Some((track, VideoTrack::Jpeg)) = &mut self.video else {
             return;
         };
@@ -337,12 +377,13 @@ impl Player {
         };
         self.last_video = Some(micros);
         self.stats.frames += 1;
-        track.push(now, packets, &mut self.out);
+        track.push(&clock, packets, &mut self.out);
     }
 
     /// A chunk of the camera's audio.
     pub fn handle_audio(&mut self, now: Instant, chunk: &LiveAudioChunk) {
         let arrival = self.micros(chunk.at);
+        let clock = self.clock(now);
         let Some((track, kind)) = &mut self.audio else {
             return;
         };
@@ -361,7 +402,7 @@ impl Player {
                 ts = ts.wrapping_add(1024);
             }
             self.stats.audio_chunks += 1;
-            track.push(now, packets, &mut self.out);
+            track.push(&clock, packets, &mut self.out);
             return;
         }
         let payload: Vec<u8> = match (*kind, chunk.codec) {
@@ -408,7 +449,7 @@ impl Player {
             _ => track.rtp.audio(ts, &payload),
         };
         self.stats.audio_chunks += 1;
-        track.push(now, packets, &mut self.out);
+        track.push(&clock, packets, &mut self.out);
     }
 
     /// When [`Player::handle_timeout`] must run (the next sender report).
@@ -423,30 +464,15 @@ impl Player {
 
     /// Sends the sender reports due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let micros = self.micros(now);
-        let wall = self.wall_start + now.saturating_duration_since(self.start);
-        let cname = self.cname.clone();
+        let clock = self.clock(now);
         let tracks = [
             self.video.as_mut().map(|(t, _)| t),
             self.audio.as_mut().map(|(t, _)| t),
         ];
         for track in tracks.into_iter().flatten() {
-            if track.next_report.is_none_or(|t| t > now) {
-                continue;
+            if track.next_report.is_some_and(|t| t <= now) {
+                track.report(&clock, &mut self.out);
             }
-            let sr = SenderReport {
-                ssrc: track.rtp.ssrc,
-                ntp: rtcp::ntp(wall),
-                rtp_timestamp: track.stamp(micros),
-                packets: track.packets,
-                octets: track.octets,
-            };
-            self.out.push_back(Outgoing {
-                track: track.id,
-                rtcp: true,
-                packet: sr.to_bytes(&cname),
-            });
-            track.next_report = Some(now + rtcp::INTERVAL);
         }
     }
 

@@ -51,6 +51,9 @@ pub const MAX_LAGS: usize = 3;
 pub const LAG_WINDOW: Duration = Duration::from_secs(60);
 /// How long a DESCRIBE waits for a camera's first picture before 503.
 pub const DESCRIBE_WAIT: Duration = Duration::from_secs(10);
+/// Connections served at once; more are closed at once (each costs a
+/// task, buffers and, while it plays, a feed reader).
+pub const MAX_CONNECTIONS: u64 = 64;
 /// A back-channel pause this long ends the playback.
 pub const TALK_PAUSE: Duration = Duration::from_millis(800);
 /// The back-channel's sample rate (G.711).
@@ -171,9 +174,16 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
             accepted = tcp.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Counted here, not in the task, so a burst cannot pass
+                    // the limit before the tasks start.
+                    if shared.hub.status().rtsp().clients >= MAX_CONNECTIONS {
+                        tracing::warn!(%peer, "RTSP connection refused: {MAX_CONNECTIONS} connections already");
+                        drop(stream);
+                        continue;
+                    }
+                    shared.hub.status().rtsp_client(true);
                     let shared = shared.clone();
                     tasks.spawn(async move {
-                        shared.hub.status().rtsp_client(true);
                         connection(stream, peer, &shared).await;
                         shared.hub.status().rtsp_client(false);
                     });
@@ -617,7 +627,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
                     }
                     Media::Jpeg(j) => {
                         let before = p.player.stats().reencoded;
-                        p.player.handle_jpeg(now, &j.jpeg, now, reencode);
+                        p.player.handle_jpeg(now, &j.jpeg, j.at, reencode);
                         if p.player.stats().reencoded > before {
                             shared.hub.status().rtsp_reencoded();
                         }

@@ -404,6 +404,35 @@ impl Bridge {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Where the bridge's `server` (`"http"` or `"rtsp"`) listens, read from
+    /// the line its log gives it. A config that asks for port 0 lets the
+    /// kernel choose, so no other process takes the port between choosing
+    /// and binding (as it can with [`free_port`]).
+    pub fn listening(&self, server: &str) -> SocketAddr {
+        let marker = match server {
+            "http" => "API on http://",
+            "rtsp" => "RTSP streams on rtsp://",
+            other => panic!("no server {other:?}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log_text();
+            let addr = log
+                .split(marker)
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|a| a.parse().ok());
+            if let Some(addr) = addr {
+                return addr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the bridge never said where its {server} server listens; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Bridge {

@@ -38,6 +38,11 @@ fn drain(p: &mut Player) -> Vec<Outgoing> {
     std::iter::from_fn(|| p.poll_transmit()).collect()
 }
 
+/// The RTP packets only (no sender reports).
+fn drain_rtp(p: &mut Player) -> Vec<Outgoing> {
+    drain(p).into_iter().filter(|o| !o.rtcp).collect()
+}
+
 fn rtp_ts(packet: &[u8]) -> u32 {
     u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]])
 }
@@ -90,11 +95,12 @@ fn a_drifting_camera_clock_is_reanchored_at_arrival() {
         frame_stamps(&drain(&mut p)),
         vec![base.wrapping_add(180_000)]
     );
-    // A camera clock that jumps back does not move RTP time backwards.
+    // A camera clock that jumps back does not move RTP time backwards:
+    // the frame goes the least gap (1 ms, 90 ticks) after the one before.
     p.handle_video(at, &frame(5, false), Some(at));
     assert_eq!(
         frame_stamps(&drain(&mut p)),
-        vec![base.wrapping_add(180_000)]
+        vec![base.wrapping_add(180_090)]
     );
 }
 
@@ -144,9 +150,18 @@ fn audio_and_video_that_arrive_together_share_the_timeline() {
         }
         audio_at.push(at);
     }
-    p.handle_timeout(at);
     out.extend(drain(&mut p));
-    let reports: Vec<&Outgoing> = out.iter().filter(|o| o.rtcp).collect();
+    // Each track's first packet comes after its first sender report, so a
+    // player can place it on the shared timeline from the start.
+    for track in [0, 1] {
+        let first = out.iter().find(|o| o.track == track).unwrap();
+        assert!(first.rtcp, "track {track} starts with RTP, not a report");
+    }
+    // The next reports, when they are due (both by then).
+    let now = t0 + rtcp::INTERVAL + Duration::from_millis(20);
+    p.handle_timeout(now);
+    let later = drain(&mut p);
+    let reports: Vec<&Outgoing> = later.iter().filter(|o| o.rtcp).collect();
     assert_eq!(reports.len(), 2, "one sender report per track");
     // (rtp at report, clock rate) per track; the reports share one NTP time.
     let sr = |track: u8| {
@@ -174,7 +189,7 @@ fn audio_and_video_that_arrive_together_share_the_timeline() {
         let a = audio[2 * i + 1];
         assert!((v - a).abs() < 0.005, "frame {i}: video {v} s, audio {a} s");
     }
-    let expected = at.duration_since(video_at[0]).as_secs_f64();
+    let expected = now.duration_since(video_at[0]).as_secs_f64();
     assert!((video[0] - expected).abs() < 0.001);
     assert_eq!(audio_at.len(), audio.len());
 }
@@ -193,7 +208,7 @@ fn audio_stamps_run_by_sample_count_through_arrival_jitter() {
             at,
         };
         p.handle_audio(at, &chunk);
-        stamps.extend(drain(&mut p).iter().map(|o| rtp_ts(&o.packet)));
+        stamps.extend(drain_rtp(&mut p).iter().map(|o| rtp_ts(&o.packet)));
     }
     let steps: Vec<u32> = stamps.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     assert_eq!(steps, vec![160; 4]);
@@ -208,7 +223,7 @@ fn audio_stamps_run_by_sample_count_through_arrival_jitter() {
             at,
         },
     );
-    let last = rtp_ts(&drain(&mut p)[0].packet);
+    let last = rtp_ts(&drain_rtp(&mut p)[0].packet);
     // The first chunk (arrived at 0) starts 20 ms before it, so the fifth
     // at 4 x 20 - 20 = 60 ms (480 ticks); the late one starts where its
     // arrival says: 1200 - 20 = 1180 ms (9440 ticks).
@@ -249,7 +264,7 @@ fn adpcm_goes_out_as_mulaw_and_pcm_as_big_endian_l16() {
             at: t0,
         },
     );
-    let out = drain(&mut p);
+    let out = drain_rtp(&mut p);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].packet[1] & 0x7F, pt::PCMU);
     let expected: Vec<u8> = codec::decode(AudioCodec::ImaAdpcm, &adpcm)
@@ -269,7 +284,10 @@ fn adpcm_goes_out_as_mulaw_and_pcm_as_big_endian_l16() {
             at: t0,
         },
     );
-    assert_eq!(&drain(&mut p)[0].packet[12..], &[0x12, 0x34, 0x7F, 0xFF]);
+    assert_eq!(
+        &drain_rtp(&mut p)[0].packet[12..],
+        &[0x12, 0x34, 0x7F, 0xFF]
+    );
 }
 
 #[test]
@@ -294,6 +312,35 @@ fn a_jpeg_rtp_cannot_carry_is_reencoded_and_counted() {
     assert_eq!(p.stats().frames, 2);
     p.handle_jpeg(t0, b"not a jpeg", t0, |_| None);
     assert_eq!(p.stats().frames, 2);
+}
+
+#[test]
+fn jpegs_keep_their_arrival_cadence_and_never_share_a_tick() {
+    let t0 = crate::io::clock::now();
+    let start = t0 + Duration::from_millis(80);
+    let mut p = Player::new(
+        start,
+        SystemTime::UNIX_EPOCH,
+        Some((0, VideoTrack::Jpeg)),
+        None,
+        [1, 2],
+        "c".into(),
+    );
+    let img = image::RgbImage::from_fn(32, 16, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let jpeg = crate::media::jpeg::encode_rgb(&img, 80).unwrap();
+    let never = |_: &[u8]| -> Option<Bytes> { panic!("4:2:0 goes as it is") };
+    // The picture current at PLAY arrived 80 ms before it; the next one
+    // 100 ms after that (the camera's 10 fps), a third at the same instant.
+    p.handle_jpeg(start, &jpeg, t0, never);
+    let next = t0 + Duration::from_millis(100);
+    p.handle_jpeg(next, &jpeg, next, never);
+    p.handle_jpeg(next, &jpeg, next, never);
+    let s = frame_stamps(&drain(&mut p));
+    assert_eq!(s.len(), 3);
+    // 100 ms at 90 kHz between the first two, not the 20 ms between
+    // their deliveries; then the least gap, one millisecond.
+    assert_eq!(s[1].wrapping_sub(s[0]), 9000);
+    assert_eq!(s[2].wrapping_sub(s[1]), 90);
 }
 
 /// Two ADTS frames (AAC LC, 16 kHz = index 8, mono), bodies `body_a` and
@@ -339,7 +386,7 @@ fn aac_goes_as_rfc_3640_with_its_config_from_the_adts_header() {
     );
     let mut p = player(t0, Some(track));
     p.handle_audio(t0, &chunk);
-    let out = drain(&mut p);
+    let out = drain_rtp(&mut p);
     assert_eq!(out.len(), 2, "one packet per AAC frame");
     // AU-headers-length 16 bits, then size 5 (13 bits) and index 0 (3).
     assert_eq!(
