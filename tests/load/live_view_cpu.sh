@@ -23,42 +23,15 @@ MEASURE=${MEASURE:-20}
 WARMUP=${WARMUP:-6}
 FIRST_ROUNDS=${FIRST_ROUNDS:-5}
 WYZE_SIZE=${WYZE_SIZE:-640x360}
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-  BIN=target/release/cam2mqtt
-fi
-DIR=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DIR"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-HTTP=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n' "$PORT" > "$DIR/mosquitto.conf"
-mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 &
+# shellcheck source=tests/load/live_lib.sh
+. tests/load/live_lib.sh
 case "$PROTOCOL" in
-  pppp) "$BIN" simulate --protocol pppp --dialect json --listen 127.0.0.1:0 > "$DIR/cams.toml" 2> "$DIR/sim.log" & ;;
-  tutk) "$BIN" simulate --protocol tutk --listen 127.0.0.1:0 --size "$WYZE_SIZE" > "$DIR/cams.toml" 2> "$DIR/sim.log" & ;;
+  pppp) SIM=(--protocol pppp --dialect json) ;;
+  tutk) SIM=(--protocol tutk --size "$WYZE_SIZE") ;;
   *) echo "protocol: pppp or tutk" >&2; exit 2 ;;
 esac
-SIM=$!
-sleep 2
-CAM=$(grep '^id = ' "$DIR/cams.toml" | head -1 | sed 's/id = "\(.*\)"/\1/')
-{
-  printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 10\n\n' "$PORT"
-  printf '[rtsp]\nlisten = ""\n\n'
-  printf '[http]\nlisten = "127.0.0.1:%s"\nlive_fps = 5\n\n' "$HTTP"
-  printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'
-  grep -v '^#' "$DIR/cams.toml"
-} > "$DIR/bridge.toml"
-"$BIN" --config "$DIR/bridge.toml" run 2> "$DIR/bridge.log" &
-BRIDGE=$!
+live_start "${SIM[@]}" -- "$(printf '[snapshots]\ninterval_s = 10\n\n[rtsp]\nlisten = ""')" "live_fps = 5"
 URL="http://127.0.0.1:$HTTP/api/cameras/$CAM/stream.mjpeg"
-for _ in $(seq 1 100); do
-  state=$(curl -s "http://127.0.0.1:$HTTP/api/cameras/$CAM" || true)
-  case "$state" in *'"status":"streaming"'*) break ;; esac
-  sleep 0.2
-done
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
 SIZE=""
 if [ "$PROTOCOL" = tutk ]; then SIZE=" $WYZE_SIZE"; fi
 echo "camera $CAM ($PROTOCOL$SIZE), bridge pid $BRIDGE, $MEASURE s per point"
@@ -69,17 +42,17 @@ for n in $VIEWERS; do
     PIDS+=($!)
   done
   sleep "$WARMUP"
-  t0=$(ticks "$BRIDGE")
+  t0=$(cpu_ticks)
   sleep "$MEASURE"
-  t1=$(ticks "$BRIDGE")
+  t1=$(cpu_ticks)
   metrics=$(curl -s "http://127.0.0.1:$HTTP/metrics" || true)
   decoders=$(printf '%s\n' "$metrics" | awk '/^cam2mqtt_live_decoders /{print $2}')
   if [ "${#PIDS[@]}" -gt 0 ]; then
     kill "${PIDS[@]}" 2>/dev/null || true
     wait "${PIDS[@]}" 2>/dev/null || true
   fi
-  awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$MEASURE" -v n="$n" -v d="$decoders" \
-    'BEGIN { printf "  %2d viewers: bridge CPU %5.1f %% of one core (live decoders %s)\n", n, 100 * (b - a) / hz / s, d }'
+  printf '  %2d viewers: bridge CPU %s %% of one core (live decoders %s)\n' \
+    "$n" "$(cpu_percent "$t0" "$t1" "$MEASURE")" "$decoders"
   sleep 5
 done
 python3 - "$URL" "$FIRST_ROUNDS" <<'EOF'

@@ -20,38 +20,12 @@ MEASURE=${MEASURE:-20}
 WARMUP=${WARMUP:-6}
 WYZE_SIZE=${WYZE_SIZE:-1920x1080}
 FPS=${FPS:-20}
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-  BIN=target/release/cam2mqtt
-fi
-DIR=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DIR"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-HTTP=$(free_port)
+# shellcheck source=tests/load/live_lib.sh
+. tests/load/live_lib.sh
 RTSP=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n' "$PORT" > "$DIR/mosquitto.conf"
-mosquitto -c "$DIR/mosquitto.conf" >/dev/null 2>&1 &
-"$BIN" simulate --protocol tutk --listen 127.0.0.1:0 --size "$WYZE_SIZE" --fps "$FPS" > "$DIR/cams.toml" 2> "$DIR/sim.log" &
-sleep 2
-CAM=$(grep '^id = ' "$DIR/cams.toml" | head -1 | sed 's/id = "\(.*\)"/\1/')
-{
-  printf '[mqtt]\nurl = "mqtt://127.0.0.1:%s"\n\n[snapshots]\ninterval_s = 0\n\n' "$PORT"
-  printf '[rtsp]\nlisten = "127.0.0.1:%s"\n\n' "$RTSP"
-  printf '[http]\nlisten = "127.0.0.1:%s"\n\n' "$HTTP"
-  printf '[discovery]\npppp_broadcast = false\ntutk_broadcast = false\ninterval_s = 60\n\n'
-  grep -v '^#' "$DIR/cams.toml"
-} > "$DIR/bridge.toml"
-"$BIN" --config "$DIR/bridge.toml" run 2> "$DIR/bridge.log" &
-BRIDGE=$!
+live_start --protocol tutk --size "$WYZE_SIZE" --fps "$FPS" -- \
+  "$(printf '[snapshots]\ninterval_s = 0\n\n[rtsp]\nlisten = "127.0.0.1:%s"' "$RTSP")"
 URL="rtsp://127.0.0.1:$RTSP/$CAM"
-for _ in $(seq 1 100); do
-  state=$(curl -s "http://127.0.0.1:$HTTP/api/cameras/$CAM" || true)
-  case "$state" in *'"status":"streaming"'*) break ;; esac
-  sleep 0.2
-done
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
 echo "camera $CAM (Wyze H.264 $WYZE_SIZE at $FPS fps), bridge pid $BRIDGE, $MEASURE s per point"
 for n in $CLIENTS; do
   PIDS=()
@@ -60,15 +34,15 @@ for n in $CLIENTS; do
     PIDS+=($!)
   done
   sleep "$WARMUP"
-  t0=$(ticks "$BRIDGE")
+  t0=$(cpu_ticks)
   sleep "$MEASURE"
-  t1=$(ticks "$BRIDGE")
+  t1=$(cpu_ticks)
   clients=$(curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^cam2mqtt_rtsp_clients /{print $2}')
   if [ "${#PIDS[@]}" -gt 0 ]; then
     kill "${PIDS[@]}" 2>/dev/null || true
     wait "${PIDS[@]}" 2>/dev/null || true
   fi
-  awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$MEASURE" -v n="$n" -v c="$clients" \
-    'BEGIN { printf "  %2d clients: bridge CPU %5.1f %% of one core (RTSP clients connected: %s)\n", n, 100 * (b - a) / hz / s, c }'
+  printf '  %2d clients: bridge CPU %s %% of one core (RTSP clients connected: %s)\n' \
+    "$n" "$(cpu_percent "$t0" "$t1" "$MEASURE")" "$clients"
   sleep 2
 done
