@@ -208,6 +208,24 @@ pub struct CameraInfo {
 }
 
 impl CameraInfo {
+    /// A PPPP camera `id` (UID `UID-<id>`, named `id`, snapshots only) for
+    /// tests.
+    #[cfg(test)]
+    pub fn fixture(id: &str) -> Self {
+        Self {
+            id: CameraId::parse(id).unwrap(),
+            uid: format!("UID-{id}"),
+            name: id.into(),
+            protocol: Protocol::Pppp,
+            reach: Reach::Host("127.0.0.1:32108".parse().unwrap()),
+            model: "m".into(),
+            firmware: None,
+            mac: None,
+            resolutions: vec![],
+            capabilities: vec![Capability::Snapshot],
+        }
+    }
+
     /// Whether `name` names this camera: its id, or its UID in any case,
     /// with or without hyphens (`DGOA-424242-SIMCA`, `dgoa424242simca`).
     /// The one rule the CLI and the HTTP API share (MQTT topics use ids).

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
 
 use crate::io::clock;
 use crate::model::{AudioCodec, CameraId, VideoFrame};
@@ -167,6 +168,8 @@ pub struct CameraFeed {
     /// Milliseconds after `epoch` of the last frame, plus one (0: none yet).
     last_frame: AtomicU64,
     epoch: Instant,
+    /// Cancelled when the camera is removed: its viewers end.
+    removed: CancellationToken,
 }
 
 impl CameraFeed {
@@ -184,7 +187,14 @@ impl CameraFeed {
             jpegs: AtomicU64::new(0),
             last_frame: AtomicU64::new(0),
             epoch: clock::now(),
+            removed: CancellationToken::new(),
         }
+    }
+
+    /// A token cancelled once the camera is removed (its viewers end then;
+    /// a camera added again under the same id gets a new feed).
+    pub fn removed(&self) -> CancellationToken {
+        self.removed.child_token()
     }
 
     /// A complete picture arrived at `now` (for health and the counters).
@@ -412,9 +422,12 @@ impl LiveFeeds {
         self.lock().get(id).cloned()
     }
 
-    /// Forgets a removed camera's feed (its viewers keep what they hold).
+    /// Forgets a removed camera's feed; its viewers end
+    /// ([`CameraFeed::removed`]).
     pub fn remove(&self, id: &CameraId) {
-        self.lock().remove(id);
+        if let Some(feed) = self.lock().remove(id) {
+            feed.removed.cancel();
+        }
     }
 
     /// Every feed.
@@ -432,6 +445,25 @@ impl LiveFeeds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_removed_cameras_viewers_are_told_and_a_new_feed_starts_fresh() {
+        let feeds = LiveFeeds::default();
+        let door = CameraId::parse("door").unwrap();
+        let feed = feeds.feed(&door);
+        let removed = feed.removed();
+        let removed = removed.cancelled();
+        feed.push_jpeg(Bytes::from_static(b"old"), false);
+        feeds.remove(&door);
+        tokio::time::timeout(Duration::from_secs(1), removed)
+            .await
+            .expect("viewers hear of the removal");
+        let again = feeds.feed(&door);
+        assert!(again.latest_jpeg().is_none());
+        let token = again.removed();
+        let still = tokio::time::timeout(Duration::from_millis(50), token.cancelled()).await;
+        assert!(still.is_err(), "the new feed is not removed");
+    }
 
     #[tokio::test]
     async fn a_slow_viewer_sees_only_the_newest_picture() {

@@ -167,21 +167,9 @@ impl Views {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Capability, Protocol, Reach};
 
     fn info(id: &str) -> CameraInfo {
-        CameraInfo {
-            id: CameraId::parse(id).unwrap(),
-            uid: format!("UID-{id}"),
-            name: id.into(),
-            protocol: Protocol::Pppp,
-            reach: Reach::Host("127.0.0.1:32108".parse().unwrap()),
-            model: "m".into(),
-            firmware: None,
-            mac: None,
-            resolutions: vec![],
-            capabilities: vec![Capability::Snapshot],
-        }
+        CameraInfo::fixture(id)
     }
 
     fn id(s: &str) -> CameraId {

@@ -51,13 +51,15 @@ pub async fn stream(State(state): State<AppState>, Path(cam): Path<String>) -> R
     if pictures.borrow().is_some() {
         pictures.mark_changed();
     }
-    let shutdown = state.shutdown.clone();
+    // The stream ends with the bridge or the camera.
+    let ends = (state.shutdown.clone(), feed.removed());
     let body = futures_util::stream::unfold(
-        (pictures, viewer, shutdown),
-        |(mut pictures, viewer, shutdown)| async move {
+        (pictures, viewer, ends),
+        |(mut pictures, viewer, ends)| async move {
             loop {
                 tokio::select! {
-                    () = shutdown.cancelled() => return None,
+                    () = ends.0.cancelled() => return None,
+                    () = ends.1.cancelled() => return None,
                     changed = pictures.changed() => {
                         if changed.is_err() {
                             return None;
@@ -67,7 +69,7 @@ pub async fn stream(State(state): State<AppState>, Path(cam): Path<String>) -> R
                 let picture = pictures.borrow_and_update().clone();
                 if let Some(p) = picture {
                     let chunk = Ok::<_, std::convert::Infallible>(part(&p.jpeg));
-                    return Some((chunk, (pictures, viewer, shutdown)));
+                    return Some((chunk, (pictures, viewer, ends)));
                 }
             }
         },
@@ -133,5 +135,38 @@ mod tests {
             "--cam2mqtt-frame\r\nContent-Type: image/jpeg\r\nContent-Length: 7\r\n\r\n"
         ));
         assert!(p.ends_with(b"\xff\xd9\r\n"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_when_its_camera_is_removed() {
+        use crate::bus::{BridgeEvent, Hub};
+        use crate::model::CameraInfo;
+        use futures_util::StreamExt;
+        use std::sync::Arc;
+        use tokio_util::sync::CancellationToken;
+
+        let (requests, _) = tokio::sync::mpsc::channel(1);
+        let hub = Hub::new(requests);
+        let info = CameraInfo::fixture("door");
+        hub.publish(BridgeEvent::Registered(info.clone()));
+        hub.live()
+            .feed(&info.id)
+            .push_jpeg(Bytes::from_static(b"\xff\xd8jpeg\xff\xd9"), false);
+        let state = AppState {
+            hub: hub.clone(),
+            settings: Arc::new(super::super::HttpSettings::from_config(
+                &crate::config::HttpConfig::default(),
+            )),
+            shutdown: CancellationToken::new(),
+            metrics: Arc::new(super::super::metrics::Metrics::new(hub.clone())),
+        };
+        let response = stream(State(state), Path("door".into())).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body().into_data_stream();
+        let first = body.next().await.unwrap().unwrap();
+        assert!(first.ends_with(b"jpeg\xff\xd9\r\n"));
+        hub.publish(BridgeEvent::Removed(info.id));
+        let end = tokio::time::timeout(std::time::Duration::from_secs(5), body.next()).await;
+        assert!(matches!(end, Ok(None)), "the stream goes on: {end:?}");
     }
 }

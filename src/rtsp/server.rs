@@ -354,6 +354,8 @@ struct Playing {
     audio: Option<broadcast::Receiver<LiveAudioChunk>>,
     lags: Vec<Instant>,
     talk: Talk,
+    /// Completes when the camera is removed.
+    removed: CancellationToken,
     _viewer: Viewer,
 }
 
@@ -388,6 +390,7 @@ impl Playing {
         };
         tokio::select! {
             biased;
+            () = self.removed.cancelled() => Media::Ended,
             v = async {
                 match &mut self.video {
                     VideoSource::Encoded(rx) => match rx.recv().await {
@@ -710,6 +713,7 @@ fn start(
         audio: audio_rx(&feed, tracks),
         lags: Vec::new(),
         talk: Talk::new(id),
+        removed: feed.removed(),
         _viewer: feed.watch_stream(),
     })
 }
@@ -766,3 +770,6 @@ pub fn url_base(configured: &str, listen: SocketAddr, fallback_host: Option<IpAd
     };
     format!("rtsp://{}", SocketAddr::new(ip, listen.port()))
 }
+
+#[cfg(test)]
+mod tests;
