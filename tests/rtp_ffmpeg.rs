@@ -32,6 +32,29 @@ fn free_udp_port() -> u16 {
 
 /// Runs ffmpeg on `sdp`, sends `packets` (one Vec per frame) to `port`
 /// 10 ms a frame, and returns (frames ffmpeg decoded, its stderr).
+/// Waits until a process (ffmpeg) has bound UDP `port` on loopback, from
+/// /proc/net/udp, so the first packets sent (the keyframe) are not lost to
+/// a port nobody listens on yet, however slow ffmpeg starts.
+fn wait_udp_bound(port: u16) {
+    let needle = format!(":{port:04X} ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+        // Local address is the second column: 0100007F:PORT.
+        if table.lines().skip(1).any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(needle.trim_end()))
+        }) {
+            // ffmpeg reads once it has bound; a moment for it to get there.
+            std::thread::sleep(Duration::from_millis(100));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("ffmpeg never bound UDP port {port}");
+}
+
 fn ffmpeg_decodes(sdp: &str, port: u16, frames: &[Vec<Vec<u8>>]) -> (u64, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stream.sdp");
@@ -62,7 +85,7 @@ fn ffmpeg_decodes(sdp: &str, port: u16, frames: &[Vec<Vec<u8>>]) -> (u64, String
         .spawn()
         .expect("ffmpeg (apt-get install ffmpeg; tests/run.sh does it)");
     // ffmpeg opens the port while it probes the SDP.
-    std::thread::sleep(Duration::from_millis(700));
+    wait_udp_bound(port);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     for f in frames {
         for p in f {
@@ -244,7 +267,7 @@ fn ffmpeg_decodes_our_aac_rtp() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ffmpeg");
-    std::thread::sleep(Duration::from_millis(700));
+    wait_udp_bound(port);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut s = RtpStream::new(99, 0x0A0C, 1);
     for (n, (_, frame)) in frames.iter().enumerate() {
