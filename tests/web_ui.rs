@@ -11,6 +11,8 @@
 //! - every request the page made stayed under the ingress path (relative
 //!   URLs only) and nothing outside the page's origin was fetched.
 //!
+//! The intercom controls have their own test (`tests/web_ui_intercom.rs`).
+//!
 //! Screenshots go to `<target>/web-ui/*.png` for a person to look at.
 //!
 //! Chromium is told to fetch nothing on its own (no component updates, no
@@ -22,19 +24,20 @@
 // Real time: a browser and a subprocess run in real time.
 #![allow(clippy::disallowed_methods)]
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::convert::Infallible;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fantoccini::actions::InputSource as _;
+use browser::{
+    browser_programs, save_screenshot, screenshot_dir, wait_async_js, wait_js, Ctx, Driver, Proc,
+};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use http_body_util::{combinators::BoxBody, BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
@@ -49,7 +52,7 @@ const CAMERAS: [&str; 4] = ["demo_a9", "demo_pppp_binary", "demo_pppp_json", "de
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_ui_in_headless_chromium() {
     let started = Instant::now();
-    let Some((chromium, chromedriver)) = browser_programs() else {
+    let Some((chromium, chromedriver)) = browser_programs("web_ui_in_headless_chromium") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -81,7 +84,10 @@ async fn web_ui_in_headless_chromium() {
             .stderr(std::fs::File::create(&demo_log).expect("demo log file")),
         false,
     );
-    let ctx = Ctx { demo_log };
+    let ctx = Ctx {
+        log: demo_log,
+        what: "demo",
+    };
     assert!(
         support::wait_tcp(([127, 0, 0, 1], http).into(), Duration::from_secs(15)),
         "the demo's web server listens on {http}{}",
@@ -491,68 +497,6 @@ async fn web_ui_in_headless_chromium() {
         );
     }
 
-    // Push-to-talk on the Wyze camera's page (straight from the bridge:
-    // the test's ingress stand-in does not carry WebSockets): Space held on
-    // the button for 1.5 s sends the fake microphone's beep, and the
-    // playback's event says how much was played.
-    let events = support::Recorder::connect(mqtt, &["cam2mqtt/demo_wyze/event"]).await;
-    client
-        .goto(&format!("http://127.0.0.1:{http}/#/camera/demo_wyze"))
-        .await
-        .expect("open the Wyze camera's page");
-    wait_js(
-        &client,
-        &ctx,
-        "the push-to-talk button",
-        Duration::from_secs(20),
-        "const b = document.getElementById('c-ic-ptt'); if (b) b.focus(); return !!b && document.activeElement === b;",
-        |v| v == &json!(true),
-    )
-    .await;
-    let hold = fantoccini::actions::KeyActions::new("keyboard".into())
-        .then(fantoccini::actions::KeyAction::Down { value: ' ' })
-        .then(fantoccini::actions::KeyAction::Pause {
-            duration: Duration::from_millis(1500),
-        })
-        .then(fantoccini::actions::KeyAction::Up { value: ' ' });
-    client
-        .perform_actions(hold)
-        .await
-        .expect("hold Space on push-to-talk");
-    wait_js(
-        &client,
-        &ctx,
-        "the talk's result on the page",
-        Duration::from_secs(15),
-        "const r = document.querySelector('[data-command=intercom] .result'); return r ? r.textContent : '';",
-        |v| v.as_str().unwrap_or_default().contains("Talked to the camera"),
-    )
-    .await;
-    client
-        .execute(
-            "document.querySelector('[data-command=intercom]').scrollIntoView({block: 'center'}); return null;",
-            vec![],
-        )
-        .await
-        .expect("scroll to the intercom");
-    save_screenshot(&client, &shots, "camera-intercom.png").await;
-    let msgs = events
-        .wait_for("the talk's event", Duration::from_secs(10), |m| {
-            m.iter().any(|x| x.json()["command"] == "intercom")
-        })
-        .await;
-    let ev = msgs
-        .iter()
-        .map(|m| m.json())
-        .find(|e| e["command"] == "intercom")
-        .unwrap();
-    assert_eq!(ev["ok"], true, "{ev}");
-    let played = ev["playback"]["played_s"].as_f64().unwrap_or_default();
-    assert!(
-        played >= 1.0,
-        "the fake microphone was heard for {played} s: {ev}"
-    );
-
     driver.close(client).await;
     drop(demo);
     eprintln!(
@@ -609,316 +553,6 @@ async fn assert_resources_under(client: &Client, base: &str) {
             r.as_str().unwrap().starts_with(base),
             "the page fetched {r}, outside {base}"
         );
-    }
-}
-
-/// Chromium and chromedriver, or None (with a message) when they are missing
-/// outside CI. In CI a missing browser fails the test.
-fn browser_programs() -> Option<(PathBuf, PathBuf)> {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|n| which(n));
-    let chromedriver = which("chromedriver");
-    match (chromium, chromedriver) {
-        (Some(c), Some(d)) => Some((c, d)),
-        (c, d) => {
-            let what = format!(
-                "chromium {} and chromedriver {}",
-                if c.is_some() { "found" } else { "missing" },
-                if d.is_some() { "found" } else { "missing" }
-            );
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "{what}; tests/run.sh installs them (apt-get install chromium chromium-driver)"
-                );
-            }
-            eprintln!(
-                "SKIPPED web_ui_in_headless_chromium: {what}. Install them (apt-get install chromium chromium-driver, or run tests/run.sh) to run it; in CI it fails instead."
-            );
-            None
-        }
-    }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// `$CARGO_TARGET_DIR/web-ui`, or `target/web-ui` in the package.
-fn screenshot_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("web-ui")
-}
-
-async fn save_screenshot(client: &Client, dir: &Path, name: &str) {
-    client
-        .execute("window.scrollTo(0, 0); return null;", vec![])
-        .await
-        .expect("scroll to the top");
-    let png = client.screenshot().await.expect("take a screenshot");
-    std::fs::write(dir.join(name), png).expect("write the screenshot");
-}
-
-/// What failure messages add: the end of the demo's log.
-struct Ctx {
-    demo_log: PathBuf,
-}
-
-impl Ctx {
-    fn tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.demo_log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let from = lines.len().saturating_sub(30);
-        format!(
-            "\n--- end of the demo's log ---\n{}",
-            lines[from..].join("\n")
-        )
-    }
-}
-
-/// Runs `script` until `ready` accepts its value or `timeout` passes.
-async fn wait_js(
-    client: &Client,
-    ctx: &Ctx,
-    what: &str,
-    timeout: Duration,
-    script: &str,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_script(client, ctx, what, timeout, script, false, ready).await
-}
-
-/// [`wait_js`] for a script that answers through its callback argument.
-async fn wait_async_js(
-    client: &Client,
-    ctx: &Ctx,
-    what: &str,
-    timeout: Duration,
-    script: &str,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_script(client, ctx, what, timeout, script, true, ready).await
-}
-
-async fn wait_script(
-    client: &Client,
-    ctx: &Ctx,
-    what: &str,
-    timeout: Duration,
-    script: &str,
-    callback: bool,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let answer = if callback {
-            client.execute_async(script, vec![]).await
-        } else {
-            client.execute(script, vec![]).await
-        };
-        let last = match answer {
-            Ok(v) if ready(&v) => return v,
-            Ok(v) => v,
-            Err(e) => json!(format!("script failed: {e}")),
-        };
-        if Instant::now() >= deadline {
-            panic!(
-                "timed out after {timeout:?} waiting for {what}; last seen: {last}{}",
-                ctx.tail()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// A child process killed (and reaped) on drop; with `group`, its whole
-/// process group (it was started as the leader of a new one).
-struct Proc {
-    child: Child,
-    group: bool,
-}
-
-impl Proc {
-    fn spawn(what: &str, cmd: &mut Command, group: bool) -> Self {
-        if group {
-            use std::os::unix::process::CommandExt as _;
-            cmd.process_group(0);
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        Self { child, group }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.group {
-            // The group we created: chromedriver and the browser it started.
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.child.id())])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// chromedriver on a free loopback port. On drop it ends the browser session
-/// (so Chromium quits) and then kills chromedriver's process group.
-struct Driver {
-    port: u16,
-    session: Option<String>,
-    // Dropped after `Drop::drop` ran: the session is ended first.
-    _proc: Proc,
-}
-
-impl Driver {
-    fn start(chromedriver: &Path, dir: &Path) -> Self {
-        let port = support::free_port();
-        let proc = Proc::spawn(
-            "chromedriver",
-            Command::new(chromedriver)
-                .arg(format!("--port={port}"))
-                .arg(format!(
-                    "--log-path={}",
-                    dir.join("chromedriver.log").display()
-                ))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            true,
-        );
-        assert!(
-            support::wait_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(15)),
-            "chromedriver listens on {port}"
-        );
-        Self {
-            port,
-            session: None,
-            _proc: proc,
-        }
-    }
-
-    /// A headless Chromium session that fetches nothing on its own: no
-    /// component updates, sync, field trials or safe browsing; host names
-    /// other than loopback do not resolve, and other addresses go to a closed
-    /// local proxy port (loopback bypasses proxies).
-    async fn connect(&mut self, chromium: &Path, profile: &Path, closed_port: u16) -> Client {
-        let args = [
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--no-first-run".into(),
-            "--no-default-browser-check".into(),
-            "--disable-sync".into(),
-            "--metrics-recording-only".into(),
-            "--disable-default-apps".into(),
-            "--disable-extensions".into(),
-            "--disable-domain-reliability".into(),
-            "--disable-client-side-phishing-detection".into(),
-            "--disable-breakpad".into(),
-            "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,InterestFeedContentSuggestions,CertificateTransparencyComponentUpdater".into(),
-            "--safebrowsing-disable-auto-update".into(),
-            "--password-store=basic".into(),
-            "--use-mock-keychain".into(),
-            "--hide-scrollbars".into(),
-            // A fake microphone (a beep) that needs no permission prompt,
-            // for push-to-talk.
-            "--use-fake-ui-for-media-stream".into(),
-            "--use-fake-device-for-media-stream".into(),
-            "--autoplay-policy=no-user-gesture-required".into(),
-            "--lang=en-US".into(),
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".into(),
-            format!("--proxy-server=http://127.0.0.1:{closed_port}"),
-            format!("--user-data-dir={}", profile.display()),
-        ];
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        // DOMContentLoaded is enough: live MJPEG images never finish loading.
-        caps.insert("pageLoadStrategy".into(), json!("eager"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": chromium, "args": args }),
-        );
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .unwrap_or_else(|e| panic!("start headless Chromium through chromedriver: {e}"));
-        self.session = client.session_id().await.ok().flatten();
-        client
-    }
-
-    /// Ends the session cleanly (Chromium quits).
-    async fn close(&mut self, client: Client) {
-        if client.close().await.is_ok() {
-            self.session = None;
-        }
-    }
-
-    /// Runs a Chrome DevTools command through chromedriver (fantoccini has
-    /// no call for it).
-    fn cdp(&self, cmd: &str, params: Value) {
-        let id = self.session.as_deref().expect("a browser session");
-        let body = json!({ "cmd": cmd, "params": params }).to_string();
-        let answer = self.request("POST", &format!("/session/{id}/goog/cdp/execute"), &body);
-        assert!(answer.starts_with("HTTP/1.1 200"), "{cmd}: {answer}");
-    }
-
-    /// One plain HTTP/1.1 request to chromedriver; its answer as text.
-    fn request(&self, method: &str, path: &str, body: &str) -> String {
-        let addr = ([127, 0, 0, 1], self.port).into();
-        let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-            return String::new();
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-        let _ = write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.port,
-            body.len()
-        );
-        // Up to the end of the body: chromedriver may keep the connection.
-        let mut answer = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = s.read(&mut buf) {
-            answer.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&answer);
-            if let Some(head_end) = text.find("\r\n\r\n") {
-                let length = text[..head_end]
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())?
-                    })
-                    .unwrap_or(0);
-                if answer.len() >= head_end + 4 + length {
-                    break;
-                }
-            }
-        }
-        String::from_utf8_lossy(&answer).into_owned()
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // On a failure the fantoccini client is gone without ending the
-        // session: DELETE it by hand so chromedriver quits Chromium.
-        if let Some(id) = self.session.take() {
-            self.request("DELETE", &format!("/session/{id}"), "");
-        }
     }
 }
 

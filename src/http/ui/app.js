@@ -470,6 +470,7 @@
 
   /** A command event from elsewhere (Home Assistant, MQTT, another browser). */
   function commandEvent(ev) {
+    if (takeReport(ev)) return;
     if (!view || view.kind !== 'camera' || !view.page || ev.camera !== view.id) return;
     const cmd = String(ev.command || '');
     const group = cmd.startsWith('wifi') ? 'wifi' : cmd;
@@ -509,202 +510,389 @@
 
   // --------------------------------------------------------------- intercom
 
-  /** POSTs to the intercom endpoint; the answer comes when the playback ends. */
-  async function intercomPost(id, rest, init, res, buttons, okText) {
+  // The answer to a playback (HTTP or the talk socket) says only whether it
+  // worked; its event on the stream says how much was played. A request
+  // waits for the first playback event of its camera and command after it
+  // was sent (playbacks of one camera end in the order they were asked for).
+  const reportWaiters = [];
+
+  function awaitReport(camera, command) {
+    const w = { camera, command, ev: null, done: null };
+    reportWaiters.push(w);
+    return w;
+  }
+
+  function dropWaiter(w) {
+    const i = reportWaiters.indexOf(w);
+    if (i >= 0) reportWaiters.splice(i, 1);
+  }
+
+  /** Hands a playback event to the request waiting for it; true if one was. */
+  function takeReport(ev) {
+    if (!ev.playback) return false;
+    const w = reportWaiters.find((x) => x.camera === ev.camera && x.command === ev.command && !x.ev);
+    if (!w) return false;
+    w.ev = ev;
+    if (w.done) { dropWaiter(w); w.done(ev); }
+    return true;
+  }
+
+  /** Calls fn with the request's playback event, now or when it comes (at most 5 s). */
+  function withReport(w, fn) {
+    if (w.ev) { dropWaiter(w); fn(w.ev); return; }
+    w.done = fn;
+    setTimeout(() => dropWaiter(w), 5000);
+  }
+
+  function seconds(s) {
+    return (Math.round(Number(s) * 10) / 10).toFixed(1) + ' s';
+  }
+
+  /** "Played x (1.0 s)" or "Stopped x after 1.2 s of 10.0 s". */
+  function playbackText(what, pb) {
+    if (pb.stopped) {
+      return 'Stopped ' + what + ' after ' + seconds(pb.played_s) +
+        (pb.duration_s > pb.played_s ? ' of ' + seconds(pb.duration_s) : '');
+    }
+    return 'Played ' + what + ' (' + seconds(pb.played_s) + ')';
+  }
+
+  /** Shows a playback's result, then what its event says was played. */
+  function showPlayback(res, report, ok, error, what) {
+    if (ok) {
+      setResult(res, 'ok', 'Played ' + what);
+      withReport(report, (ev) => setResult(res, ev.ok ? 'ok' : 'err',
+        ev.ok ? playbackText(what, ev.playback) : (ev.error || 'Failed')));
+    } else {
+      setResult(res, 'err', error);
+      // A refused request never plays; a failed one may have played a part.
+      if (report.ev) withReport(report, (ev) => setResult(res, 'err', error + ' (after ' + seconds(ev.playback.played_s) + ')'));
+      else dropWaiter(report);
+    }
+  }
+
+  /** POSTs a playback; the answer comes when it ends. */
+  async function intercomPost(id, rest, init, res, buttons, what) {
     pending.intercom = (pending.intercom || 0) + 1;
     for (const b of buttons) b.disabled = true;
-    setResult(res, 'busy', 'Playing…');
+    setResult(res, 'busy', 'Playing ' + what + '…');
+    const report = awaitReport(id, 'intercom');
+    let ok = false;
+    let error = '';
     try {
       const r = await fetch(camUrl(id, rest), Object.assign({ method: 'POST', cache: 'no-store' }, init));
       let j = null;
       try { j = await r.json(); } catch (_) { /* not JSON */ }
-      if (r.ok && (!j || j.ok !== false)) setResult(res, 'ok', okText);
-      else setResult(res, 'err', (j && j.error) || ('HTTP ' + r.status));
+      ok = r.ok && (!j || j.ok !== false);
+      if (!ok) error = (j && j.error) || ('HTTP ' + r.status);
     } catch (e) {
-      setResult(res, 'err', 'Network error: ' + (e && e.message ? e.message : e));
+      error = 'Network error: ' + (e && e.message ? e.message : e);
     } finally {
       pending.intercom -= 1;
       recent.intercom = Date.now();
       for (const b of buttons) b.disabled = false;
     }
+    showPlayback(res, report, ok, error, what);
   }
 
-  /** A file or URL to play, volume, mode, stop, and push-to-talk. */
+  const INTERCOM_STATES = { idle: 'Idle', playing: 'Playing', talking: 'Talking' };
+
+  /** A file or URL to play, volume, mode, stop, push-to-talk, and the speaker's state. */
   function intercomBlock(cam, uid) {
     const id = cam.id;
     const p = view.page;
     const res = resultEl('intercom');
-    const state = h('span', { class: 'badge', id: uid('ic-state'), text: 'idle' });
+    const state = h('span', { class: 'badge offline', id: uid('ic-state'), 'data-state': 'idle', text: 'Idle' });
     const file = h('input', { type: 'file', id: uid('ic-file'), accept: 'audio/*,.wav,.mp3,.ogg,.flac,.aac,.m4a' });
-    const playFile = h('button', { type: 'button', text: 'Play file' });
-    const url = editable(h('input', { type: 'url', id: uid('ic-url'), placeholder: 'URL of an audio file' }));
-    const playUrl = h('button', { type: 'button', text: 'Play URL' });
-    const volume = h('input', { type: 'range', id: uid('ic-vol'), min: '0', max: '200', step: '5', value: '100' });
-    const volOut = h('output', { for: volume.id, text: '100%' });
-    volume.addEventListener('input', () => { volOut.textContent = volume.value + '%'; });
+    const playFile = h('button', { type: 'button', id: uid('ic-play-file'), text: 'Play file' });
+    const url = editable(h('input', {
+      type: 'url', id: uid('ic-url'), placeholder: 'Link to an audio file', inputmode: 'url',
+      autocapitalize: 'none', spellcheck: 'false',
+    }));
+    const playUrl = h('button', { type: 'button', id: uid('ic-play-url'), text: 'Play link' });
+    const volume = h('input', {
+      type: 'range', id: uid('ic-vol'), min: '0', max: '200', step: '5', value: '100', 'aria-valuetext': '100%',
+    });
+    const volOut = h('output', { for: volume.id, class: 'vol-out', text: '100%' });
+    volume.addEventListener('input', () => {
+      volOut.textContent = volume.value + '%';
+      volume.setAttribute('aria-valuetext', volume.value + '%');
+    });
     const mode = h('select', { id: uid('ic-mode') },
-      h('option', { value: 'refuse', text: 'if busy: refuse' }),
-      h('option', { value: 'queue', text: 'if busy: queue' }),
-      h('option', { value: 'replace', text: 'if busy: replace' }));
-    const stop = h('button', { type: 'button', class: 'danger', text: 'Stop' });
-    const ptt = h('button', { type: 'button', class: 'ptt', 'aria-pressed': 'false', id: uid('ic-ptt'), text: 'Hold to talk' });
+      h('option', { value: 'refuse', text: 'Refuse' }),
+      h('option', { value: 'queue', text: 'Queue' }),
+      h('option', { value: 'replace', text: 'Replace it' }));
+    const stop = h('button', { type: 'button', class: 'danger', id: uid('ic-stop'), text: 'Stop' });
+    const ptt = h('button', {
+      type: 'button', class: 'ptt', 'aria-pressed': 'false', id: uid('ic-ptt'),
+      'aria-describedby': uid('ic-ptt-hint'), text: 'Hold to talk',
+    });
     const buttons = [playFile, playUrl];
-    const vol = () => String(Number(volume.value) / 100);
+    const vol = () => Number(volume.value) / 100;
 
     playFile.addEventListener('click', () => {
       const f = file.files && file.files[0];
-      if (!f) { setResult(res, 'err', 'Choose an audio file first'); return; }
-      const q = '?volume=' + encodeURIComponent(vol()) + '&mode=' + encodeURIComponent(mode.value);
+      if (!f) { setResult(res, 'err', 'Choose an audio file first'); file.focus(); return; }
+      const q = '?volume=' + encodeURIComponent(String(vol())) + '&mode=' + encodeURIComponent(mode.value);
       intercomPost(id, 'intercom' + q, {
         headers: { 'Content-Type': 'application/octet-stream', 'X-Requested-With': 'cam2mqtt-ui' },
         body: f,
-      }, res, buttons, 'Played ' + f.name);
+      }, res, buttons, f.name);
     });
     playUrl.addEventListener('click', () => {
       const u = url.value.trim();
-      if (!u) { setResult(res, 'err', 'Enter a URL first'); return; }
+      if (!u) { setResult(res, 'err', 'Enter a link first'); url.focus(); return; }
       intercomPost(id, 'intercom', {
         headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'cam2mqtt-ui' },
-        body: JSON.stringify({ url: u, volume: Number(vol()), mode: mode.value }),
-      }, res, buttons, 'Played the URL');
+        body: JSON.stringify({ url: u, volume: vol(), mode: mode.value }),
+      }, res, buttons, 'the link');
     });
     stop.addEventListener('click', async () => {
+      const mine = (pending.intercom || 0) > 0;
+      pending.intercom = (pending.intercom || 0) + 1;
       try {
-        await fetch(camUrl(id, 'intercom/stop'), { method: 'POST', cache: 'no-store', headers: { 'X-Requested-With': 'cam2mqtt-ui' } });
-      } catch (_) { /* the state shows it */ }
+        const r = await fetch(camUrl(id, 'intercom/stop'), {
+          method: 'POST', cache: 'no-store', headers: { 'X-Requested-With': 'cam2mqtt-ui' },
+        });
+        let j = null;
+        try { j = await r.json(); } catch (_) { /* not JSON */ }
+        if (!r.ok || (j && j.ok === false)) setResult(res, 'err', (j && j.error) || ('HTTP ' + r.status));
+        // Our own playback says itself that it stopped.
+        else if (!mine) setResult(res, 'ok', 'Stopped');
+      } catch (e) {
+        setResult(res, 'err', 'Network error: ' + (e && e.message ? e.message : e));
+      } finally {
+        pending.intercom -= 1;
+        recent.intercom = Date.now();
+      }
     });
     pushToTalk(id, ptt, res);
     p.controlUpdates.push((c) => {
       const s = (c.state && c.state.intercom) || 'idle';
-      state.textContent = s;
-      state.className = 'badge ' + (s === 'idle' ? '' : 'streaming');
+      state.textContent = INTERCOM_STATES[s] || String(s);
+      state.dataset.state = s;
+      state.className = 'badge ' + (s === 'idle' ? 'offline' : s === 'talking' ? 'connecting' : 'streaming');
     });
-    return h('div', { class: 'ctl intercom', 'data-command': 'intercom' },
-      h('span', { class: 'ctl-label', text: 'Intercom ' }, state),
-      h('div', { class: 'row' }, h('label', { for: file.id, class: 'sr-only', text: 'Audio file' }), file, playFile),
-      h('div', { class: 'row' }, h('label', { for: url.id, class: 'sr-only', text: 'Audio URL' }), url, playUrl),
-      h('div', { class: 'row' }, h('label', { for: volume.id, text: 'Volume' }), volume, volOut,
-        h('label', { for: mode.id, class: 'sr-only', text: 'While another plays' }), mode),
+    return h('div', { class: 'ctl intercom', 'data-command': 'intercom', role: 'group', 'aria-labelledby': uid('ic-l') },
+      h('div', { class: 'row' },
+        h('span', { class: 'ctl-label', id: uid('ic-l'), text: 'Intercom' }),
+        h('span', { class: 'sr-only', text: 'speaker:' }), state),
       h('div', { class: 'row' }, ptt, stop),
-      h('p', { class: 'hint', text: 'Hold the button (or Space) and speak; the browser asks for the microphone.' }),
+      h('p', { class: 'hint', id: uid('ic-ptt-hint'), text: 'Hold the button (or Space) and speak; let go to finish. The browser asks for the microphone.' }),
+      h('label', { for: file.id, class: 'sub-label', text: 'Play an audio file' }),
+      h('div', { class: 'row' }, file, playFile),
+      h('label', { for: url.id, class: 'sub-label', text: 'Or a link to one (http or https)' }),
+      h('div', { class: 'row' }, url, playUrl),
+      h('div', { class: 'row' },
+        h('span', { class: 'pair volume' }, h('label', { for: volume.id, text: 'Volume' }), volume, volOut),
+        h('span', { class: 'pair' }, h('label', { for: mode.id, text: 'If busy' }), mode)),
       res);
   }
 
-  /** The AudioWorklet that hands the page the microphone's samples. */
-  const PCM_WORKLET = 'class P extends AudioWorkletProcessor { process(i) { const c = i[0] && i[0][0]; if (c) this.port.postMessage(c.slice(0)); return true; } } registerProcessor("cam2mqtt-pcm", P);';
+  /**
+   * Turns blocks of float samples (one array per channel) into mono 16-bit
+   * chunks of `size` samples; `emit` gets each chunk's ArrayBuffer. Also
+   * the AudioWorklet's code (through toString), so it must use nothing
+   * from this file.
+   */
+  function pcmChunker(size, emit) {
+    let out = new Int16Array(size);
+    let n = 0;
+    return function push(channels) {
+      const len = channels[0].length;
+      for (let i = 0; i < len; i++) {
+        let s = 0;
+        for (let c = 0; c < channels.length; c++) s += channels[c][i];
+        s /= channels.length;
+        out[n++] = s < 0 ? Math.max(-32768, Math.round(s * 32768)) : Math.min(32767, Math.round(s * 32767));
+        if (n === size) {
+          emit(out.buffer);
+          out = new Int16Array(size);
+          n = 0;
+        }
+      }
+    };
+  }
 
-  /** Wires a press-and-hold button to the talk WebSocket. */
+  /** The AudioWorklet (loaded from a Blob URL: the UI is three files). */
+  const PCM_WORKLET = pcmChunker.toString() + `
+class Pcm extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    this.push = pcmChunker(options.processorOptions.size, (b) => this.port.postMessage(b, [b]));
+  }
+  process(inputs) {
+    if (inputs[0] && inputs[0].length) this.push(inputs[0]);
+    return true;
+  }
+}
+registerProcessor('cam2mqtt-pcm', Pcm);
+`;
+
+  /** Why the microphone cannot be used, in words. */
+  function micError(e) {
+    const name = e && e.name;
+    if (name === 'NotAllowedError' || name === 'SecurityError') {
+      return 'Microphone permission denied: allow the microphone for this page in the browser\'s site settings.';
+    }
+    if (name === 'NotFoundError' || name === 'OverconstrainedError') return 'No microphone found.';
+    if (name === 'NotReadableError') return 'The microphone is in use by another program.';
+    return 'Cannot talk: ' + (e && e.message ? e.message : e);
+  }
+
+  /**
+   * Push-to-talk: while the button is held (pointer, touch, or Space/Enter
+   * when focused) the microphone goes to the camera over the talk
+   * WebSocket as mono 16-bit PCM at the AudioContext's rate, in 25 ms
+   * messages; letting go sends "stop", and the bridge answers once the
+   * camera played it all.
+   */
   function pushToTalk(id, btn, res) {
     let talk = null;
+
+    function pressed(on) {
+      btn.setAttribute('aria-pressed', String(on));
+      btn.classList.toggle('on', on);
+    }
+
     async function start() {
       if (talk) return;
-      if (!window.isSecureContext || !navigator.mediaDevices) {
-        setResult(res, 'err', 'The microphone needs a secure page: open the UI over https, through Home Assistant, or on localhost.');
+      if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        setResult(res, 'err', 'The browser allows the microphone only on secure pages: open this UI over https (for example through Home Assistant) or on localhost.');
         return;
       }
-      const t = { closed: false, chunks: [], samples: 0, counted: true };
+      const t = { closed: false, answered: false, queue: [] };
       talk = t;
-      // The talk's own answer is shown; its event from the stream is not.
-      pending.intercom = (pending.intercom || 0) + 1;
-      const settle = () => {
-        if (!t.counted) return;
-        t.counted = false;
-        pending.intercom -= 1;
-        recent.intercom = Date.now();
-      };
-      t.settle = settle;
-      btn.setAttribute('aria-pressed', 'true');
-      btn.classList.add('on');
+      pressed(true);
       setResult(res, 'busy', 'Talking…');
       try {
-        t.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
-        t.ctx = new AudioContext();
+        // Made while the press is a user gesture, so it is allowed to run.
+        const Ctx = window.AudioContext || window.webkitAudioContext;
+        t.ctx = new Ctx();
+        t.stream = await navigator.mediaDevices.getUserMedia({
+          audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        });
+        if (t.ctx.state === 'suspended') await t.ctx.resume();
         const rate = Math.round(t.ctx.sampleRate);
-        const wsUrl = new URL(camUrl(id, 'talk?rate=' + rate), document.baseURI);
-        wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-        t.ws = new WebSocket(wsUrl);
-        t.ws.binaryType = 'arraybuffer';
-        t.ws.onmessage = (e) => {
-          let j = null;
-          try { j = JSON.parse(e.data); } catch (_) { return; }
-          if (j.ok) setResult(res, 'ok', 'Talked to the camera');
-          else setResult(res, 'err', j.error || 'Failed');
-          settle();
-        };
-        t.ws.onerror = () => { setResult(res, 'err', 'The talk connection failed'); settle(); };
-        t.ws.onclose = () => settle();
-        const per = Math.max(1, Math.round(rate / 50)); // 20 ms a message
-        const onSamples = (f32) => {
-          t.chunks.push(f32);
-          t.samples += f32.length;
-          while (t.samples >= per) {
-            const out = new Int16Array(per);
-            let k = 0;
-            while (k < per) {
-              const c = t.chunks[0];
-              const n = Math.min(per - k, c.length);
-              for (let i = 0; i < n; i++) out[k + i] = Math.max(-32768, Math.min(32767, Math.round(c[i] * 32767)));
-              k += n;
-              if (n === c.length) t.chunks.shift(); else t.chunks[0] = c.subarray(n);
-            }
-            t.samples -= per;
-            if (t.ws.readyState === WebSocket.OPEN) t.ws.send(out.buffer);
-          }
+        openSocket(t, rate);
+        const size = Math.max(1, Math.round(rate * 0.025));
+        const send = (buf) => {
+          if (t.ws.readyState === WebSocket.OPEN) t.ws.send(buf);
+          else if (t.ws.readyState === WebSocket.CONNECTING) t.queue.push(buf);
         };
         const src = t.ctx.createMediaStreamSource(t.stream);
+        // The node must reach the destination to be run; silently.
         const mute = t.ctx.createGain();
         mute.gain.value = 0;
         mute.connect(t.ctx.destination);
-        if (t.ctx.audioWorklet) {
-          const blob = URL.createObjectURL(new Blob([PCM_WORKLET], { type: 'application/javascript' }));
-          await t.ctx.audioWorklet.addModule(blob);
-          URL.revokeObjectURL(blob);
-          t.node = new AudioWorkletNode(t.ctx, 'cam2mqtt-pcm');
-          t.node.port.onmessage = (e) => onSamples(e.data);
+        if (t.ctx.audioWorklet && window.AudioWorkletNode) {
+          const blob = URL.createObjectURL(new Blob([PCM_WORKLET], { type: 'text/javascript' }));
+          try { await t.ctx.audioWorklet.addModule(blob); } finally { URL.revokeObjectURL(blob); }
+          t.node = new AudioWorkletNode(t.ctx, 'cam2mqtt-pcm', {
+            numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1], processorOptions: { size },
+          });
+          t.node.port.onmessage = (e) => send(e.data);
         } else {
+          const push = pcmChunker(size, send);
           t.node = t.ctx.createScriptProcessor(1024, 1, 1);
-          t.node.onaudioprocess = (e) => onSamples(e.inputBuffer.getChannelData(0).slice(0));
+          t.node.onaudioprocess = (e) => push([e.inputBuffer.getChannelData(0)]);
         }
         src.connect(t.node);
         t.node.connect(mute);
         if (t.closed) finish(t);
       } catch (e) {
-        const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
-        setResult(res, 'err', denied ? 'Microphone permission denied' : ('Cannot talk: ' + (e && e.message ? e.message : e)));
-        talk = null;
-        cleanup(t);
-        if (t.settle) t.settle();
+        setResult(res, 'err', micError(e));
+        if (talk === t) talk = null;
+        release(t);
+        if (t.ws) t.ws.close();
       }
     }
-    function cleanup(t) {
-      if (t.stream) t.stream.getTracks().forEach((tr) => tr.stop());
-      if (t.ctx) t.ctx.close().catch(() => {});
-      btn.setAttribute('aria-pressed', 'false');
-      btn.classList.remove('on');
+
+    function openSocket(t, rate) {
+      const u = new URL(camUrl(id, 'talk?rate=' + rate), document.baseURI);
+      u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+      const report = awaitReport(id, 'intercom');
+      const ws = new WebSocket(u);
+      t.ws = ws;
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => {
+        for (const b of t.queue) ws.send(b);
+        t.queue = [];
+      };
+      ws.onmessage = (e) => {
+        let j = null;
+        try { j = JSON.parse(e.data); } catch (_) { return; }
+        t.answered = true;
+        recent.intercom = Date.now();
+        if (j.ok) {
+          setResult(res, 'ok', 'Talked to the camera');
+          withReport(report, (ev) => {
+            const pb = ev.playback;
+            setResult(res, 'ok', pb.stopped
+              ? 'Talk cut off after ' + seconds(pb.played_s)
+              : 'Talked to the camera (' + seconds(pb.played_s) + ')');
+          });
+        } else {
+          dropWaiter(report);
+          setResult(res, 'err', j.error || 'Failed');
+        }
+      };
+      ws.onclose = () => {
+        if (!t.answered) {
+          dropWaiter(report);
+          setResult(res, 'err', 'The talk connection closed without an answer');
+        }
+        if (talk === t) { talk = null; release(t); }
+      };
     }
+
+    /** Stops the microphone; the socket stays for the answer. */
+    function release(t) {
+      if (t.stream) t.stream.getTracks().forEach((tr) => tr.stop());
+      if (t.ctx && t.ctx.state !== 'closed') t.ctx.close().catch(() => {});
+      if (talk === t || !talk) pressed(false);
+    }
+
+    /** Let go: the rest of the audio, then "stop". */
     function finish(t) {
-      cleanup(t);
+      release(t);
       const ws = t.ws;
       if (!ws) return;
       const bye = () => { try { ws.send('stop'); } catch (_) { /* closed */ } };
       if (ws.readyState === WebSocket.OPEN) bye();
-      else ws.addEventListener('open', bye, { once: true });
-      setResult(res, 'busy', 'Finishing…');
+      else if (ws.readyState === WebSocket.CONNECTING) ws.addEventListener('open', bye, { once: true });
+      if (!t.answered) setResult(res, 'busy', 'Finishing…');
     }
+
     function end() {
       const t = talk;
-      if (!t) return;
-      talk = null;
+      if (!t || t.closed) return;
       t.closed = true;
+      talk = null;
+      // Still setting up: start() finishes once it is done.
       if (t.node) finish(t);
     }
-    btn.addEventListener('pointerdown', (e) => { e.preventDefault(); btn.setPointerCapture(e.pointerId); start(); });
+
+    btn.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      e.preventDefault();
+      try { btn.setPointerCapture(e.pointerId); } catch (_) { /* not capturable */ }
+      start();
+    });
     btn.addEventListener('pointerup', end);
     btn.addEventListener('pointercancel', end);
+    btn.addEventListener('lostpointercapture', end);
+    // A long press on a phone opens no menu.
+    btn.addEventListener('contextmenu', (e) => e.preventDefault());
     btn.addEventListener('keydown', (e) => {
-      if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) { e.preventDefault(); start(); }
+      if (e.key === ' ' || e.key === 'Enter') {
+        e.preventDefault();
+        if (!e.repeat) start();
+      }
     });
-    btn.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') end(); });
+    btn.addEventListener('keyup', (e) => {
+      if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); end(); }
+    });
     btn.addEventListener('blur', end);
   }
 
@@ -863,7 +1051,15 @@
           e.preventDefault();
           const t = input.value.trim();
           if (!t) return;
-          if (await send(id, cmd, t, res, 'Spoken', [btn])) delete input.dataset.dirty;
+          const report = awaitReport(id, 'say');
+          if (await send(id, cmd, t, res, 'Spoken', [btn])) {
+            delete input.dataset.dirty;
+            withReport(report, (ev) => {
+              if (ev.ok) setResult(res, 'ok', 'Spoken (' + seconds(ev.playback.played_s) + ')');
+            });
+          } else {
+            dropWaiter(report);
+          }
         });
         block = form;
       } else if (cmd === 'reboot') {
