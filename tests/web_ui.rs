@@ -63,7 +63,6 @@ async fn web_ui_in_headless_chromium() {
     // Snapshots only on demand (and each camera's first picture), so only
     // the button changes the snapshot this test watches.
     let mqtt = support::free_port();
-    let http = support::free_port();
     let demo_log = dir.path().join("demo.log");
     let demo = Proc::spawn(
         "cam2mqtt demo",
@@ -73,9 +72,9 @@ async fn web_ui_in_headless_chromium() {
                 "--mqtt-listen",
                 &format!("127.0.0.1:{mqtt}"),
                 "--http-listen",
-                &format!("127.0.0.1:{http}"),
+                "127.0.0.1:0",
                 "--rtsp-listen",
-                &format!("127.0.0.1:{}", support::free_port()),
+                "127.0.0.1:0",
                 "--snapshot-interval",
                 "0",
             ])
@@ -88,11 +87,7 @@ async fn web_ui_in_headless_chromium() {
         log: demo_log,
         what: "demo",
     };
-    assert!(
-        support::wait_tcp(([127, 0, 0, 1], http).into(), Duration::from_secs(15)),
-        "the demo's web server listens on {http}{}",
-        ctx.tail()
-    );
+    let http = support::listening_in(&ctx.log, "http").port();
 
     let proxy = IngressProxy::start(http).await;
     let base = format!("http://127.0.0.1:{}{INGRESS}/", proxy.port);

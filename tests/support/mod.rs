@@ -406,32 +406,9 @@ impl Bridge {
     }
 
     /// Where the bridge's `server` (`"http"` or `"rtsp"`) listens, read from
-    /// the line its log gives it. A config that asks for port 0 lets the
-    /// kernel choose, so no other process takes the port between choosing
-    /// and binding (as it can with [`free_port`]).
+    /// the line its log gives it ([`listening_in`]).
     pub fn listening(&self, server: &str) -> SocketAddr {
-        let marker = match server {
-            "http" => "API on http://",
-            "rtsp" => "RTSP streams on rtsp://",
-            other => panic!("no server {other:?}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = self.log_text();
-            let addr = log
-                .split(marker)
-                .nth(1)
-                .and_then(|rest| rest.split('/').next())
-                .and_then(|a| a.parse().ok());
-            if let Some(addr) = addr {
-                return addr;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the bridge never said where its {server} server listens; log:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        listening_in(&self.log, server)
     }
 }
 
@@ -478,4 +455,33 @@ pub async fn demo_sim(
 pub fn camera_toml(id: &str, cam: &cam2mqtt::sim::runner::SimCamera) -> String {
     cam.config_snippet()
         .replacen("[[cameras]]\n", &format!("[[cameras]]\nid = \"{id}\"\n"), 1)
+}
+
+/// Where the `server` (`"http"` or `"rtsp"`) of the bridge (or demo) that
+/// logs to `log` listens, read from the line its log gives it. A config that
+/// asks for port 0 lets the kernel choose, so no other process takes the
+/// port between choosing and binding (as it can with [`free_port`]).
+pub fn listening_in(log: &std::path::Path, server: &str) -> SocketAddr {
+    let marker = match server {
+        "http" => "API on http://",
+        "rtsp" => "RTSP streams on rtsp://",
+        other => panic!("no server {other:?}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let addr = text
+            .split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok());
+        if let Some(addr) = addr {
+            return addr;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "it never said where its {server} server listens; log:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
